@@ -1,0 +1,97 @@
+"""The one switch between the built-in engine and a real Dassl installation.
+
+`CLIPFIT_ENGINE=builtin` (default) re-exports `clipfit.engine`; `CLIPFIT_ENGINE=dassl` re-exports the
+same names from an importable `dassl` package. Trainers and datasets import Dassl names only from here,
+so everything they register lands in one engine's registries. The two are never mixed.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+
+ENGINE_ENV = "CLIPFIT_ENGINE"
+ENGINES = ("builtin", "dassl")
+
+# name -> module of real Dassl that defines it
+_DASSL_SOURCES = {
+    "get_cfg_default": "dassl.config",
+    "TRAINER_REGISTRY": "dassl.engine",
+    "TrainerBase": "dassl.engine.trainer",
+    "SimpleTrainer": "dassl.engine",
+    "TrainerX": "dassl.engine",
+    "build_trainer": "dassl.engine",
+    "DATASET_REGISTRY": "dassl.data.datasets",
+    "Datum": "dassl.data.datasets",
+    "DatasetBase": "dassl.data.datasets",
+    "build_dataset": "dassl.data.datasets",
+    "DataManager": "dassl.data",
+    "DatasetWrapper": "dassl.data",
+    "build_data_loader": "dassl.data.data_manager",
+    "build_transform": "dassl.data.transforms",
+    "INTERPOLATION_MODES": "dassl.data.transforms.transforms",
+    "EVALUATOR_REGISTRY": "dassl.evaluation",
+    "build_evaluator": "dassl.evaluation",
+    "compute_accuracy": "dassl.metrics",
+    "build_optimizer": "dassl.optim",
+    "build_lr_scheduler": "dassl.optim",
+    "AverageMeter": "dassl.utils",
+    "MetricMeter": "dassl.utils",
+    "Registry": "dassl.utils",
+    "check_availability": "dassl.utils",
+    "check_isfile": "dassl.utils",
+    "collect_env_info": "dassl.utils",
+    "count_num_param": "dassl.utils",
+    "listdir_nohidden": "dassl.utils",
+    "load_checkpoint": "dassl.utils",
+    "load_pretrained_weights": "dassl.utils",
+    "mkdir_if_missing": "dassl.utils",
+    "read_image": "dassl.utils",
+    "read_json": "dassl.utils",
+    "resume_from_checkpoint": "dassl.utils",
+    "save_checkpoint": "dassl.utils",
+    "set_random_seed": "dassl.utils",
+    "setup_logger": "dassl.utils",
+    "write_json": "dassl.utils",
+}
+__all__ = sorted(_DASSL_SOURCES) + ["ENGINE"]
+
+
+class EngineUnavailable(ImportError):
+    """CLIPFIT_ENGINE names an engine that cannot be used here."""
+
+
+def selected_engine() -> str:
+    engine = os.environ.get(ENGINE_ENV, "builtin").strip().lower() or "builtin"
+    if engine not in ENGINES:
+        raise EngineUnavailable(f"{ENGINE_ENV}={engine!r} is not an engine; use one of {list(ENGINES)}")
+    return engine
+
+
+def _load_dassl() -> dict:
+    names = {}
+    for name, module_name in _DASSL_SOURCES.items():
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as e:  # Dassl imports many optional packages at import time
+            raise EngineUnavailable(
+                f"{ENGINE_ENV}=dassl but `import {module_name}` failed: {type(e).__name__}: {e}. "
+                "Install Dassl.pytorch and its requirements (e.g. tensorboard, scikit-learn, gdown, tabulate) "
+                f"in this environment, or unset {ENGINE_ENV} to use the built-in engine."
+            ) from e
+        if not hasattr(module, name):
+            raise EngineUnavailable(
+                f"{ENGINE_ENV}=dassl but {module_name} has no `{name}`; this Dassl version is not supported "
+                f"(expected Dassl.pytorch >= 0.6). Unset {ENGINE_ENV} to use the built-in engine."
+            )
+        names[name] = getattr(module, name)
+    return names
+
+
+def _load_builtin() -> dict:
+    from . import engine
+
+    return {name: getattr(engine, name) for name in _DASSL_SOURCES}
+
+
+ENGINE = selected_engine()
+globals().update(_load_dassl() if ENGINE == "dassl" else _load_builtin())

@@ -1,0 +1,30 @@
+"""Built-in engine with the public API of Dassl.pytorch that CoOp-style code uses.
+
+Import these names through `clipfit.compat`, which can swap in a real Dassl installation.
+"""
+from .config import get_cfg_default
+from .data.base_dataset import Datum, DatasetBase, build_dataset
+from .data.data_manager import DataManager, DatasetWrapper, build_data_loader, build_sampler
+from .data.transforms import INTERPOLATION_MODES, build_transform
+from .evaluation import Classification, EvaluatorBase, build_evaluator
+from .meters import AverageMeter, MetricMeter
+from .metrics import compute_accuracy
+from .optim import build_lr_scheduler, build_optimizer
+from .registry import DATASET_REGISTRY, EVALUATOR_REGISTRY, TRAINER_REGISTRY, Registry, check_availability
+from .trainer import SimpleTrainer, TrainerBase, TrainerX, build_trainer
+from .utils import (
+    check_isfile,
+    collect_env_info,
+    count_num_param,
+    listdir_nohidden,
+    load_checkpoint,
+    load_pretrained_weights,
+    mkdir_if_missing,
+    read_image,
+    read_json,
+    resume_from_checkpoint,
+    save_checkpoint,
+    set_random_seed,
+    setup_logger,
+    write_json,
+)

@@ -1,0 +1,364 @@
+"""Trainer classes with Dassl's constructor order, hooks, loop, printed lines and checkpoint rules."""
+from __future__ import annotations
+
+import datetime
+import os
+import os.path as osp
+import time
+from collections import OrderedDict
+
+import numpy as np
+import torch
+import torch.nn as nn
+from tqdm import tqdm
+
+from .data.data_manager import DataManager
+from .evaluation import build_evaluator
+from .meters import AverageMeter, MetricMeter
+from .registry import TRAINER_REGISTRY, build_from_registry
+from .utils.checkpoint import load_checkpoint, resume_from_checkpoint, save_checkpoint
+from .utils.files import mkdir_if_missing, tolist_if_not
+from .utils.rng import capture_rng_state
+
+
+def _make_summary_writer(log_dir: str):
+    """TensorBoard when it is installed; nothing otherwise."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        return None
+    return SummaryWriter(log_dir=log_dir)
+
+
+class TrainerBase:
+    """Registered models/optimizers/schedulers, checkpointing and the epoch loop."""
+
+    def __init__(self):
+        self._models = OrderedDict()
+        self._optims = OrderedDict()
+        self._scheds = OrderedDict()
+        self._writer = None
+
+    def register_model(self, name: str = "model", model=None, optim=None, sched=None) -> None:
+        if self.__dict__.get("_models") is None:
+            raise AttributeError("Cannot assign model before super().__init__() call")
+        if self.__dict__.get("_optims") is None:
+            raise AttributeError("Cannot assign optim before super().__init__() call")
+        if self.__dict__.get("_scheds") is None:
+            raise AttributeError("Cannot assign sched before super().__init__() call")
+        assert name not in self._models, "Found duplicate model names"
+        self._models[name] = model
+        self._optims[name] = optim
+        self._scheds[name] = sched
+
+    def get_model_names(self, names=None) -> list[str]:
+        names_real = list(self._models.keys())
+        if names is not None:
+            names = tolist_if_not(names)
+            for name in names:
+                assert name in names_real
+            return names
+        return names_real
+
+    def save_model(self, epoch: int, directory: str, is_best: bool = False, val_result=None, model_name: str = "") -> None:
+        rng_state = capture_rng_state()
+        for name in self.get_model_names():
+            optim = self._optims[name]
+            sched = self._scheds[name]
+            save_checkpoint(
+                {
+                    "state_dict": self.model_state_dict(name),
+                    "epoch": epoch + 1,
+                    "optimizer": optim.state_dict() if optim is not None else None,
+                    "scheduler": sched.state_dict() if sched is not None else None,
+                    "val_result": val_result,
+                    # Extra key (ignored by Dassl): a resumed run continues with the same randomness.
+                    "rng_state": rng_state,
+                },
+                osp.join(directory, name),
+                is_best=is_best,
+                model_name=model_name,
+            )
+
+    def model_state_dict(self, name: str) -> dict:
+        """What goes into `state_dict` of a checkpoint; trainers may keep only the trained tensors."""
+        return self._models[name].state_dict()
+
+    def resume_model_if_exist(self, directory: str) -> int:
+        names = self.get_model_names()
+        file_missing = any(not osp.exists(osp.join(directory, name)) for name in names)
+        if file_missing:
+            print("No checkpoint found, train from scratch")
+            return 0
+        print(f"Found checkpoint at {directory} (will resume training)")
+        start_epoch = 0
+        for name in names:
+            path = osp.join(directory, name)
+            start_epoch = resume_from_checkpoint(path, self._models[name], self._optims[name], self._scheds[name])
+        return start_epoch
+
+    def load_model(self, directory: str, epoch: int | None = None) -> None:
+        if not directory:
+            print("Note that load_model() is skipped as no pretrained model is given (ignore this if it's done on purpose)")
+            return
+        names = self.get_model_names()
+        model_file = "model-best.pth.tar" if epoch is None else f"model.pth.tar-{epoch}"
+        for name in names:
+            model_path = osp.join(directory, name, model_file)
+            if not osp.exists(model_path):
+                raise FileNotFoundError(f"No model at {model_path}")
+            checkpoint = load_checkpoint(model_path)
+            val_result = checkpoint["val_result"]
+            shown = f"{val_result:.1f}" if isinstance(val_result, (int, float)) else val_result
+            print(f"Load {model_path} to {name} (epoch={checkpoint['epoch']}, val_result={shown})")
+            self._models[name].load_state_dict(checkpoint["state_dict"])
+
+    def set_model_mode(self, mode: str = "train", names=None) -> None:
+        for name in self.get_model_names(names):
+            if mode == "train":
+                self._models[name].train()
+            elif mode in ("test", "eval"):
+                self._models[name].eval()
+            else:
+                raise KeyError(mode)
+
+    def update_lr(self, names=None) -> None:
+        for name in self.get_model_names(names):
+            if self._scheds[name] is not None:
+                self._scheds[name].step()
+
+    def detect_anomaly(self, loss: torch.Tensor) -> None:
+        if not torch.isfinite(loss).all():
+            raise FloatingPointError("Loss is infinite or NaN!")
+
+    def init_writer(self, log_dir: str) -> None:
+        if self.__dict__.get("_writer") is None:
+            print(f"Initialize tensorboard (log_dir={log_dir})")
+            self._writer = _make_summary_writer(log_dir)
+
+    def close_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+
+    def write_scalar(self, tag: str, scalar_value, global_step=None) -> None:
+        if self._writer is not None:
+            self._writer.add_scalar(tag, scalar_value, global_step)
+
+    def train(self, start_epoch: int, max_epoch: int) -> None:
+        self.start_epoch = start_epoch
+        self.max_epoch = max_epoch
+        self.before_train()
+        for self.epoch in range(self.start_epoch, self.max_epoch):
+            self.before_epoch()
+            self.run_epoch()
+            self.after_epoch()
+        self.after_train()
+
+    def before_train(self):
+        pass
+
+    def after_train(self):
+        pass
+
+    def before_epoch(self):
+        pass
+
+    def after_epoch(self):
+        pass
+
+    def run_epoch(self):
+        raise NotImplementedError
+
+    def test(self):
+        raise NotImplementedError
+
+    def parse_batch_train(self, batch):
+        raise NotImplementedError
+
+    def parse_batch_test(self, batch):
+        raise NotImplementedError
+
+    def forward_backward(self, batch):
+        raise NotImplementedError
+
+    def model_inference(self, input):
+        raise NotImplementedError
+
+    def model_zero_grad(self, names=None) -> None:
+        for name in self.get_model_names(names):
+            if self._optims[name] is not None:
+                self._optims[name].zero_grad()
+
+    def model_backward(self, loss: torch.Tensor) -> None:
+        self.detect_anomaly(loss)
+        loss.backward()
+
+    def model_update(self, names=None) -> None:
+        for name in self.get_model_names(names):
+            if self._optims[name] is not None:
+                self._optims[name].step()
+
+    def model_backward_and_update(self, loss: torch.Tensor, names=None) -> None:
+        self.model_zero_grad(names)
+        self.model_backward(loss)
+        self.model_update(names)
+
+
+class SimpleTrainer(TrainerBase):
+    """Builds data, model and evaluator from a config; runs Dassl's test/save schedule."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.check_cfg(cfg)
+        if torch.cuda.is_available() and cfg.USE_CUDA:
+            self.device = torch.device("cuda")
+        else:
+            self.device = torch.device("cpu")
+        self.start_epoch = self.epoch = 0
+        self.max_epoch = cfg.OPTIM.MAX_EPOCH
+        self.output_dir = cfg.OUTPUT_DIR
+        self.cfg = cfg
+        self.build_data_loader()
+        self.build_model()
+        self.evaluator = build_evaluator(cfg, lab2cname=self.lab2cname)
+        self.best_result = -np.inf
+
+    def check_cfg(self, cfg) -> None:
+        """Hook for trainers to validate their config keys before anything is built."""
+
+    def build_data_loader(self) -> None:
+        dm = DataManager(self.cfg)
+        self.train_loader_x = dm.train_loader_x
+        self.train_loader_u = dm.train_loader_u
+        self.val_loader = dm.val_loader
+        self.test_loader = dm.test_loader
+        self.num_classes = dm.num_classes
+        self.num_source_domains = dm.num_source_domains
+        self.lab2cname = dm.lab2cname
+        self.dm = dm
+
+    def build_model(self) -> None:
+        raise NotImplementedError(
+            "The built-in engine has no generic backbone/head model zoo: a trainer must override build_model()"
+        )
+
+    def train(self) -> None:
+        super().train(self.start_epoch, self.max_epoch)
+
+    def before_train(self) -> None:
+        directory = self.cfg.OUTPUT_DIR
+        if self.cfg.RESUME:
+            directory = self.cfg.RESUME
+        self.start_epoch = self.resume_model_if_exist(directory)
+        writer_dir = osp.join(self.output_dir, "tensorboard")
+        mkdir_if_missing(writer_dir)
+        self.init_writer(writer_dir)
+        self.time_start = time.time()
+
+    def after_train(self) -> None:
+        print("Finish training")
+        do_test = not self.cfg.TEST.NO_TEST
+        if do_test:
+            if self.cfg.TEST.FINAL_MODEL == "best_val":
+                print("Deploy the model with the best val performance")
+                self.load_model(self.output_dir)
+            else:
+                print("Deploy the last-epoch model")
+            self.test()
+        elapsed = round(time.time() - self.time_start)
+        print(f"Elapsed: {datetime.timedelta(seconds=elapsed)}")
+        self.close_writer()
+
+    def after_epoch(self) -> None:
+        last_epoch = (self.epoch + 1) == self.max_epoch
+        do_test = not self.cfg.TEST.NO_TEST
+        freq = self.cfg.TRAIN.CHECKPOINT_FREQ
+        meet_checkpoint_freq = (self.epoch + 1) % freq == 0 if freq > 0 else False
+        if do_test and self.cfg.TEST.FINAL_MODEL == "best_val":
+            curr_result = self.test(split="val")
+            if curr_result > self.best_result:
+                self.best_result = curr_result
+                self.save_model(self.epoch, self.output_dir, val_result=curr_result, model_name="model-best.pth.tar")
+        if meet_checkpoint_freq or last_epoch:
+            self.save_model(self.epoch, self.output_dir)
+
+    @torch.no_grad()
+    def test(self, split: str | None = None) -> float:
+        self.set_model_mode("eval")
+        self.evaluator.reset()
+        if split is None:
+            split = self.cfg.TEST.SPLIT
+        if split == "val" and self.val_loader is not None:
+            data_loader = self.val_loader
+        else:
+            split = "test"
+            data_loader = self.test_loader
+        print(f"Evaluate on the *{split}* set")
+        for batch in tqdm(data_loader, desc=f"eval {split}", leave=False):
+            input, label = self.parse_batch_test(batch)
+            output = self.model_inference(input)
+            self.evaluator.process(output, label)
+        results = self.evaluator.evaluate()
+        for k, v in results.items():
+            self.write_scalar(f"{split}/{k}", v, self.epoch)
+        return list(results.values())[0]
+
+    def model_inference(self, input):
+        return self.model(input)
+
+    def parse_batch_test(self, batch):
+        return batch["img"].to(self.device), batch["label"].to(self.device)
+
+    def get_current_lr(self, names=None) -> float:
+        name = self.get_model_names(names)[0]
+        return self._optims[name].param_groups[0]["lr"]
+
+
+class TrainerX(SimpleTrainer):
+    """Supervised training over `train_loader_x` with Dassl's per-batch progress line."""
+
+    def run_epoch(self) -> None:
+        self.set_model_mode("train")
+        losses = MetricMeter()
+        batch_time = AverageMeter()
+        data_time = AverageMeter()
+        self.num_batches = len(self.train_loader_x)
+        end = time.time()
+        for self.batch_idx, batch in enumerate(self.train_loader_x):
+            data_time.update(time.time() - end)
+            loss_summary = self.forward_backward(batch)
+            batch_time.update(time.time() - end)
+            losses.update(loss_summary)
+
+            meet_freq = (self.batch_idx + 1) % self.cfg.TRAIN.PRINT_FREQ == 0
+            only_few_batches = self.num_batches < self.cfg.TRAIN.PRINT_FREQ
+            if meet_freq or only_few_batches:
+                nb_remain = self.num_batches - self.batch_idx - 1
+                nb_remain += (self.max_epoch - self.epoch - 1) * self.num_batches
+                eta = str(datetime.timedelta(seconds=int(batch_time.avg * nb_remain)))
+                info = [
+                    f"epoch [{self.epoch + 1}/{self.max_epoch}]",
+                    f"batch [{self.batch_idx + 1}/{self.num_batches}]",
+                    f"time {batch_time.val:.3f} ({batch_time.avg:.3f})",
+                    f"data {data_time.val:.3f} ({data_time.avg:.3f})",
+                    f"{losses}",
+                    f"lr {self.get_current_lr():.4e}",
+                    f"eta {eta}",
+                ]
+                print(" ".join(info))
+
+            n_iter = self.epoch * self.num_batches + self.batch_idx
+            for name, meter in losses.meters.items():
+                self.write_scalar("train/" + name, meter.avg, n_iter)
+            self.write_scalar("train/lr", self.get_current_lr(), n_iter)
+            end = time.time()
+
+    def parse_batch_train(self, batch):
+        input = batch["img"].to(self.device)
+        label = batch["label"].to(self.device)
+        domain = batch["domain"].to(self.device)
+        return input, label, domain
+
+
+def build_trainer(cfg):
+    return build_from_registry(TRAINER_REGISTRY, cfg.TRAINER.NAME, "trainer", cfg.VERBOSE, cfg)

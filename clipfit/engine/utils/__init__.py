@@ -1,0 +1,17 @@
+"""Dassl's `dassl.utils` names."""
+from .checkpoint import load_checkpoint, load_pretrained_weights, resume_from_checkpoint, save_checkpoint
+from .env import collect_env_info, count_num_param, set_random_seed
+from .files import (
+    atomic_open,
+    atomic_write,
+    check_isfile,
+    listdir_nohidden,
+    mkdir_if_missing,
+    read_image,
+    read_json,
+    tolist_if_not,
+    write_json,
+)
+from .logger import Logger, setup_logger
+from ..meters import AverageMeter, MetricMeter
+from ..registry import Registry, check_availability, get_most_similar_str_to_a_from_b

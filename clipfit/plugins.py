@@ -1,0 +1,23 @@
+"""Imports the top-level `trainers` and `datasets` packages so their registrations happen once."""
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def import_plugins() -> None:
+    """Import `trainers` and `datasets` from the project checkout (they live next to `clipfit/`)."""
+    if PROJECT_ROOT not in sys.path:
+        sys.path.insert(0, PROJECT_ROOT)
+    for package in ("trainers", "datasets"):
+        module = importlib.import_module(package)
+        location = os.path.dirname(os.path.abspath(getattr(module, "__file__", "") or ""))
+        if location != os.path.join(PROJECT_ROOT, package):
+            raise ImportError(
+                f"`import {package}` resolved to {location}, not to this project's {package}/ folder "
+                f"({os.path.join(PROJECT_ROOT, package)}). Another installed package named `{package}` "
+                "shadows it; run from the project root or uninstall the other package."
+            )
