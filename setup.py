@@ -25,7 +25,7 @@ setup(
         "matplotlib",
     ],
     extras_require={
-        "test": ["pytest"],
+        "test": ["pytest", "submitit"],
         "slurm": ["submitit"],
     },
     entry_points={"console_scripts": ["clipfit=clipfit.cli:main"]},

@@ -1,10 +1,15 @@
-"""Imports the top-level `trainers` and `datasets` packages so their registrations happen once."""
+"""Imports the top-level `trainers` and `datasets` packages (and user plugins) so they register once.
+
+`CLIPFIT_PLUGINS=pkg.my_trainer,pkg.my_dataset` imports extra modules that register their own trainers
+or datasets into the same registries, without editing this repository.
+"""
 from __future__ import annotations
 
 import importlib
 import os
 import sys
 
+PLUGINS_ENV = "CLIPFIT_PLUGINS"
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -21,3 +26,8 @@ def import_plugins() -> None:
                 f"({os.path.join(PROJECT_ROOT, package)}). Another installed package named `{package}` "
                 "shadows it; run from the project root or uninstall the other package."
             )
+    for module_name in filter(None, (m.strip() for m in os.environ.get(PLUGINS_ENV, "").split(","))):
+        try:
+            importlib.import_module(module_name)
+        except ImportError as e:
+            raise ImportError(f"{PLUGINS_ENV} names `{module_name}`, which cannot be imported: {e}") from e

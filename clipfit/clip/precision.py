@@ -1,0 +1,109 @@
+"""Precision modes (`TRAINER.<NAME>.PREC`) for CLIP training and evaluation.
+
+* `fp16`: the authors' mode. CLIP weights in half precision as OpenAI's `convert_weights` leaves them
+  (Linear/Conv/attention weights and the projections); trainable biases stay half and the optimizer
+  updates them in half; every LayerNorm keeps fp32 parameters and computes in fp32, casting its output
+  back to the input dtype (open_clip's `LayerNormFp32`). Inputs must be cast with `input_dtype`.
+* `amp`: fp32 weights, autocast to fp16, and a GradScaler.
+* `bf16`: fp32 weights, autocast to bf16 (no scaler needed: bf16 has fp32's exponent range).
+* `fp32`: plain fp32.
+
+On CPU, `fp16` and `amp` fall back to `fp32` with a printed notice (half-precision CPU kernels are
+missing or far slower than fp32). `bf16` autocast is kept on CPU: PyTorch supports it there and CPUs
+with bf16 instructions run it faster. On CUDA devices without bf16 support, `bf16` becomes `amp`.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import ContextManager, Union
+
+import torch
+from open_clip.model import convert_weights_to_lp
+from open_clip.transformer import LayerNormFp32
+from torch import nn
+
+__all__ = [
+    "PRECISIONS",
+    "resolve_precision",
+    "convert_model",
+    "fp32_layernorms",
+    "input_dtype",
+    "autocast",
+    "make_grad_scaler",
+]
+
+PRECISIONS = ("fp16", "amp", "bf16", "fp32")
+
+Device = Union[str, torch.device]
+
+
+def _device_type(device: Device) -> str:
+    return torch.device(device).type
+
+
+def resolve_precision(mode: str, device: Device) -> str:
+    """The precision mode that will actually run on `device` (prints a notice when it differs)."""
+    requested = str(mode).lower()
+    if requested not in PRECISIONS:
+        raise ValueError(f"unknown precision {mode!r}; choose one of {PRECISIONS} (config key TRAINER.<NAME>.PREC)")
+    kind = _device_type(device)
+    if kind == "cuda":
+        if requested == "bf16" and not torch.cuda.is_bf16_supported():
+            print("[clipfit.clip] PREC bf16: this GPU has no bf16 support; using amp (fp16 autocast) instead")
+            return "amp"
+        return requested
+    if requested in ("fp16", "amp"):
+        print(f"[clipfit.clip] PREC {requested}: half precision is unusable on {kind.upper()}; using fp32")
+        return "fp32"
+    return requested
+
+
+def fp32_layernorms(model: nn.Module) -> nn.Module:
+    """Makes every LayerNorm keep fp32 parameters and compute in fp32 on any input dtype.
+
+    Swaps the class to open_clip's `LayerNormFp32` (same parameters and state dict; its forward casts
+    the input to fp32 and the output back), so fp16 activations meet fp32 LayerNorm weights safely.
+    """
+    for module in model.modules():
+        if isinstance(module, nn.LayerNorm):
+            module.float()
+            if not isinstance(module, LayerNormFp32):
+                module.__class__ = LayerNormFp32
+    return model
+
+
+def convert_model(model: nn.Module, mode: str) -> nn.Module:
+    """Puts the weights of `model` in the layout of `mode` (in place; returns the model).
+
+    `fp16`: half weights as OpenAI's CLIP has them, fp32 LayerNorms. Other modes: fp32 weights.
+    Pass the mode returned by `resolve_precision`.
+    """
+    if mode not in PRECISIONS:
+        raise ValueError(f"unknown precision {mode!r}; choose one of {PRECISIONS}")
+    model.float()
+    if mode == "fp16":
+        convert_weights_to_lp(model, dtype=torch.float16)
+        fp32_layernorms(model)
+    return model
+
+
+def input_dtype(mode: str) -> torch.dtype:
+    """dtype to cast images to before the image encoder (autocast modes cast inside)."""
+    return torch.float16 if mode == "fp16" else torch.float32
+
+
+def autocast(mode: str, device: Device) -> ContextManager:
+    """Autocast context for `amp` (fp16) and `bf16`; a no-op for `fp16` and `fp32`."""
+    kind = _device_type(device)
+    if mode == "amp":
+        return torch.autocast(kind, dtype=torch.float16)
+    if mode == "bf16":
+        return torch.autocast(kind, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def make_grad_scaler(mode: str, device: Device) -> torch.amp.GradScaler:
+    """A GradScaler, enabled only for `amp` (the only mode whose fp16 gradients can underflow unscaled
+    while the weights are fp32; `fp16` updates half weights directly, as the authors did)."""
+    kind = _device_type(device)
+    return torch.amp.GradScaler(kind, enabled=(mode == "amp" and kind == "cuda"))

@@ -1,0 +1,151 @@
+"""Tokenization and a text encoder that runs only as many positions as the prompts need.
+
+CLIP's text transformer is causal: position i attends to positions <= i only, and the feature is read
+at the end-of-text (EOT) token. Padding after the last EOT therefore cannot change any pooled feature,
+so running `L = max EOT position + 1` positions instead of 77 gives the same result as
+`CLIP.encode_text` at a fraction of the cost (class prompts are ~10-20 tokens).
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Optional, Sequence, Tuple
+
+import open_clip
+import torch
+from open_clip.model import CLIP
+from torch import nn
+
+__all__ = ["get_tokenizer", "tokenize", "TokenizedPrompts", "tokenize_prompts", "TextEncoder"]
+
+
+@functools.lru_cache(maxsize=4)
+def get_tokenizer(context_length: int = 77) -> open_clip.tokenizer.SimpleTokenizer:
+    """CLIP's BPE tokenizer (the one of every OpenAI-architecture open_clip model); built once."""
+    return open_clip.tokenizer.SimpleTokenizer(context_length=context_length)
+
+
+def tokenize(texts: Sequence[str], context_length: int = 77) -> torch.Tensor:
+    """Token ids [n, context_length] (SOT ... EOT, zero padded; too long texts are cut, EOT kept)."""
+    return get_tokenizer(context_length)(list(texts))
+
+
+@dataclass(frozen=True)
+class TokenizedPrompts:
+    """Prompts tokenized once, cut to the length the text encoder needs.
+
+    tokens: [n, L] ids with L = max EOT position + 1; eot_index: [n] position of each EOT.
+    Keeping eot_index avoids recomputing (and a host sync for) the length on every step.
+    """
+
+    tokens: torch.Tensor
+    eot_index: torch.Tensor
+    texts: Tuple[str, ...]
+
+    @property
+    def length(self) -> int:
+        return int(self.tokens.shape[1])
+
+    def to(self, device: torch.device | str) -> "TokenizedPrompts":
+        return TokenizedPrompts(self.tokens.to(device), self.eot_index.to(device), self.texts)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def truncate_tokens(tokens: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """(tokens[:, :L], eot_index) with L = max EOT position + 1 (EOT = the largest id, as in CLIP)."""
+    eot_index = tokens.argmax(dim=-1)
+    length = int(eot_index.max()) + 1
+    return tokens[:, :length], eot_index
+
+
+def tokenize_prompts(
+    texts: Sequence[str], context_length: int = 77, device: torch.device | str = "cpu"
+) -> TokenizedPrompts:
+    """Tokenizes and truncates prompts for `TextEncoder.forward_tokens`."""
+    if len(texts) == 0:
+        raise ValueError("tokenize_prompts: got no texts (is the class list empty?)")
+    tokens, eot_index = truncate_tokens(tokenize(texts, context_length))
+    return TokenizedPrompts(tokens.to(device), eot_index.to(device), tuple(texts))
+
+
+class TextEncoder(nn.Module):
+    """CLIP's text tower over truncated prompts, sharing the parameters of `model` (no copies).
+
+    `forward_tokens` / `forward_embeddings` return projected, NOT normalised features, matching
+    `model.encode_text(tokens)` on the full 77-token context. Works with fp32 weights, under autocast,
+    and with weights converted to half precision (activations follow the transformer weights' dtype,
+    as in open_clip).
+    """
+
+    def __init__(self, model: CLIP):
+        super().__init__()
+        missing = [a for a in ("token_embedding", "positional_embedding", "transformer", "ln_final") if not hasattr(model, a)]
+        if missing:
+            raise TypeError(
+                f"TextEncoder needs an open_clip.model.CLIP with the OpenAI text tower; {type(model).__name__} "
+                f"lacks {missing} (CustomTextCLIP / Hugging Face text towers are not supported)"
+            )
+        if getattr(model, "text_pool_type", "argmax") != "argmax":
+            raise ValueError(f"TextEncoder pools at the EOT (argmax) token; this model pools with {model.text_pool_type!r}")
+        if getattr(model, "attn_mask", None) is None:
+            raise ValueError("TextEncoder truncates the context, which is exact only for a causal text transformer")
+        # Registered as submodules/parameters of this module: the same objects as in `model`.
+        self.token_embedding = model.token_embedding
+        self.positional_embedding = model.positional_embedding
+        self.transformer = model.transformer
+        self.ln_final = model.ln_final
+        self.text_projection = model.text_projection
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """Activation dtype: that of the transformer weights (fp16 after `convert_weights_to_lp`)."""
+        return self.transformer.get_cast_dtype()
+
+    def embed(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Token embeddings [n, L, d] (for methods that replace some of them, e.g. CoOp's context)."""
+        return self.token_embedding(tokens)
+
+    def forward_tokens(self, tokens: torch.Tensor, eot_index: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Text features [n, embed_dim] of token ids [n, T] (any T; cut to max EOT + 1 here).
+
+        Pass `eot_index` (as `TokenizedPrompts` holds it) with already truncated tokens to skip the
+        length computation (a host sync on GPU).
+        """
+        if eot_index is None:
+            tokens, eot_index = truncate_tokens(tokens)
+        return self.forward_embeddings(self.embed(tokens), eot_index)
+
+    def forward_embeddings(self, prompt_embeddings: torch.Tensor, eot_index: torch.Tensor) -> torch.Tensor:
+        """Text features [n, embed_dim] of embedded prompts [n, L, d], L <= context length.
+
+        The caller passes embeddings already truncated to L (max EOT position + 1) and the EOT
+        position of every prompt.
+        """
+        length = prompt_embeddings.shape[1]
+        if length > self.positional_embedding.shape[0]:
+            raise ValueError(
+                f"prompt embeddings have {length} positions but the text tower has only "
+                f"{self.positional_embedding.shape[0]}; shorten the prompts"
+            )
+        dtype = self.dtype
+        x = prompt_embeddings.to(dtype) + self.positional_embedding[:length].to(dtype)
+        # Same additive causal mask as open_clip's build_causal_mask, cut to L x L.
+        mask = torch.full((length, length), float("-inf"), device=x.device, dtype=x.dtype).triu_(1)
+        x = self.transformer(x, attn_mask=mask)
+        # LayerNorm is per token, so pooling first and normalising n rows instead of n*L is identical.
+        x = x[torch.arange(x.shape[0], device=x.device), eot_index]
+        x = self.ln_final(x)
+        if isinstance(self.text_projection, nn.Linear):
+            x = self.text_projection(x)
+        elif self.text_projection is not None:
+            x = x @ self.text_projection
+        return x
+
+    def forward(self, tokens: torch.Tensor, eot_index: Optional[torch.Tensor] = None) -> torch.Tensor:
+        return self.forward_tokens(tokens, eot_index)
+
+    def encode(self, prompts: TokenizedPrompts) -> torch.Tensor:
+        """Features of tokenized prompts (projected, not normalised)."""
+        return self.forward_tokens(prompts.tokens, prompts.eot_index)

@@ -1,0 +1,179 @@
+"""`train.py` / `clipfit train`: CoOp's command line, config merge order and main sequence."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import torch
+
+from ..errors import UserInputError
+
+NAME = "train"
+HELP = "Train or evaluate a trainer on a dataset (the flags of CoOp's train.py)."
+
+EPILOG = """\
+Config merge order (later wins): engine defaults, --dataset-config-file, --config-file, the flags
+above, then trailing KEY VALUE pairs (e.g. DATASET.NUM_SHOTS 16 DATASET.SUBSAMPLE_CLASSES base).
+
+examples:
+  python train.py --root data --seed 1 --trainer CLIPFit \\
+      --dataset-config-file configs/datasets/oxford_pets.yaml \\
+      --config-file configs/trainers/CLIPFit/vit_b16.yaml \\
+      --output-dir output/base2new/train_base/oxford_pets/shots_16/CLIPFit/vit_b16/seed1 \\
+      DATASET.NUM_SHOTS 16 DATASET.SUBSAMPLE_CLASSES base
+  python train.py ... --eval-only --model-dir <train output dir> --load-epoch 100 DATASET.SUBSAMPLE_CLASSES new
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EPILOG
+    parser.add_argument("--root", type=str, default="", help="path to the data root (DATASET.ROOT)")
+    parser.add_argument("--output-dir", type=str, default="", help="output directory (OUTPUT_DIR)")
+    parser.add_argument("--resume", type=str, default="", help="checkpoint directory to resume from (RESUME)")
+    parser.add_argument("--seed", type=int, default=-1, help="only positive value enables a fixed seed (SEED)")
+    parser.add_argument("--source-domains", type=str, nargs="+", help="source domains for DA/DG")
+    parser.add_argument("--target-domains", type=str, nargs="+", help="target domains for DA/DG")
+    parser.add_argument("--transforms", type=str, nargs="+", help="data augmentation methods (INPUT.TRANSFORMS)")
+    parser.add_argument("--config-file", type=str, default="", help="path to the trainer config file")
+    parser.add_argument("--dataset-config-file", type=str, default="", help="path to the dataset config file")
+    parser.add_argument("--trainer", type=str, default="", help="name of the trainer (TRAINER.NAME)")
+    parser.add_argument("--backbone", type=str, default="", help="name of the CNN/CLIP backbone (MODEL.BACKBONE.NAME)")
+    parser.add_argument("--head", type=str, default="", help="name of the head (MODEL.HEAD.NAME)")
+    parser.add_argument("--eval-only", action="store_true", help="evaluation only")
+    parser.add_argument("--model-dir", type=str, default="", help="load model from this directory for eval-only mode")
+    parser.add_argument("--load-epoch", type=int, help="load model weights at this epoch for evaluation")
+    parser.add_argument("--no-train", action="store_true", help="do not call trainer.train()")
+    parser.add_argument("opts", default=None, nargs=argparse.REMAINDER, help="modify config options using the command-line")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="train.py", description=HELP)
+    add_arguments(parser)
+    return parser
+
+
+def reset_cfg(cfg, args) -> None:
+    if args.root:
+        cfg.DATASET.ROOT = args.root
+    if args.output_dir:
+        cfg.OUTPUT_DIR = args.output_dir
+    if args.resume:
+        cfg.RESUME = args.resume
+    if args.seed:
+        cfg.SEED = args.seed
+    if args.source_domains:
+        cfg.DATASET.SOURCE_DOMAINS = args.source_domains
+    if args.target_domains:
+        cfg.DATASET.TARGET_DOMAINS = args.target_domains
+    if args.transforms:
+        cfg.INPUT.TRANSFORMS = args.transforms
+    if args.trainer:
+        cfg.TRAINER.NAME = args.trainer
+    if args.backbone:
+        cfg.MODEL.BACKBONE.NAME = args.backbone
+    if args.head:
+        cfg.MODEL.HEAD.NAME = args.head
+
+
+def _merge_file(cfg, path: str, flag: str) -> None:
+    if not os.path.isfile(path):
+        raise UserInputError(f"{flag} {path}: no such file (paths are relative to {os.getcwd()})")
+    try:
+        cfg.merge_from_file(path)
+    except KeyError as e:
+        raise UserInputError(f"{flag} {path}: {e.args[0]}; check the key's spelling against `print(cfg)` in a log") from e
+    except ValueError as e:
+        raise UserInputError(f"{flag} {path}: {e}") from e
+
+
+def _merge_opts(cfg, opts: list[str]) -> None:
+    if len(opts) % 2:
+        raise UserInputError(f"trailing config options must be KEY VALUE pairs, got an odd number: {opts}")
+    try:
+        cfg.merge_from_list(opts)
+    except AssertionError as e:
+        raise UserInputError(f"command-line option: {e}; check the key's spelling (e.g. DATASET.NUM_SHOTS)") from e
+    except ValueError as e:
+        raise UserInputError(f"command-line option: {e}") from e
+
+
+def setup_cfg(args):
+    from ..config import get_cfg
+
+    cfg = get_cfg()
+    if args.dataset_config_file:
+        _merge_file(cfg, args.dataset_config_file, "--dataset-config-file")
+    if args.config_file:
+        _merge_file(cfg, args.config_file, "--config-file")
+    reset_cfg(cfg, args)
+    _merge_opts(cfg, args.opts or [])
+    cfg.freeze()
+    return cfg
+
+
+def print_args(args, cfg) -> None:
+    print("***************")
+    print("** Arguments **")
+    print("***************")
+    for key in sorted(args.__dict__.keys()):
+        if key in ("command", "func"):
+            continue
+        print(f"{key}: {args.__dict__[key]}")
+    print("************")
+    print("** Config **")
+    print("************")
+    print(cfg)
+
+
+def _warn_if_untrained(trainer) -> None:
+    trainable = sum(
+        p.numel()
+        for model in trainer._models.values()
+        for p in model.parameters()
+        if p.requires_grad
+    )
+    if trainable:
+        name = trainer.cfg.TRAINER.NAME
+        print(
+            "\n" + "!" * 78 + f"\n!! --eval-only without --model-dir: evaluating an UNTRAINED {name} model\n"
+            f"!! ({trainable:,} trainable parameters at their initial values). Pass --model-dir <train output dir>\n"
+            "!! and --load-epoch <E> to evaluate a trained model.\n" + "!" * 78 + "\n"
+        )
+
+
+def main(args) -> None:
+    from ..compat import build_trainer, collect_env_info, set_random_seed, setup_logger
+    from ..plugins import import_plugins
+
+    import_plugins()
+    cfg = setup_cfg(args)
+    if cfg.SEED >= 0:
+        print(f"Setting fixed seed: {cfg.SEED}")
+        set_random_seed(cfg.SEED)
+    setup_logger(cfg.OUTPUT_DIR)
+    if torch.cuda.is_available() and cfg.USE_CUDA:
+        torch.backends.cudnn.benchmark = True
+    print_args(args, cfg)
+    print("Collecting env info ...")
+    print(f"** System info **\n{collect_env_info()}\n")
+
+    trainer = build_trainer(cfg)
+    if args.eval_only:
+        trainer.load_model(args.model_dir, epoch=args.load_epoch)
+        if not args.model_dir:
+            _warn_if_untrained(trainer)
+        trainer.test()
+        return
+    if not args.no_train:
+        trainer.train()
+
+
+def run(args) -> int:
+    try:
+        main(args)
+    except UserInputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
