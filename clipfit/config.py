@@ -23,7 +23,19 @@ def extend_cfg(cfg: CN) -> None:
     cfg.TRAINER.COCOOP.CTX_INIT = ""
     cfg.TRAINER.COCOOP.PREC = "fp16"
 
+    # CLIP backbone weights, shared by every CLIP trainer. MODEL.BACKBONE.PRETRAINED False = random init.
+    cfg.MODEL.BACKBONE.WEIGHTS = ""  # explicit file: an OpenAI TorchScript .pt or a state dict
+    cfg.MODEL.BACKBONE.TAG = ""  # open_clip pretrained tag, e.g. laion2b_s34b_b88k (default: openai)
+
     cfg.TRAINER.CLIPFIT = CN()
+    cfg.TRAINER.CLIPFIT.PREC = "fp16"  # fp16 (authors' runs), amp, bf16 or fp32
+    cfg.TRAINER.CLIPFIT.PRESET = "clipfit"  # clipfit, bitfit, layernorm, text_bias, full or none
+    cfg.TRAINER.CLIPFIT.TEXT_PATTERNS = ()  # globs replacing the preset's text-tower selection
+    cfg.TRAINER.CLIPFIT.IMAGE_PATTERNS = ()  # globs replacing the preset's image-tower selection
+    cfg.TRAINER.CLIPFIT.LAMBDA = 8.0  # weight of the regulariser
+    cfg.TRAINER.CLIPFIT.REG = "kd"  # kd (distillation to zero-shot text features), mse (bias change) or none
+    cfg.TRAINER.CLIPFIT.TEMPLATE = ""  # prompt template with {}; empty = the dataset's hand-written one
+    cfg.TRAINER.CLIPFIT.COMPILE = False  # torch.compile the training step
 
     cfg.DATASET.SUBSAMPLE_CLASSES = "all"  # all, base or new
 

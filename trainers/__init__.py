@@ -1,0 +1,2 @@
+"""Trainers registered in TRAINER_REGISTRY (import through clipfit.plugins.import_plugins)."""
+from . import clipfit  # noqa: F401

@@ -1,6 +1,14 @@
 """CLIP for clipfit: backbone loading (open_clip), prompt templates, truncated text encoding,
 parameter selection, precision modes and classification helpers. Knows nothing about the engine."""
-from .backbones import BACKBONES, BackboneSpec, build_random_clip, build_tiny_clip, list_backbones, register_backbone, resolve_backbone
+from .backbones import (
+    BACKBONES,
+    BackboneSpec,
+    build_random_clip,
+    build_tiny_clip,
+    list_backbones,
+    register_backbone,
+    resolve_backbone,
+)
 from .classifier import (
     TextFeatureCache,
     TrainedStateMismatch,

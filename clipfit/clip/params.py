@@ -130,7 +130,9 @@ class Selection:
         return [f"text:{p}" for p in self.text.unmatched] + [f"image:{p}" for p in self.image.unmatched]
 
     def format(self, verbose: bool = False) -> str:
-        lines = [f"Trainable CLIP parameters (preset {self.preset!r}): {self.num_trained:,} in {len(self.names)} tensors"]
+        lines = [
+            f"Trainable CLIP parameters (preset {self.preset!r}): {self.num_trained:,} in {len(self.names)} tensors"
+        ]
         lines.append("  " + self.text.line())
         lines.append("  " + self.image.line())
         lines.append(f"  logit_scale: {'trained' if self.scale_trained else 'frozen'}")
@@ -173,7 +175,9 @@ def _notes(model: nn.Module, image: TowerReport, by_type: Dict[str, set]) -> Lis
             )
         )
     if BATCHNORM in image.patterns and visual_bn:
-        notes.append("BatchNorm running statistics still update in train mode; put those modules in eval() to freeze them")
+        notes.append(
+            "BatchNorm running statistics still update in train mode; put those modules in eval() to freeze them"
+        )
     for pattern in image.unmatched:
         if not pattern.startswith(("visual.", "@", "*")):
             notes.append(f"image pattern {pattern!r} should start with 'visual.' (patterns match full names)")

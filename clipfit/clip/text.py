@@ -81,14 +81,17 @@ class TextEncoder(nn.Module):
 
     def __init__(self, model: CLIP):
         super().__init__()
-        missing = [a for a in ("token_embedding", "positional_embedding", "transformer", "ln_final") if not hasattr(model, a)]
+        parts = ("token_embedding", "positional_embedding", "transformer", "ln_final")
+        missing = [a for a in parts if not hasattr(model, a)]
         if missing:
             raise TypeError(
                 f"TextEncoder needs an open_clip.model.CLIP with the OpenAI text tower; {type(model).__name__} "
                 f"lacks {missing} (CustomTextCLIP / Hugging Face text towers are not supported)"
             )
         if getattr(model, "text_pool_type", "argmax") != "argmax":
-            raise ValueError(f"TextEncoder pools at the EOT (argmax) token; this model pools with {model.text_pool_type!r}")
+            raise ValueError(
+                f"TextEncoder pools at the EOT (argmax) token; this model pools with {model.text_pool_type!r}"
+            )
         if getattr(model, "attn_mask", None) is None:
             raise ValueError("TextEncoder truncates the context, which is exact only for a causal text transformer")
         # Registered as submodules/parameters of this module: the same objects as in `model`.

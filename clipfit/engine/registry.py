@@ -47,10 +47,6 @@ class Registry:
         self._do_register(obj.__name__, obj, force=force)
         return None
 
-    def register_alias(self, alias: str, obj: Any) -> None:
-        """Make `obj` reachable under a second name (e.g. the authors' spelling of a trainer)."""
-        self._do_register(alias, obj)
-
     def get(self, name: str) -> Any:
         if name not in self._obj_map:
             raise KeyError(f'Object name "{name}" does not exist in "{self._name}" registry')

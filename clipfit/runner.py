@@ -1,0 +1,93 @@
+"""Runs one benchmark job: skip it when finished, move it aside on FORCE=1, check inputs, call train.py."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from .errors import UserInputError
+from .jobs import PROJECT_ROOT, Job, env, job_from_env
+
+SKIPPED, DONE = "skipped", "done"
+
+
+def _abs(path: str) -> str:
+    return path if os.path.isabs(path) else os.path.join(PROJECT_ROOT, path)
+
+
+def job_result(job: Job) -> float | None:
+    """The job's final accuracy when its newest complete log has one, else None (not finished)."""
+    from .results import find_result
+
+    directory = _abs(job.output_dir)
+    return find_result(directory) if os.path.isdir(directory) else None
+
+
+def check_inputs(job: Job) -> None:
+    if not os.path.isdir(_abs(job.data_root)):
+        raise UserInputError(
+            f"data root {job.data_root} does not exist; set DATA=/path/to/your/datasets "
+            "(laid out as DATASETS.md describes; `clipfit data check --root DIR` inspects it)"
+        )
+    train = job.train_job
+    if train is not None and job_result(train) is None:
+        script = f"scripts/{script_folder(train.trainer)}/{train.protocol}.sh"
+        args = " ".join(a for a in (train.dataset if train.protocol != "xd_train" else "", str(train.seed)) if a)
+        raise UserInputError(
+            f"{job.describe()} needs the finished training run at {train.output_dir}, which has no result yet; "
+            f"run `bash {script} {args}` first"
+        )
+
+
+def script_folder(trainer: str) -> str:
+    return {"CLIPFit": "clipfit", "CoOp": "coop", "CoCoOp": "cocoop"}.get(trainer, "zsclip")
+
+
+def move_aside(directory: str) -> str:
+    target = f"{directory}.old-{time.strftime('%Y%m%d-%H%M%S')}"
+    os.rename(directory, target)
+    return target
+
+
+def run_job(job: Job, force: bool = False, stdout=None, stderr=None) -> str:
+    """Run `job` unless it is finished; return DONE or SKIPPED, raise on failure."""
+    result = job_result(job)
+    directory = _abs(job.output_dir)
+    if result is not None and not force:
+        print(f"Skip {job.describe()}: finished at {job.output_dir} (accuracy {result:.2f}%); FORCE=1 reruns it")
+        return SKIPPED
+    check_inputs(job)
+    if force and os.path.isdir(directory):
+        print(f"FORCE=1: moved the previous run to {move_aside(directory)}")
+    elif os.path.isdir(directory):
+        print(f"Unfinished run at {job.output_dir}: training resumes from its last checkpoint if there is one")
+    print(f"Run {job.describe()} -> {job.output_dir}")
+    print(job.shell_command(), flush=True)
+    command = [sys.executable] + job.command()[1:]
+    proc = subprocess.run(command, cwd=PROJECT_ROOT, stdout=stdout, stderr=stderr)
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, job.shell_command())
+    return DONE
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m clipfit.runner TRAINER PROTOCOL ARGS...`, what the scripts call."""
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) < 2:
+        print("usage: python -m clipfit.runner TRAINER PROTOCOL ARGS...", file=sys.stderr)
+        return 2
+    try:
+        job = job_from_env(argv[0], argv[1], argv[2:])
+        run_job(job, force=env("FORCE") not in ("", "0"))
+    except UserInputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except subprocess.CalledProcessError as e:
+        print(f"error: the job failed (exit code {e.returncode}); see the log in its output folder", file=sys.stderr)
+        return e.returncode or 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

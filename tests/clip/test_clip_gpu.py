@@ -1,0 +1,88 @@
+"""CUDA paths: the precision modes on a real GPU (skipped without one)."""
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from clipfit.clip import (
+    TextEncoder,
+    autocast,
+    compute_text_features,
+    convert_model,
+    cosine_logits,
+    input_dtype,
+    kd_loss,
+    make_grad_scaler,
+    prompts_for,
+    resolve_precision,
+    select_trainable,
+    tokenize,
+    tokenize_prompts,
+)
+
+pytestmark = pytest.mark.gpu
+
+CLASSES = ["abyssinian", "great_pyrenees", "staffordshire_bull_terrier", "pug", "samoyed"]
+
+
+def clipfit_step(model, mode):
+    """One CLIPFit step (CE + 8 KD, SGD) in `mode`; returns (loss, trained values before, after)."""
+    device = torch.device("cuda")
+    select_trainable(model, "clipfit")
+    encoder = TextEncoder(model)
+    prompts = tokenize_prompts(prompts_for("OxfordPets", CLASSES), device=device)
+    with torch.no_grad(), autocast(mode, device):
+        zero_shot = compute_text_features(encoder, prompts)
+    params = [p for p in model.parameters() if p.requires_grad]
+    before = [p.detach().clone() for p in params]
+    optimizer = torch.optim.SGD(params, lr=0.5, momentum=0.9)
+    scaler = make_grad_scaler(mode, device)
+    images = torch.randn(4, 3, 224, 224, device=device).to(input_dtype(mode))
+    labels = torch.tensor([0, 1, 2, 3], device=device)
+    with autocast(mode, device):
+        text = encoder.encode(prompts)
+        logits = cosine_logits(model.encode_image(images), text, model.logit_scale)
+        loss = F.cross_entropy(logits.float(), labels) + 8.0 * kd_loss(text, zero_shot)
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    return loss, before, [p.detach() for p in params]
+
+
+@pytest.mark.parametrize("mode", ["fp16", "amp", "bf16", "fp32"])
+def test_clipfit_step_in_every_mode(tiny, mode):
+    mode = resolve_precision(mode, "cuda")
+    model = convert_model(tiny, mode).cuda()
+    loss, before, after = clipfit_step(model, mode)
+    assert torch.isfinite(loss)
+    assert any(not torch.equal(a, b) for a, b in zip(before, after))
+    if mode == "fp16":
+        assert model.transformer.resblocks[0].mlp.c_proj.bias.dtype == torch.float16
+        assert model.visual.ln_pre.weight.dtype == torch.float32
+
+
+def test_fp16_text_features_match_fp32(tiny):
+    reference = copy.deepcopy(tiny).cuda()
+    half = convert_model(tiny, "fp16").cuda()
+    prompts = tokenize_prompts(prompts_for("OxfordPets", CLASSES), device="cuda")
+    with torch.no_grad():
+        expected = TextEncoder(reference).encode(prompts)
+        got = TextEncoder(half).encode(prompts)
+    assert got.dtype == torch.float16
+    torch.testing.assert_close(got.float(), expected, atol=2e-2, rtol=2e-2)
+
+
+def test_truncated_equals_full_on_cuda(vitb16):
+    model = copy.deepcopy(vitb16).cuda()
+    prompts = tokenize_prompts(prompts_for("OxfordPets", CLASSES), device="cuda")
+    with torch.no_grad():
+        expected = model.encode_text(tokenize(prompts.texts).cuda())
+        got = TextEncoder(model).encode(prompts)
+    torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
+
+
+def test_benchmark_quick_on_cuda_reports_memory(bench):
+    records = bench.main(["--quick", "--device", "cuda", "--backbone", "tiny", "--compile", "off"])
+    assert len(records) == 8
+    assert all(r["peak_mem_gb"] is not None and r["peak_mem_gb"] > 0 for r in records)

@@ -1,0 +1,67 @@
+import contextlib
+
+import pytest
+import torch
+from open_clip.transformer import LayerNormFp32
+
+from clipfit.clip import autocast, convert_model, input_dtype, make_grad_scaler, resolve_precision
+
+
+@pytest.mark.parametrize("mode", ["fp16", "amp", "bf16"])
+def test_half_precision_falls_back_to_fp32_on_cpu(mode, capsys):
+    assert resolve_precision(mode, "cpu") == "fp32"
+    assert f"PREC {mode}: half precision is unusable on CPU; using fp32" in capsys.readouterr().out
+
+
+def test_fp32_needs_no_notice(capsys):
+    assert resolve_precision("FP32", torch.device("cpu")) == "fp32"
+    assert capsys.readouterr().out == ""
+    with pytest.raises(ValueError, match="unknown precision 'fp8'"):
+        resolve_precision("fp8", "cpu")
+
+
+def test_fp16_conversion_keeps_layernorms_fp32(tiny):
+    convert_model(tiny, "fp16")
+    block = tiny.transformer.resblocks[0]
+    assert block.mlp.c_fc.weight.dtype == torch.float16
+    assert block.mlp.c_proj.bias.dtype == torch.float16  # trained in half, as the authors did
+    assert block.attn.in_proj_weight.dtype == torch.float16
+    assert tiny.text_projection.dtype == tiny.visual.proj.dtype == torch.float16
+    for module in (block.ln_1, tiny.ln_final, tiny.visual.ln_pre, tiny.visual.transformer.resblocks[1].ln_2):
+        assert isinstance(module, LayerNormFp32)
+        assert module.weight.dtype == module.bias.dtype == torch.float32
+    x = torch.randn(3, 64, dtype=torch.float16)
+    out = tiny.ln_final(x)
+    assert out.dtype == torch.float16
+    expected = torch.nn.functional.layer_norm(x.float(), (64,), tiny.ln_final.weight, tiny.ln_final.bias)
+    torch.testing.assert_close(out, expected.half())
+
+
+def test_fp16_image_forward_runs_with_half_inputs(tiny):
+    convert_model(tiny, "fp16")
+    with torch.no_grad():
+        features = tiny.encode_image(torch.zeros(1, 3, 224, 224, dtype=input_dtype("fp16")))
+    assert features.dtype == torch.float16
+
+
+def test_back_to_fp32(tiny):
+    convert_model(tiny, "fp16")
+    convert_model(tiny, "fp32")
+    assert all(p.dtype == torch.float32 for p in tiny.parameters())
+
+
+def test_autocast_and_scaler_factories():
+    assert isinstance(autocast("fp32", "cpu"), contextlib.nullcontext)
+    assert isinstance(autocast("fp16", "cpu"), contextlib.nullcontext)
+    with autocast("bf16", "cpu"):
+        assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.bfloat16
+    assert not make_grad_scaler("amp", "cpu").is_enabled()
+    assert input_dtype("fp16") == torch.float16 and input_dtype("amp") == torch.float32
+
+
+@pytest.mark.gpu
+def test_cuda_keeps_the_requested_modes():
+    for mode in ("fp16", "amp", "fp32"):
+        assert resolve_precision(mode, "cuda") == mode
+    assert make_grad_scaler("amp", "cuda").is_enabled()
+    assert not make_grad_scaler("fp16", "cuda").is_enabled()

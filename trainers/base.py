@@ -1,0 +1,232 @@
+"""What every CLIP trainer shares: backbone loading, precision, trained-only checkpoints, cached evaluation.
+
+A method is an `nn.Module` (`ClipMethod`) around an open_clip CLIP; the trainer registers the module
+that holds its trained parameters under CoOp's name `prompt_learner`, builds Dassl's optimizer and
+scheduler over it, and runs one training step / one cached evaluation the same way for every method.
+"""
+from __future__ import annotations
+
+import os.path as osp
+from collections import OrderedDict
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from clipfit.clip import (
+    PRECISIONS,
+    TextFeatureCache,
+    autocast,
+    build_random_clip,
+    convert_model,
+    cosine_logits,
+    get_clip_info,
+    input_dtype,
+    load_clip,
+    load_trained_state_dict,
+    make_grad_scaler,
+    resolve_precision,
+)
+from clipfit.compat import TrainerX, build_lr_scheduler, build_optimizer, compute_accuracy, load_checkpoint
+from clipfit.errors import UserInputError
+
+REGISTERED_NAME = "prompt_learner"
+
+
+def load_backbone(cfg, device: torch.device) -> nn.Module:
+    """The CLIP of MODEL.BACKBONE (weights file, OpenAI cache, open_clip cache), fp32, eval mode."""
+    backbone = cfg.MODEL.BACKBONE
+    if not backbone.NAME:
+        raise UserInputError("MODEL.BACKBONE.NAME is empty: set it in the trainer config or with --backbone")
+    image_size = cfg.INPUT.SIZE[0]
+    if not backbone.PRETRAINED:
+        print(f"MODEL.BACKBONE.PRETRAINED is False: {backbone.NAME} starts from RANDOM weights")
+        model = build_random_clip(backbone.NAME, image_size=image_size).to(device)
+    else:
+        size = image_size if backbone.NAME.startswith("tiny") else None
+        model = load_clip(backbone.NAME, pretrained=backbone.TAG, weights_path=backbone.WEIGHTS, device=device, image_size=size)
+    native = get_clip_info(model).image_size
+    if native != image_size or cfg.INPUT.SIZE[0] != cfg.INPUT.SIZE[1]:
+        raise UserInputError(
+            f"INPUT.SIZE {tuple(cfg.INPUT.SIZE)} does not match {backbone.NAME}'s input resolution {native}; "
+            f"set INPUT.SIZE ({native}, {native})"
+        )
+    return model
+
+
+class TrainedOnlyState(nn.Module):
+    """A module whose state dict holds only its trained parameters, loaded strictly by name.
+
+    Keeps checkpoints small (the trained tensors, not the whole CLIP) in either engine, since Dassl's
+    save/resume/load all go through `state_dict()` / `load_state_dict()`.
+    """
+
+    def freeze_trained_names(self) -> None:
+        self._trained_names = [n for n, p in self.named_parameters() if p.requires_grad]
+
+    def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
+        params = dict(self.named_parameters())
+        out = OrderedDict() if destination is None else destination
+        for name in self._trained_names:
+            out[prefix + name] = params[name] if keep_vars else params[name].detach()
+        return out
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        load_trained_state_dict(self, state_dict, self._trained_names, source="checkpoint")
+        return nn.modules.module._IncompatibleKeys([], [])
+
+
+class ClipMethod(nn.Module):
+    """A CLIP classifier: image features against one text feature per class, CLIP's logit scale."""
+
+    def __init__(self, clip: nn.Module):
+        super().__init__()
+        self.clip = clip
+
+    @property
+    def logit_scale(self) -> torch.Tensor:
+        return self.clip.logit_scale
+
+    def encode_image(self, image: torch.Tensor) -> torch.Tensor:
+        return self.clip.encode_image(image)
+
+    def class_text_features(self) -> torch.Tensor:
+        """Normalised text features of every class, [n_classes, dim] (with grad when training)."""
+        raise NotImplementedError
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return cosine_logits(self.encode_image(image), self.class_text_features(), self.logit_scale)
+
+    def loss(self, image: torch.Tensor, label: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict]:
+        """(total loss, logits, extra scalars to log). Methods with regularisers override this."""
+        logits = self(image)
+        return F.cross_entropy(logits.float(), label), logits, {}
+
+    def train(self, mode: bool = True):
+        # The frozen CLIP keeps eval behaviour (BatchNorm statistics of RN backbones stay fixed).
+        super().train(mode)
+        self.clip.eval()
+        return self
+
+
+class ClipTrainer(TrainerX):
+    """Base of the CLIP trainers. Subclasses set CONFIG_NODE and implement `build_method`."""
+
+    CONFIG_NODE = ""
+
+    def method_cfg(self, cfg=None):
+        return getattr((cfg or self.cfg).TRAINER, self.CONFIG_NODE)
+
+    def check_cfg(self, cfg) -> None:
+        prec = self.method_cfg(cfg).PREC
+        if prec not in PRECISIONS:
+            raise UserInputError(f"TRAINER.{self.CONFIG_NODE}.PREC is {prec!r}; use one of {list(PRECISIONS)}")
+
+    def build_method(self, clip: nn.Module, classnames: list[str]) -> ClipMethod:
+        raise NotImplementedError
+
+    def trained_module(self) -> nn.Module | None:
+        """The module registered (and checkpointed) as `prompt_learner`; None for zero-shot methods."""
+        return self.model
+
+    def build_model(self) -> None:
+        cfg = self.cfg
+        classnames = self.dm.dataset.classnames
+        self.precision = resolve_precision(self.method_cfg().PREC, self.device)
+        print(f"Loading CLIP (backbone: {cfg.MODEL.BACKBONE.NAME})")
+        clip = load_backbone(cfg, self.device)
+        convert_model(clip, self.precision)
+        self.model = self.build_method(clip, classnames).to(self.device)
+        self.scaler = make_grad_scaler(self.precision, self.device)
+        self.text_cache = TextFeatureCache(self.model.class_text_features, list(self.model.parameters()))
+        if getattr(self.method_cfg(), "COMPILE", False):
+            print("Compiling the training step with torch.compile (the first steps are slow)")
+            self.training_loss = torch.compile(self.training_loss)
+        trained = self.trained_module()
+        if trained is not None:
+            if cfg.MODEL.INIT_WEIGHTS:
+                from clipfit.compat import load_pretrained_weights
+
+                load_pretrained_weights(trained, cfg.MODEL.INIT_WEIGHTS)
+            self.optim = build_optimizer(trained, cfg.OPTIM)
+            self.sched = build_lr_scheduler(self.optim, cfg.OPTIM)
+            self.register_model(REGISTERED_NAME, trained, self.optim, self.sched)
+        self.print_run_summary(classnames)
+
+    def num_trainable(self) -> int:
+        return sum(p.numel() for p in self.model.parameters() if p.requires_grad)
+
+    def print_run_summary(self, classnames: list[str]) -> None:
+        cfg, info = self.cfg, get_clip_info(self.model.clip)
+        weights = info.weights_path or info.pretrained or info.weights
+        lines = [
+            "** Run summary **",
+            f"  method: {cfg.TRAINER.NAME} on {cfg.DATASET.NAME} ({len(classnames)} classes, "
+            f"subsample {cfg.DATASET.SUBSAMPLE_CLASSES}, {cfg.DATASET.NUM_SHOTS} shots)",
+            f"  backbone: {info.name} ({info.arch}, weights: {weights}), precision {self.precision} on {self.device}",
+            f"  trainable parameters: {self.num_trainable():,}",
+            f"  schedule: {cfg.OPTIM.MAX_EPOCH} epochs x {len(self.train_loader_x)} batches of "
+            f"{cfg.DATALOADER.TRAIN_X.BATCH_SIZE}, {cfg.OPTIM.NAME} lr {cfg.OPTIM.LR} ({cfg.OPTIM.LR_SCHEDULER})",
+            f"  output: {cfg.OUTPUT_DIR}",
+        ]
+        print("\n".join(lines))
+
+    def before_train(self) -> None:
+        if self.num_trainable() == 0:
+            raise UserInputError(
+                f"{self.cfg.TRAINER.NAME}: nothing is trainable (check the parameter preset/patterns); "
+                "use --eval-only to evaluate the model as it is"
+            )
+        super().before_train()
+
+    def parse_batch_train(self, batch):
+        return batch["img"].to(self.device), batch["label"].to(self.device)
+
+    def parse_batch_test(self, batch):
+        return batch["img"].to(self.device), batch["label"].to(self.device)
+
+    def training_loss(self, image, label):
+        """Hook for torch.compile: the forward half of a step."""
+        with autocast(self.precision, self.device):
+            return self.model.loss(image.to(input_dtype(self.precision)), label)
+
+    def forward_backward(self, batch) -> dict:
+        image, label = self.parse_batch_train(batch)
+        loss, logits, extras = self.training_loss(image, label)
+        self.model_zero_grad()
+        self.model_backward(self.scaler.scale(loss) if self.scaler is not None else loss)
+        if self.scaler is not None:
+            for name in self.get_model_names():
+                self.scaler.step(self._optims[name])
+            self.scaler.update()
+        else:
+            self.model_update()
+        summary = {"loss": loss.item(), "acc": compute_accuracy(logits, label)[0].item()}
+        summary.update({k: float(v) for k, v in extras.items()})
+        if (self.batch_idx + 1) == self.num_batches:
+            self.update_lr()
+        return summary
+
+    @torch.no_grad()
+    def model_inference(self, image: torch.Tensor) -> torch.Tensor:
+        """One image-encoder pass and one matmul: class text features come from the cache."""
+        with autocast(self.precision, self.device):
+            features = self.model.encode_image(image.to(input_dtype(self.precision)))
+            return cosine_logits(features, self.text_cache.get(), self.model.logit_scale).float()
+
+    def load_model(self, directory: str, epoch: int | None = None) -> None:
+        """CoOp's loader: Dassl's file names, tolerant of CoOp's token_prefix/suffix keys."""
+        if not directory:
+            print("Note that load_model() is skipped as no pretrained model is given")
+            return
+        model_file = "model-best.pth.tar" if epoch is None else f"model.pth.tar-{epoch}"
+        for name in self.get_model_names():
+            model_path = osp.join(directory, name, model_file)
+            if not osp.exists(model_path):
+                raise FileNotFoundError(f'Model not found at "{model_path}"')
+            checkpoint = load_checkpoint(model_path)
+            state_dict = checkpoint["state_dict"]
+            for key in ("token_prefix", "token_suffix"):
+                state_dict.pop(key, None)
+            print(f'Loading weights to {name} from "{model_path}" (epoch = {checkpoint["epoch"]})')
+            self._models[name].load_state_dict(state_dict)

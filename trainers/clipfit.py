@@ -1,0 +1,101 @@
+"""CLIPFit (Li et al., EMNLP 2024): fine-tune CLIP through its text FFN output biases and image LayerNorms.
+
+No new parameters. The class prompts are hand-written per dataset; the loss is cross-entropy on cosine
+logits plus LAMBDA times a regulariser: `kd`, 1 - mean_k cos(w_k, w_k^zs) against the frozen zero-shot
+text features (computed once from the loaded weights), or `mse`, the mean squared change of the trained
+text biases. One text-encoder pass per step serves both terms.
+"""
+from __future__ import annotations
+
+import torch
+
+from clipfit.clip import (
+    CLIPFIT_TEMPLATES,
+    TextEncoder,
+    compute_text_features,
+    kd_loss,
+    mse_bias_loss,
+    prompt_for,
+    select_trainable,
+    template_for,
+    tokenize_prompts,
+)
+from clipfit.compat import TRAINER_REGISTRY
+from clipfit.errors import UserInputError
+
+from .base import ClipMethod, ClipTrainer, TrainedOnlyState
+
+REGULARISERS = ("kd", "mse", "none")
+
+
+class CLIPFitModel(TrainedOnlyState, ClipMethod):
+    def __init__(self, clip, prompts, selection, reg: str, lam: float):
+        super().__init__(clip)
+        self.text_encoder = TextEncoder(clip)
+        self.prompts = prompts
+        self.selection = selection
+        self.reg, self.lam = reg, lam
+        self.freeze_trained_names()
+        with torch.no_grad():
+            # Teacher for `kd`: the loaded weights' own features, kept out of checkpoints.
+            self.register_buffer("zs_text_features", self.class_text_features().detach().clone(), persistent=False)
+        self.text_bias_names = [n for n in self._trained_names if n.startswith("clip.") and not n.startswith("clip.visual.")
+                                and n.endswith("bias")]
+        params = dict(self.named_parameters())
+        self.initial_text_biases = {n: params[n].detach().clone() for n in self.text_bias_names}
+
+    def class_text_features(self) -> torch.Tensor:
+        features = self.text_encoder.encode(self.prompts)
+        return features / features.norm(dim=-1, keepdim=True)
+
+    def loss(self, image, label):
+        text = self.class_text_features()
+        image_features = self.encode_image(image)
+        image_features = image_features / image_features.norm(dim=-1, keepdim=True)
+        logits = self.logit_scale.exp() * image_features @ text.t()
+        ce = torch.nn.functional.cross_entropy(logits.float(), label)
+        if self.reg == "none" or self.lam == 0:
+            return ce, logits, {}
+        if self.reg == "kd":
+            reg = kd_loss(text, self.zs_text_features)
+        else:
+            params = dict(self.named_parameters())
+            reg = mse_bias_loss({n: params[n] for n in self.text_bias_names}, self.initial_text_biases)
+        return ce + self.lam * reg, logits, {self.reg: reg.item()}
+
+
+@TRAINER_REGISTRY.register()
+class CLIPFit(ClipTrainer):
+    CONFIG_NODE = "CLIPFIT"
+
+    def check_cfg(self, cfg) -> None:
+        super().check_cfg(cfg)
+        node = cfg.TRAINER.CLIPFIT
+        if node.REG not in REGULARISERS:
+            raise UserInputError(f"TRAINER.CLIPFIT.REG is {node.REG!r}; use one of {list(REGULARISERS)}")
+        if node.TEMPLATE and "{}" not in node.TEMPLATE:
+            raise UserInputError(f"TRAINER.CLIPFIT.TEMPLATE {node.TEMPLATE!r} needs a {{}} where the class name goes")
+
+    def build_method(self, clip, classnames):
+        node = self.cfg.TRAINER.CLIPFIT
+        template = node.TEMPLATE or template_for(self.cfg.DATASET.NAME, CLIPFIT_TEMPLATES)
+        texts = [prompt_for(template, name) for name in classnames]
+        print(f'Prompt template: "{template}" (e.g. "{texts[0]}")')
+        prompts = tokenize_prompts(texts, device=self.device)
+        selection = select_trainable(
+            clip,
+            node.PRESET,
+            text_patterns=list(node.TEXT_PATTERNS) or None,
+            image_patterns=list(node.IMAGE_PATTERNS) or None,
+        )
+        print(selection.format(verbose=True))
+        self.selection = selection
+        if node.REG == "mse" and not any(n.endswith("bias") and not n.startswith("visual.") for n in selection.names):
+            raise UserInputError("TRAINER.CLIPFIT.REG mse needs trained text biases, but the selection has none")
+        print(f"Regulariser: {node.REG} (lambda {node.LAMBDA})")
+        return CLIPFitModel(clip, prompts, selection, node.REG, node.LAMBDA)
+
+
+@TRAINER_REGISTRY.register()
+class ClipFit(CLIPFit):
+    """The authors' registered name for the same trainer."""
