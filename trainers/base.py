@@ -17,7 +17,6 @@ from clipfit.clip import (
     PRECISIONS,
     TextFeatureCache,
     autocast,
-    build_random_clip,
     convert_model,
     cosine_logits,
     get_clip_info,
@@ -41,10 +40,14 @@ def load_backbone(cfg, device: torch.device) -> nn.Module:
     image_size = cfg.INPUT.SIZE[0]
     if not backbone.PRETRAINED:
         print(f"MODEL.BACKBONE.PRETRAINED is False: {backbone.NAME} starts from RANDOM weights")
-        model = build_random_clip(backbone.NAME, image_size=image_size).to(device)
-    else:
-        size = image_size if backbone.NAME.startswith("tiny") else None
-        model = load_clip(backbone.NAME, pretrained=backbone.TAG, weights_path=backbone.WEIGHTS, device=device, image_size=size)
+    model = load_clip(
+        backbone.NAME,
+        pretrained=backbone.TAG,
+        weights_path=backbone.WEIGHTS,
+        device=device,
+        image_size=image_size if backbone.NAME.startswith("tiny") else None,
+        random_init=not backbone.PRETRAINED,
+    )
     native = get_clip_info(model).image_size
     if native != image_size or cfg.INPUT.SIZE[0] != cfg.INPUT.SIZE[1]:
         raise UserInputError(

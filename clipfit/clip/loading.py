@@ -392,6 +392,7 @@ def load_clip(
     device: Union[str, torch.device] = "cpu",
     image_size: Optional[int] = None,
     cache_dir: Optional[str] = None,
+    random_init: bool = False,
 ) -> CLIP:
     """Builds the CLIP backbone `name` with its weights (fp32, eval mode, on `device`).
 
@@ -404,6 +405,7 @@ def load_clip(
         device: where the model goes.
         image_size: input resolution; only the tiny backbones accept sizes other than the native one.
         cache_dir: open_clip's download cache (None = its defaults).
+        random_init: build with random weights and look for no file (config MODEL.BACKBONE.PRETRAINED False).
 
     Raises:
         ClipWeightsNotFound: no weights and `allow_random` is False.
@@ -421,7 +423,7 @@ def load_clip(
         file = Path(os.path.expanduser(weights_path))
         state = read_state_dict(file)
         kind = "file"
-    elif spec.random_weights:
+    elif spec.random_weights or random_init:
         file, state, kind = None, None, "random"
     else:
         lookup = _locate(spec, tag, cache_dir)

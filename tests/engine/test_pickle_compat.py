@@ -101,3 +101,17 @@ def test_round_trip_and_atomic_file(image_file, tmp_path):
 def test_datum_requires_existing_file(tmp_path):
     with pytest.warns(UserWarning, match="No file found at"), pytest.raises(AssertionError):
         Datum(str(tmp_path / "missing.jpg"))
+
+
+def test_fast_and_portable_picklers_agree(image_file):
+    from clipfit.engine.data.pickling import _DasslPathPickler
+    import io
+
+    obj = {"train": [Datum(image_file, i % 3, 0, f"c{i % 3}") for i in range(50)], "val": []}
+    fast = dumps_datums(obj)
+    buffer = io.BytesIO()
+    _DasslPathPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+    slow = buffer.getvalue()
+    assert _global_refs(fast) == _global_refs(slow) == [("dassl.data.datasets.base_dataset", "Datum")]
+    a, b = loads_datums(fast), loads_datums(slow)
+    assert [x.__dict__ for x in a["train"]] == [x.__dict__ for x in b["train"]]

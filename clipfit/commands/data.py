@@ -1,0 +1,73 @@
+"""`clipfit data ...`: inspect the benchmark datasets under a data root and fetch the official split files."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+NAME = "data"
+HELP = "Check the benchmark datasets under a data root (and fetch the official split files)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.set_defaults(_data_parser=parser)
+    sub = parser.add_subparsers(dest="data_command", metavar="<subcommand>")
+    check = sub.add_parser(
+        "check",
+        help="list which datasets are ready, what is missing and where to get it",
+        description=(
+            "Inspect every dataset folder under a data root (the DATASET.ROOT of the configs) and print a table: "
+            "ready / missing (which files) / incomplete (images listed but absent), the number of images, and "
+            "whether the official split file is present. Nothing is decoded, so it is quick. Missing parts point "
+            "to the section of DATASETS.md that explains how to get them."
+        ),
+    )
+    check.add_argument("--root", required=True, help="data root holding one folder per dataset (oxford_pets/, imagenet/, ...)")
+    check.add_argument("--datasets", nargs="+", metavar="NAME", help="registered dataset names to check (default: all 15)")
+    check.add_argument(
+        "--download-splits",
+        action="store_true",
+        help=(
+            "first download the missing official split_zhou_*.json files from the CoOp authors' Google Drive "
+            "(for datasets whose folder exists); $CLIPFIT_SPLITS_URL overrides the URL template"
+        ),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    if getattr(args, "data_command", None) != "check":
+        args._data_parser.print_help()
+        return 2
+    return check(args.root, args.datasets, args.download_splits)
+
+
+def check(root: str, names: list[str] | None = None, download_splits: bool = False) -> int:
+    """Print the table; exit status 1 when a requested dataset, or one whose folder exists, is not ready
+    or a download failed."""
+    from ..data_check import READY, check_root, format_reports, summary_line
+
+    root = os.path.abspath(os.path.expanduser(root))
+    if not os.path.isdir(root):
+        print(f"error: data root {root} does not exist (see DATASETS.md for the layout)", file=sys.stderr)
+        return 2
+    failed = False
+    if download_splits:
+        from ..data_download import download_missing_splits
+
+        results = download_missing_splits(root, names)
+        for result in results:
+            print(f"{result.dataset}: {result.message} ({result.path})")
+            failed |= not result.ok and result.message.startswith("failed")
+        if not results:
+            print("No split file to download.")
+        print()
+    try:
+        reports = check_root(root, names)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(format_reports(reports))
+    print()
+    print(summary_line(reports, root))
+    not_ready = [r for r in reports if r.status != READY and (names or r.status != "missing" or r.missing != [r.folder])]
+    return 1 if failed or not_ready else 0

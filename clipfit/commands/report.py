@@ -1,0 +1,59 @@
+"""`clipfit report`: the leaderboard of every run under an output root."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import UserInputError
+
+NAME = "report"
+HELP = "Write the leaderboard (base/new/HM, few-shot, transfer) of the runs under an output root."
+
+EPILOG = """\
+Run folders are found by their path (the scripts' layout), e.g.
+  base2new/train_base/<dataset>/shots_16/<Trainer>/<cfg>/seed<S>   Base (the training run's final test)
+  base2new/test_new/<dataset>/shots_16/<Trainer>/<cfg>/seed<S>     New (eval-only on the new classes)
+  <dataset>/<Trainer>/<cfg>_<K>shots[/<variant>]/seed<S>           few-shot (ImageNet 16 shots: transfer source)
+  evaluation/<Trainer>/<cfg>_<K>shots[/<variant>]/<dataset>/seed<S> cross-dataset / domain generalization
+Each run's result is its newest complete log (log.txt or a re-run's log.txt-<timestamp>); a newer crashed
+log does not hide it. Cells are mean ± population std over seeds (n); HM = HM(mean base, mean new); the
+11-dataset average is HM(mean of base means, mean of new means), marked `avg of k/11` when datasets lack.
+Published numbers (CLIP, CoOp, CLIPFit per dataset; CoCoOp, KgCoOp, MaPLe, PromptSRC averages) are shown
+as `paper:` rows with our delta (ZeroshotCLIP is compared with CLIP).
+
+Writes leaderboard.md (also printed), leaderboard.csv (one row per setting/dataset/method/metric),
+leaderboard.png and, with few-shot runs, few_shot.png.
+
+examples:
+  clipfit report                                  # runs under output/, files into output/
+  clipfit report --output-dir /scratch/runs --out reports/
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EPILOG
+    parser.add_argument("--output-dir", default="output", metavar="ROOT",
+                        help="output root the runs were written under (default: output)")
+    parser.add_argument("--out", default=None, metavar="DIR",
+                        help="folder for leaderboard.md/.csv/.png (default: the output root)")
+    parser.add_argument("--no-published", action="store_true",
+                        help="leave out the published reference rows and the deltas")
+    parser.add_argument("--no-figures", action="store_true", help="write no PNG figures")
+    parser.add_argument("--quiet", action="store_true", help="do not print the Markdown (paths only)")
+
+
+def run(args) -> int:
+    from ..results import build_report
+
+    try:
+        report = build_report(args.output_dir, published=not args.no_published)
+        paths = report.write(args.out, figures=not args.no_figures)
+    except UserInputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    if not args.quiet:
+        print(report.markdown())
+    for path in paths.values():
+        print(f"wrote {path}")
+    return 0

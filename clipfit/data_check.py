@@ -1,0 +1,189 @@
+"""`clipfit data check`: what is ready under a data root, what is missing and where to get it.
+
+Reads only the layout (folder listings, split JSONs); no image is decoded, so it is quick even on
+the full datasets. The layout knowledge comes from the dataset classes themselves (`required`,
+`native_files`, `split_file`, ... in `datasets/<name>.py`).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+
+READY, MISSING, INCOMPLETE, BROKEN = "ready", "missing", "incomplete", "broken"
+
+# CoOp's order: ImageNet, the 10 other few-shot datasets, then the 4 test-only ImageNet variants.
+BENCHMARK_ORDER = (
+    "ImageNet", "Caltech101", "OxfordPets", "StanfordCars", "OxfordFlowers", "Food101", "FGVCAircraft", "SUN397",
+    "DescribableTextures", "EuroSAT", "UCF101", "ImageNetV2", "ImageNetSketch", "ImageNetA", "ImageNetR",
+)
+
+
+def dataset_classes() -> dict:
+    """{registered name: class} of the project's 15 datasets (importing `datasets` registers them)."""
+    from .plugins import PROJECT_ROOT
+
+    if PROJECT_ROOT not in sys.path:
+        sys.path.insert(0, PROJECT_ROOT)
+    import datasets
+    from datasets.base import CoOpDataset
+
+    from .compat import DATASET_REGISTRY
+
+    classes = {}
+    for name in DATASET_REGISTRY.registered_names():
+        cls = DATASET_REGISTRY.get(name)
+        if isinstance(cls, type) and issubclass(cls, CoOpDataset):
+            classes[name] = cls
+    rank = {name: i for i, name in enumerate(BENCHMARK_ORDER)}
+    return dict(sorted(classes.items(), key=lambda kv: rank.get(kv[0], len(rank))))
+
+
+@dataclass
+class DatasetReport:
+    name: str
+    folder: str  # the dataset folder under the root
+    status: str  # ready / missing / incomplete / broken
+    images: int | None = None
+    split: str = "-"  # official / absent / generated / official lists / n/a / invalid
+    missing: list[str] = field(default_factory=list)  # paths relative to the root
+    notes: list[str] = field(default_factory=list)
+    anchor: str = ""
+
+    @property
+    def docs(self) -> str:
+        return f"DATASETS.md#{self.anchor}"
+
+
+def count_images(folder: str) -> int:
+    """Image files below `folder` (recursive), counted from directory entries without stat'ing files."""
+    total = 0
+    stack = [folder]
+    top = True
+    while stack:
+        current = stack.pop()
+        try:
+            with os.scandir(current) as it:
+                entries = list(it)
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            continue
+        subdirs = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir():
+                subdirs.append(entry.path)
+            elif entry.name.lower().endswith(IMAGE_EXTENSIONS):
+                total += 1
+        if top and len(subdirs) >= 100:
+            from tqdm import tqdm
+
+            for sub in tqdm(subdirs, desc=f"Counting {folder}", unit="folder", file=sys.stderr, leave=False):
+                total += count_images(sub)
+            subdirs = []
+        top = False
+        stack.extend(subdirs)
+    return total
+
+
+def inspect_dataset(cls, root: str) -> DatasetReport:
+    """Check one dataset's layout under `root`."""
+    from datasets.base import TestOnlyDataset, parse_split
+    from datasets.storage import DatasetError, DatasetFiles, find_missing, read_json_file
+
+    name = cls.__name__
+    dataset_dir = os.path.join(root, cls.dataset_dir)
+    report = DatasetReport(name=name, folder=cls.dataset_dir + "/", status=READY, anchor=cls.anchor())
+    if not os.path.isdir(dataset_dir):
+        report.status = MISSING
+        report.missing = [cls.dataset_dir + "/"]
+        return report
+
+    def absent(relpaths) -> list[str]:
+        return [os.path.join(cls.dataset_dir, p) for p in relpaths if not os.path.exists(os.path.join(dataset_dir, p))]
+
+    report.missing = absent(cls.required)
+    files = DatasetFiles(dataset_dir)
+    replacement = cls.split_file or getattr(cls, "preprocessed_file", None)
+    found = files.find(replacement) if replacement else None
+    if not found:
+        report.missing += absent(cls.native_files)
+    image_dir = os.path.join(dataset_dir, cls.image_subdir) if cls.image_subdir else dataset_dir
+
+    entries = None
+    if issubclass(cls, TestOnlyDataset):
+        report.split = "test only"
+    elif cls.split_file is None:
+        report.split = "n/a" if replacement else "official lists"
+        if found:
+            report.notes.append(f"uses {found} (delete it after changing the images)")
+    elif not found:
+        report.split = "absent"
+        report.notes.append(f"get {cls.split_file} (else a random split is made: not comparable)")
+    else:
+        try:
+            data = read_json_file(found, "")
+            entries = parse_split(data, found)
+            generated = found != files.primary(cls.split_file) or files.is_generated(found)
+            report.split = "generated" if generated else "official"
+            if generated:
+                report.notes.append(f"{found} is a random split made here, not the official file")
+        except DatasetError as e:
+            report.split = "invalid"
+            report.status = BROKEN
+            report.notes.append(f"{found} cannot be read: {str(e).splitlines()[0][:200]}; delete it")
+
+    if entries is not None and os.path.isdir(image_dir):
+        paths = [os.path.join(image_dir, rel) for key in entries for rel, _, _ in entries[key]]
+        missing_images = find_missing(paths)
+        report.images = len(paths) - len(missing_images)
+        if missing_images:
+            report.status = INCOMPLETE
+            shown = ", ".join(os.path.relpath(p, root) for p in missing_images[:3])
+            report.notes.append(f"{len(missing_images):,} of {len(paths):,} images in the split file are missing, e.g. {shown}")
+    elif os.path.isdir(image_dir):
+        report.images = sum(count_images(os.path.join(dataset_dir, d)) for d in (cls.count_dirs or (cls.image_subdir,)))
+        if report.images == 0:
+            report.status = INCOMPLETE
+            report.notes.append(f"no images found under {os.path.relpath(image_dir, root)}")
+    if report.missing:
+        report.status = MISSING
+    return report
+
+
+def check_root(root: str, names: list[str] | None = None) -> list[DatasetReport]:
+    classes = dataset_classes()
+    names = list(classes) if not names else names
+    unknown = [n for n in names if n not in classes]
+    if unknown:
+        raise ValueError(f"unknown dataset name(s) {unknown}; choose from {sorted(classes)}")
+    return [inspect_dataset(classes[n], os.path.abspath(os.path.expanduser(root))) for n in names]
+
+
+def format_reports(reports: list[DatasetReport]) -> str:
+    from tabulate import tabulate
+
+    rows = []
+    for r in reports:
+        todo = []
+        if r.missing:
+            todo.append("missing: " + ", ".join(r.missing[:4]) + (f" (+{len(r.missing) - 4})" if len(r.missing) > 4 else ""))
+        todo += r.notes
+        if r.status != READY or r.split in ("absent", "generated", "invalid"):
+            todo.append(f"see {r.docs}")
+        images = "-" if r.images is None else f"{r.images:,}"
+        rows.append([r.name, r.folder, r.status, images, r.split, "; ".join(todo)])
+    return tabulate(rows, headers=["Dataset", "Folder", "Status", "Images", "Split file", "What to do"], disable_numparse=True)
+
+
+def summary_line(reports: list[DatasetReport], root: str) -> str:
+    ready = sum(r.status == READY for r in reports)
+    lines = [f"{ready} of {len(reports)} datasets ready under {root}."]
+    if any(r.split == "absent" for r in reports):
+        lines.append(
+            "Official split files are missing for some datasets: `clipfit data check --root "
+            f"{root} --download-splits` fetches them (or see DATASETS.md)."
+        )
+    return "\n".join(lines)

@@ -1,0 +1,133 @@
+"""Fetching the official `split_zhou_*.json` files published by the CoOp authors on Google Drive.
+
+Each file is downloaded into memory, checked to be a split file (JSON with train/val/test lists of
+`[path, label, classname]`), and only then written, atomically: a failed or invalid download leaves
+no file behind. The URL is built from a template, `https://drive.google.com/uc?id={id}` by default;
+`$CLIPFIT_SPLITS_URL` or the `url_template` argument replaces it (it may use `{id}` and `{name}`, the
+file name), e.g. to use a mirror.
+"""
+from __future__ import annotations
+
+import inspect
+import io
+import json
+import os
+from dataclasses import dataclass
+
+URL_ENV = "CLIPFIT_SPLITS_URL"
+DEFAULT_URL_TEMPLATE = "https://drive.google.com/uc?id={id}"
+
+# Google Drive file IDs of the files the CoOp authors published (their DATASETS.md).
+GDRIVE_IDS = {
+    "split_zhou_Caltech101.json": "1hyarUivQE36mY6jSomru6Fjd-JzwcCzN",
+    "split_zhou_OxfordPets.json": "1501r8Ber4nNKvmlFVQZ8SeUHTcdTTEqs",
+    "split_zhou_StanfordCars.json": "1ObCFbaAgVu0I-k_Au-gIUcefirdAuizT",
+    "split_zhou_OxfordFlowers.json": "1Pp0sRXzZFZq15zVOzKjKBu4A9i01nozT",
+    "split_zhou_Food101.json": "1QK0tGi096I0Ba6kggatX1ee6dJFIcEJl",
+    "split_zhou_SUN397.json": "1y2RD81BYuiyvebdN-JymPfyWYcd8_MUq",
+    "split_zhou_DescribableTextures.json": "1u3_QfB467jqHgNXC00UIzbLZRQCg2S7x",
+    "split_zhou_EuroSAT.json": "1Ip7yaCWFi0eaOFUGga0lUdVi_DDQth1o",
+    "split_zhou_UCF101.json": "1I0S0q91hJfsV9Gf4xDIjgDq4AqBNJb1y",
+}
+# Other helper files from the same source (documented in DATASETS.md; not fetched automatically).
+OTHER_GDRIVE_IDS = {
+    "imagenet/classnames.txt": "1-61f_ol79pViBFDG_IDlUQSwoLcn2XXF",
+    "oxford_flowers/cat_to_name.json": "1AkcxCXeK_RCGCEC_GvmWxjcjaNhu-at0",
+    "ucf101/UCF-101-midframes.zip": "10Jqome3vtUA2keJkNanAiFpgbyC9Hc2O",
+}
+
+
+@dataclass
+class DownloadResult:
+    dataset: str
+    path: str
+    ok: bool
+    message: str
+
+
+class DownloadFailed(RuntimeError):
+    pass
+
+
+def split_url(split_file: str, url_template: str | None = None) -> str:
+    template = url_template or os.environ.get(URL_ENV) or DEFAULT_URL_TEMPLATE
+    return template.format(id=GDRIVE_IDS[split_file], name=split_file)
+
+
+def _fetch(url: str, quiet: bool = True, timeout: float = 60.0) -> bytes:
+    """The body at `url`, through gdown (which handles Google Drive's confirmation pages)."""
+    import gdown
+
+    params = inspect.signature(gdown.download).parameters
+    options = {"quiet": quiet}
+    # gdown 6 has no `fuzzy` (URLs are taken as given); older versions default it to False anyway.
+    if "fuzzy" in params:
+        options["fuzzy"] = False
+    if "use_cookies" in params:
+        options["use_cookies"] = False  # do not write ~/.cache/gdown/cookies.txt
+    if "timeout" in params:
+        options["timeout"] = timeout
+    buffer = io.BytesIO()
+    try:
+        gdown.download(url, output=buffer, **options)
+    except Exception as e:  # network, HTTP status, Drive quota pages: all reported the same way
+        raise DownloadFailed(f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else e!r}") from e
+    return buffer.getvalue()
+
+
+def download_split(split_file: str, dest: str, url_template: str | None = None, quiet: bool = True) -> None:
+    """Download one split file to `dest`; raise `DownloadFailed` (and write nothing) unless it is valid."""
+    from datasets.base import parse_split
+    from datasets.storage import DatasetError
+
+    from .engine.utils.files import atomic_write
+
+    url = split_url(split_file, url_template)
+    data = _fetch(url, quiet=quiet)
+    try:
+        parse_split(json.loads(data.decode("utf-8")), url)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        head = data[:60].decode("utf-8", "replace").strip().replace("\n", " ")
+        raise DownloadFailed(
+            f"{url} did not return a JSON file ({e}; it starts with {head!r}). Google Drive may be limiting "
+            "downloads: retry later or download the file by hand (DATASETS.md)."
+        ) from e
+    except DatasetError as e:
+        raise DownloadFailed(str(e)) from e
+    atomic_write(dest, lambda f: f.write(data))
+
+
+def download_missing_splits(
+    root: str, names: list[str] | None = None, url_template: str | None = None, quiet: bool = True
+) -> list[DownloadResult]:
+    """Fetch the official split file of every dataset under `root` whose folder exists and lacks it."""
+    from datasets.storage import DatasetFiles
+
+    from .data_check import dataset_classes
+
+    classes = dataset_classes()
+    results = []
+    for name in names or list(classes):
+        cls = classes[name]
+        if not cls.split_file or cls.split_file not in GDRIVE_IDS:
+            continue
+        dataset_dir = os.path.join(root, cls.dataset_dir)
+        dest = os.path.join(dataset_dir, cls.split_file)
+        if not os.path.isdir(dataset_dir):
+            results.append(DownloadResult(name, dest, False, f"skipped: {cls.dataset_dir}/ not found, get the dataset first (DATASETS.md#{cls.anchor()})"))
+            continue
+        if os.path.exists(dest):
+            if DatasetFiles.is_generated(dest):
+                results.append(
+                    DownloadResult(
+                        name, dest, False,
+                        "skipped: a random split made here is in place; delete it and split_fewshot/ to fetch the official one",
+                    )
+                )
+            continue
+        try:
+            download_split(cls.split_file, dest, url_template, quiet)
+            results.append(DownloadResult(name, dest, True, "downloaded"))
+        except (DownloadFailed, OSError) as e:
+            results.append(DownloadResult(name, dest, False, f"failed: {e}"))
+    return results

@@ -1,0 +1,117 @@
+"""The leaderboard of an output root: `build_report(root)` reads every run, `Report.write(dir)` writes it."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from ..errors import UserInputError
+from .aggregate import Base2NewTable, FewShotTable, build_base2new, build_few_shot, build_transfer
+from .logs import DEFAULT_KEYWORD
+from .runs import UNKNOWN, Run, discover_runs, relative_to
+from .tables import (base2new_csv, base2new_markdown, few_shot_csv, few_shot_markdown, transfer_csv,
+                     transfer_markdown, write_csv)
+
+MARKDOWN_NAME = "leaderboard.md"
+CSV_NAME = "leaderboard.csv"
+FIGURE_NAME = "leaderboard.png"
+FEW_SHOT_FIGURE_NAME = "few_shot.png"
+
+
+class NoRunsFoundError(UserInputError):
+    """The output root holds no run folder."""
+
+
+@dataclass
+class Report:
+    root: str
+    runs: list  # Run
+    base2new: Base2NewTable | None = None
+    few_shot: FewShotTable | None = None
+    transfer: list = field(default_factory=list)  # TransferTable: cross-dataset, then domain generalization
+    published: bool = True  # show the published reference rows and deltas
+
+    @property
+    def finished(self) -> list:
+        return [r for r in self.runs if r.finished]
+
+    @property
+    def unrecognised(self) -> list:
+        return [r for r in self.runs if r.setting == UNKNOWN]
+
+    @property
+    def warnings(self) -> list:
+        return [w for r in self.runs for w in r.warnings]
+
+    def markdown(self) -> str:
+        incomplete = len(self.runs) - len(self.finished)
+        parts = ["# Leaderboard", "",
+                 f"Output root `{self.root}`: {len(self.runs)} run folder{'s' if len(self.runs) != 1 else ''}, "
+                 f"{len(self.finished)} with a result"
+                 + (f", {incomplete} without" if incomplete else "") + ". Each run's result is its newest "
+                 "complete log (`log.txt` or a re-run's `log.txt-<timestamp>`). ± is the population std (ddof=0) "
+                 "over seeds; `(2/3)` means 2 of the 3 seeds this method has elsewhere."]
+        if self.base2new:
+            parts += ["", base2new_markdown(self.base2new, self.published)]
+        if self.few_shot:
+            parts += ["", few_shot_markdown(self.few_shot)]
+        for table in self.transfer:
+            parts += ["", transfer_markdown(table)]
+        if self.unrecognised:
+            parts += ["", "## Unrecognised run folders", "",
+                      "Their path fits no known layout and their log does not say enough; not in any table:", ""]
+            parts += [f"- {relative_to(r.path, self.root)}: " + (f"{r.value:.2f}%" if r.finished else "no result")
+                      for r in self.unrecognised]
+        if self.warnings:
+            parts += ["", "## Warnings", ""] + [f"- {w}" for w in self.warnings]
+        return "\n".join(parts) + "\n"
+
+    def csv_rows(self) -> list[dict]:
+        rows = base2new_csv(self.base2new, self.published) if self.base2new else []
+        rows += few_shot_csv(self.few_shot) if self.few_shot else []
+        for table in self.transfer:
+            rows += transfer_csv(table)
+        return rows
+
+    def write(self, out_dir: str | None = None, figures: bool = True) -> dict[str, str]:
+        """Writes leaderboard.md, leaderboard.csv, leaderboard.png and (with few-shot runs) few_shot.png into
+        out_dir (default: the output root). Returns {kind: path} of the files written."""
+        from .plots import plot_few_shot, plot_leaderboard
+
+        out_dir = out_dir or self.root
+        os.makedirs(out_dir, exist_ok=True)
+        paths = {"markdown": os.path.join(out_dir, MARKDOWN_NAME), "csv": os.path.join(out_dir, CSV_NAME)}
+        with open(paths["markdown"], "w", encoding="utf-8") as f:
+            f.write(self.markdown())
+        write_csv(self.csv_rows(), paths["csv"])
+        if figures:
+            figure = plot_leaderboard(self.base2new, self.few_shot, self.transfer, os.path.join(out_dir, FIGURE_NAME))
+            if figure:
+                paths["figure"] = figure
+            few_shot = plot_few_shot(self.few_shot, os.path.join(out_dir, FEW_SHOT_FIGURE_NAME))
+            if few_shot:
+                paths["few_shot_figure"] = few_shot
+        return paths
+
+
+def build_report(output_root: str = "output", keyword: str = DEFAULT_KEYWORD, published: bool = True) -> Report:
+    """Reads every run folder under output_root (see runs.py for the layouts) into the leaderboard tables.
+
+    Raises UserInputError when the root is not a folder, NoRunsFoundError when it holds no run folder.
+    """
+    if not os.path.isdir(output_root):
+        raise UserInputError(f"{output_root}: no such directory; pass the output root of your runs (--output-dir)")
+    runs: list[Run] = discover_runs(output_root, keyword)
+    if not runs:
+        raise NoRunsFoundError(
+            f"no runs found under {output_root}: expected run folders such as "
+            "base2new/train_base/<dataset>/shots_16/<Trainer>/<cfg>/seed<S>, <dataset>/<Trainer>/<cfg>_<K>shots/"
+            "seed<S> or evaluation/<Trainer>/<cfg>_<K>shots/<dataset>/seed<S>, each with a log.txt"
+        )
+    return Report(
+        root=output_root,
+        runs=runs,
+        base2new=build_base2new(runs, output_root),
+        few_shot=build_few_shot(runs, output_root),
+        transfer=build_transfer(runs, output_root),
+        published=published,
+    )

@@ -1,0 +1,20 @@
+"""Caltech-101: one folder per category; the background and Faces_easy folders are left out."""
+from __future__ import annotations
+
+from clipfit.compat import DATASET_REGISTRY
+
+from .base import SplitDataset, read_and_split_data
+
+IGNORED = ["BACKGROUND_Google", "Faces_easy"]
+NEW_CNAMES = {"airplanes": "airplane", "Faces": "face", "Leopards": "leopard", "Motorbikes": "motorbike"}
+
+
+@DATASET_REGISTRY.register()
+class Caltech101(SplitDataset):
+    dataset_dir = "caltech-101"
+    image_subdir = "101_ObjectCategories"
+    split_file = "split_zhou_Caltech101.json"
+    required = ("101_ObjectCategories",)
+
+    def read_native(self):
+        return read_and_split_data(self.image_dir, ignored=IGNORED, new_cnames=NEW_CNAMES)

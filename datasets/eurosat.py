@@ -1,0 +1,30 @@
+"""EuroSAT (RGB): one folder per land-use class under `2750/`, renamed to descriptive class names."""
+from __future__ import annotations
+
+from clipfit.compat import DATASET_REGISTRY
+
+from .base import SplitDataset, read_and_split_data
+
+NEW_CNAMES = {
+    "AnnualCrop": "Annual Crop Land",
+    "Forest": "Forest",
+    "HerbaceousVegetation": "Herbaceous Vegetation Land",
+    "Highway": "Highway or Road",
+    "Industrial": "Industrial Buildings",
+    "Pasture": "Pasture Land",
+    "PermanentCrop": "Permanent Crop Land",
+    "Residential": "Residential Buildings",
+    "River": "River",
+    "SeaLake": "Sea or Lake",
+}
+
+
+@DATASET_REGISTRY.register()
+class EuroSAT(SplitDataset):
+    dataset_dir = "eurosat"
+    image_subdir = "2750"
+    split_file = "split_zhou_EuroSAT.json"
+    required = ("2750",)
+
+    def read_native(self):
+        return read_and_split_data(self.image_dir, new_cnames=NEW_CNAMES)

@@ -1,0 +1,39 @@
+"""FGVC-Aircraft (variant level): the official train/val/test lists; no split JSON."""
+from __future__ import annotations
+
+import os
+
+from clipfit.compat import DATASET_REGISTRY
+
+from .base import SplitDataset
+from .storage import CorruptDatasetFile, make_datum
+
+
+@DATASET_REGISTRY.register()
+class FGVCAircraft(SplitDataset):
+    dataset_dir = "fgvc_aircraft"
+    image_subdir = "images"
+    split_file = None
+    required = ("images",)
+    native_files = ("variants.txt", "images_variant_train.txt", "images_variant_val.txt", "images_variant_test.txt")
+
+    def read_native(self):
+        with open(os.path.join(self.dataset_dir, "variants.txt"), encoding="utf-8") as f:
+            classnames = [line.strip() for line in f]
+        cname2lab = {c: i for i, c in enumerate(classnames)}
+        return tuple(self.read_data(cname2lab, f"images_variant_{split}.txt") for split in ("train", "val", "test"))
+
+    def read_data(self, cname2lab: dict, split_file: str) -> list:
+        """Lines `<image id> <variant name, may contain spaces>`."""
+        path = os.path.join(self.dataset_dir, split_file)
+        items = []
+        with open(path, encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                fields = line.strip().split(" ")
+                if fields == [""]:
+                    continue
+                classname = " ".join(fields[1:])
+                if classname not in cname2lab:
+                    raise CorruptDatasetFile(f"{path}:{lineno}: variant {classname!r} is not in variants.txt")
+                items.append(make_datum(os.path.join(self.image_dir, fields[0] + ".jpg"), cname2lab[classname], classname))
+        return items

@@ -1,0 +1,56 @@
+"""ImageNet (ILSVRC-2012): class folders under `images/train` and `images/val`; the val set is the test set.
+
+The full lists are cached in `preprocessed.pkl`; when it exists the folders and classnames.txt are not read.
+"""
+from __future__ import annotations
+
+import os
+
+from clipfit.compat import DATASET_REGISTRY
+from clipfit.engine.data.pickling import save_datum_pickle
+
+from .base import FewShotDataset, classname_lookup, read_class_folders, read_classnames
+from .storage import CorruptDatasetFile, docs_ref, list_names, load_datum_cache, resolve_cached_paths
+
+
+@DATASET_REGISTRY.register()
+class ImageNet(FewShotDataset):
+    dataset_dir = "imagenet"
+    image_subdir = "images"
+    required = ("images",)
+    native_files = ("classnames.txt", "images/train", "images/val")
+    count_dirs = ("images/train", "images/val")
+    preprocessed_file = "preprocessed.pkl"  # replaces native_files when present
+
+    def read_splits(self):
+        self.preprocessed = self.files.primary(self.preprocessed_file)
+        found = self.files.find(self.preprocessed_file)
+        if found:
+            advice = "Delete it: it is rebuilt from images/ and classnames.txt on the next run."
+            data = load_datum_cache(found, ("train", "test"), advice)
+            # Used as it is (CoOp's semantics); only a moved data root is detected (by an even sample).
+            data = resolve_cached_paths(data, self.dataset_dir, found, check_files=False)
+            return data["train"], None, data["test"]
+        self.require(self.native_files)
+        text_file = os.path.join(self.dataset_dir, "classnames.txt")
+        classname_of = classname_lookup(read_classnames(text_file), text_file, self.anchor())
+        train_dir, val_dir = os.path.join(self.image_dir, "train"), os.path.join(self.image_dir, "val")
+        folders = self.class_folders(train_dir, val_dir)
+        train = read_class_folders(train_dir, folders, classname_of)
+        test = read_class_folders(val_dir, folders, classname_of)  # the official val set is the test set
+        self.files.save(self.preprocessed_file, lambda path: save_datum_pickle({"train": train, "test": test}, path))
+        return train, None, test
+
+    def class_folders(self, train_dir: str, val_dir: str) -> list[str]:
+        """The wnid folders sorted (label = position); train and val must hold the same ones."""
+        folders = sorted(list_names(train_dir, "dirs"))
+        val_folders = sorted(list_names(val_dir, "dirs"))
+        if folders != val_folders:
+            absent = sorted(set(folders) - set(val_folders))
+            raise CorruptDatasetFile(
+                f"{val_dir} has {len(val_folders)} class folders but {train_dir} has {len(folders)}"
+                + (f" ({len(absent)} missing, e.g. {absent[:3]})" if absent else "")
+                + ", so their labels would disagree. Sort the val images into one folder per wnid, like the "
+                f"train images ({docs_ref(self.anchor())})."
+            )
+        return folders

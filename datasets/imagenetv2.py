@@ -1,0 +1,26 @@
+"""ImageNetV2 (matched frequency), test only: folders `0`..`999`; line i of classnames.txt names folder i."""
+from __future__ import annotations
+
+import os
+
+from clipfit.compat import DATASET_REGISTRY
+
+from .base import TestOnlyDataset, read_class_folders, read_classnames
+from .storage import CorruptDatasetFile
+
+NUM_FOLDERS = 1000
+
+
+@DATASET_REGISTRY.register()
+class ImageNetV2(TestOnlyDataset):
+    dataset_dir = "imagenetv2"
+    image_subdir = "imagenetv2-matched-frequency-format-val"
+    required = ("imagenetv2-matched-frequency-format-val", "classnames.txt")
+
+    def read_items(self):
+        text_file = os.path.join(self.dataset_dir, "classnames.txt")
+        names = list(read_classnames(text_file).values())
+        if len(names) < NUM_FOLDERS:
+            raise CorruptDatasetFile(f"{text_file} has {len(names)} lines; ImageNetV2 needs ImageNet's 1000 (DATASETS.md#imagenetv2)")
+        # All 1000 folders are read (a missing one is an error), as the release has them all.
+        return read_class_folders(self.image_dir, [str(i) for i in range(NUM_FOLDERS)], lambda label, _: names[label])

@@ -1,0 +1,38 @@
+"""Oxford Flowers 102: labels from `imagelabels.mat`, names from `cat_to_name.json`, CoOp's 50/20/30 split."""
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+
+from clipfit.compat import DATASET_REGISTRY
+
+from .base import SplitDataset, split_by_ratio
+from .storage import CorruptDatasetFile, read_json_file
+
+
+@DATASET_REGISTRY.register()
+class OxfordFlowers(SplitDataset):
+    dataset_dir = "oxford_flowers"
+    image_subdir = "jpg"
+    split_file = "split_zhou_OxfordFlowers.json"
+    required = ("jpg",)
+    native_files = ("imagelabels.mat", "cat_to_name.json")
+
+    def read_native(self):
+        """The i-th label belongs to `jpg/image_{i+1:05d}.jpg`; classes in order of first appearance.
+
+        The official `setid.mat` split is not used (as in CoOp).
+        """
+        from scipy.io import loadmat
+
+        labels = loadmat(os.path.join(self.dataset_dir, "imagelabels.mat"))["labels"][0]
+        by_label = defaultdict(list)
+        for i, label in enumerate(labels):
+            by_label[int(label)].append(os.path.join(self.image_dir, f"image_{i + 1:05d}.jpg"))
+        names_file = os.path.join(self.dataset_dir, "cat_to_name.json")
+        lab2cname = read_json_file(names_file, "Download CoOp's cat_to_name.json again (DATASETS.md#oxfordflowers).")
+        unnamed = sorted(label for label in by_label if str(label) not in lab2cname)
+        if unnamed:
+            raise CorruptDatasetFile(f"{names_file} has no name for the labels {unnamed} of imagelabels.mat")
+        print("Splitting data into 50% train, 20% val, and 30% test")
+        return split_by_ratio((label - 1, lab2cname[str(label)], impaths) for label, impaths in by_label.items())

@@ -1,0 +1,38 @@
+"""Oxford-IIIT Pets: 37 breeds; the class name is the image stem without its number, lowercased."""
+from __future__ import annotations
+
+import os
+
+from clipfit.compat import DATASET_REGISTRY
+
+from .base import SplitDataset, split_trainval
+from .storage import CorruptDatasetFile, make_datum
+
+
+@DATASET_REGISTRY.register()
+class OxfordPets(SplitDataset):
+    dataset_dir = "oxford_pets"
+    image_subdir = "images"
+    split_file = "split_zhou_OxfordPets.json"
+    required = ("images",)
+    native_files = ("annotations/trainval.txt", "annotations/test.txt")
+
+    def read_native(self):
+        train, val = split_trainval(self.read_data("trainval.txt"))
+        return train, val, self.read_data("test.txt")
+
+    def read_data(self, split_file: str) -> list:
+        """Lines `<Stem> <class id 1..37> <species> <breed id>`; image `images/<Stem>.jpg`."""
+        path = os.path.join(self.dataset_dir, "annotations", split_file)
+        items = []
+        with open(path, encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                fields = line.strip().split(" ")
+                if fields == [""]:
+                    continue
+                if len(fields) != 4:
+                    raise CorruptDatasetFile(f"{path}:{lineno}: expected 4 space-separated fields, got {line.strip()!r}")
+                stem, class_id = fields[0], int(fields[1])
+                breed = "_".join(stem.split("_")[:-1]).lower()
+                items.append(make_datum(os.path.join(self.image_dir, stem + ".jpg"), class_id - 1, breed))
+        return items

@@ -1,0 +1,42 @@
+"""SUN397: partition 01 lists; labels from `ClassName.txt`; `a/apartment_building/outdoor` is named
+`outdoor apartment_building`."""
+from __future__ import annotations
+
+import os
+
+from clipfit.compat import DATASET_REGISTRY
+
+from .base import SplitDataset, split_trainval
+from .storage import CorruptDatasetFile, make_datum
+
+
+@DATASET_REGISTRY.register()
+class SUN397(SplitDataset):
+    dataset_dir = "sun397"
+    image_subdir = "SUN397"
+    split_file = "split_zhou_SUN397.json"
+    required = ("SUN397",)
+    native_files = ("ClassName.txt", "Training_01.txt", "Testing_01.txt")
+
+    def read_native(self):
+        with open(os.path.join(self.dataset_dir, "ClassName.txt"), encoding="utf-8") as f:
+            classdirs = [line.strip()[1:] for line in f]  # "/a/abbey" -> "a/abbey"
+        cname2lab = {c: i for i, c in enumerate(classdirs)}
+        train, val = split_trainval(self.read_data(cname2lab, "Training_01.txt"))
+        return train, val, self.read_data(cname2lab, "Testing_01.txt")
+
+    def read_data(self, cname2lab: dict, text_file: str) -> list:
+        """Lines `/a/abbey/sun_<hash>.jpg`, relative to `SUN397/`."""
+        path = os.path.join(self.dataset_dir, text_file)
+        items = []
+        with open(path, encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                rel = line.strip()[1:]
+                if not rel:
+                    continue
+                classdir = os.path.dirname(rel)
+                if classdir not in cname2lab:
+                    raise CorruptDatasetFile(f"{path}:{lineno}: class folder {classdir!r} is not in ClassName.txt")
+                classname = " ".join(classdir.split("/")[1:][::-1])  # drop the letter, put indoor/outdoor first
+                items.append(make_datum(os.path.join(self.image_dir, rel), cname2lab[classdir], classname))
+        return items

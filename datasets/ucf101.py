@@ -1,0 +1,47 @@
+"""UCF101 as still images: the middle frame of every clip; actions renamed `ApplyEyeMakeup` -> `Apply_Eye_Makeup`."""
+from __future__ import annotations
+
+import os
+import re
+
+from clipfit.compat import DATASET_REGISTRY
+
+from .base import SplitDataset, split_trainval
+from .storage import CorruptDatasetFile, make_datum
+
+
+@DATASET_REGISTRY.register()
+class UCF101(SplitDataset):
+    dataset_dir = "ucf101"
+    image_subdir = "UCF-101-midframes"
+    split_file = "split_zhou_UCF101.json"
+    required = ("UCF-101-midframes",)
+    native_files = ("ucfTrainTestlist/classInd.txt", "ucfTrainTestlist/trainlist01.txt", "ucfTrainTestlist/testlist01.txt")
+
+    def read_native(self):
+        path = os.path.join(self.dataset_dir, "ucfTrainTestlist", "classInd.txt")
+        cname2lab = {}
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if line.strip():
+                    label, action = line.strip().split(" ")
+                    cname2lab[action] = int(label) - 1
+        train, val = split_trainval(self.read_data(cname2lab, "trainlist01.txt"))
+        return train, val, self.read_data(cname2lab, "testlist01.txt")
+
+    def read_data(self, cname2lab: dict, text_file: str) -> list:
+        """Lines `Action/v_Action_gXX_cYY.avi [label]`; the frame is `<Renamed_Action>/v_..._cYY.jpg`."""
+        path = os.path.join(self.dataset_dir, "ucfTrainTestlist", text_file)
+        items = []
+        with open(path, encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                entry = line.strip().split(" ")[0]
+                if not entry:
+                    continue
+                action, filename = entry.split("/")
+                if action not in cname2lab:
+                    raise CorruptDatasetFile(f"{path}:{lineno}: action {action!r} is not in classInd.txt")
+                renamed = "_".join(re.findall("[A-Z][^A-Z]*", action))
+                impath = os.path.join(self.image_dir, renamed, filename.replace(".avi", ".jpg"))
+                items.append(make_datum(impath, cname2lab[action], renamed))
+        return items

@@ -1,0 +1,205 @@
+"""CoOp (Zhou et al., IJCV 2022, "Learning to Prompt for Vision-Language Models").
+
+The class prompts are "[SOS] X X ... X {name}. [EOS]" where the X embeddings are learned context vectors
+(shared by all classes, or class-specific with CSC) and everything else is CLIP's frozen token embeddings.
+Only the context trains. The registered `prompt_learner` module is the prompt learner itself, so its
+state dict is CoOp's (`ctx`; the fixed `token_prefix` / `token_suffix` embeddings are rebuilt from the
+current class names and kept out of checkpoints), and checkpoints move between the original CoOp and
+this one in both directions.
+
+The prompts are cut to the longest prompt's EOT + 1 positions (about 20 instead of 77): the text tower is
+causal, so the features are the same (see `clipfit.clip.text`).
+"""
+from __future__ import annotations
+
+from typing import List, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from clipfit.clip import TextEncoder, tokenize, tokenize_prompts
+from clipfit.clip.text import get_tokenizer
+from clipfit.compat import TRAINER_REGISTRY
+from clipfit.errors import UserInputError
+
+from .base import ClipMethod, ClipTrainer
+
+CLASS_TOKEN_POSITIONS = ("end", "middle", "front")
+
+
+def context_vectors(
+    encoder: TextEncoder, n_ctx: int, ctx_init: str, dtype: torch.dtype, n_cls: int = 0
+) -> Tuple[torch.Tensor, str]:
+    """Initial context vectors and the prompt prefix they stand for, as CoOp/CoCoOp build them.
+
+    With `ctx_init` ("a_photo_of_a" or "a photo of a"), n_ctx is its number of words and the context
+    starts from the embeddings of its first n_ctx tokens; the prefix is the phrase. Otherwise n_ctx
+    vectors drawn from N(0, 0.02^2) on the CPU generator ([n_cls, n_ctx, dim] when `n_cls` > 0, i.e.
+    class-specific), and the prefix is "X X ... X".
+    """
+    device = encoder.token_embedding.weight.device
+    if ctx_init:
+        phrase = ctx_init.replace("_", " ")
+        n_ctx = len(phrase.split(" "))
+        tokens = tokenize([phrase]).to(device)
+        n_tokens = int(tokens.argmax(dim=-1)) - 1
+        if n_tokens != n_ctx:
+            print(
+                f'Note: CTX_INIT "{phrase}" has {n_ctx} words but {n_tokens} tokens; as in CoOp, the context '
+                f"takes the first {n_ctx} token embeddings and the rest stays as fixed prompt tokens"
+            )
+        with torch.no_grad():
+            vectors = encoder.embed(tokens)[0, 1 : 1 + n_ctx].to(dtype).clone()
+        return vectors, phrase
+    if n_ctx < 1:
+        raise UserInputError(f"N_CTX is {n_ctx}: CoOp/CoCoOp need at least one context token (or set CTX_INIT)")
+    dim = encoder.token_embedding.weight.shape[1]
+    shape = (n_cls, n_ctx, dim) if n_cls else (n_ctx, dim)
+    vectors = torch.empty(shape, dtype=dtype)  # CPU, as in CoOp, for the same draw from the global RNG
+    nn.init.normal_(vectors, std=0.02)
+    return vectors.to(device), " ".join(["X"] * n_ctx)
+
+
+def class_prompts(prefix: str, classnames: Sequence[str]) -> Tuple[List[str], List[int]]:
+    """CoOp's prompts "{prefix} {name}." and the token count of every name (underscores -> spaces)."""
+    names = [name.replace("_", " ") for name in classnames]
+    tokenizer = get_tokenizer()
+    return [f"{prefix} {name}." for name in names], [len(tokenizer.encode(name)) for name in names]
+
+
+def token_order(eot_index: Sequence[int], name_lens: Sequence[int], n_ctx: int, length: int, position: str) -> torch.Tensor:
+    """Per class, where each position of the prompt comes from in [SOS][ctx][name][.][EOS][pad].
+
+    CoOp's rules: `middle` puts the first n_ctx // 2 context vectors before the name and the rest after
+    it; `front` puts the name right after SOS. The '.' and EOS stay after everything, so the EOT
+    position does not move. Name lengths are CoOp's (the name tokenized alone), capped to what is
+    between the context and the EOT.
+    """
+    if position not in CLASS_TOKEN_POSITIONS:
+        raise ValueError(f"class token position {position!r}; use one of {list(CLASS_TOKEN_POSITIONS)}")
+    rows = []
+    half = n_ctx // 2
+    for eot, name_len in zip(eot_index, name_lens):
+        name_len = max(0, min(int(name_len), int(eot) - 1 - n_ctx))
+        ctx = list(range(1, 1 + n_ctx))
+        name = list(range(1 + n_ctx, 1 + n_ctx + name_len))
+        rest = list(range(1 + n_ctx + name_len, length))
+        if position == "end":
+            middle = ctx + name
+        elif position == "middle":
+            middle = ctx[:half] + name + ctx[half:]
+        else:
+            middle = name + ctx
+        rows.append([0] + middle + rest)
+    return torch.tensor(rows, dtype=torch.long)
+
+
+class PromptEmbeddings(nn.Module):
+    """The fixed token embeddings around the context: SOS (prefix) and name + '.' + EOS (suffix).
+
+    Buffers are not persistent: they come from the current class names, never from a checkpoint.
+    """
+
+    def __init__(self, encoder: TextEncoder, prompts: Sequence[str], n_ctx: int, dtype: torch.dtype):
+        super().__init__()
+        device = encoder.token_embedding.weight.device
+        tokenized = tokenize_prompts(prompts, device=device)
+        if int(tokenized.eot_index.min()) <= n_ctx:
+            raise UserInputError(f"the prompts are too long for {n_ctx} context tokens in a 77-token text context")
+        with torch.no_grad():
+            embedding = encoder.embed(tokenized.tokens).to(dtype)
+        self.register_buffer("token_prefix", embedding[:, :1].clone(), persistent=False)
+        self.register_buffer("token_suffix", embedding[:, 1 + n_ctx :].clone(), persistent=False)
+        self.register_buffer("eot_index", tokenized.eot_index, persistent=False)
+        self.tokenized = tokenized
+        self.n_cls, self.n_ctx = len(prompts), n_ctx
+
+    @property
+    def length(self) -> int:
+        return self.tokenized.length
+
+
+class PromptLearner(PromptEmbeddings):
+    """CoOp's prompt learner; its state dict is exactly `{"ctx": ...}`."""
+
+    def __init__(
+        self,
+        encoder: TextEncoder,
+        classnames: Sequence[str],
+        n_ctx: int = 16,
+        ctx_init: str = "",
+        csc: bool = False,
+        class_token_position: str = "end",
+    ):
+        dtype = encoder.dtype
+        if ctx_init:
+            if csc:
+                print("Note: CSC is ignored with CTX_INIT (as in CoOp): the context is generic")
+            vectors, prefix = context_vectors(encoder, n_ctx, ctx_init, dtype)
+        else:
+            print("Initializing class-specific contexts" if csc else "Initializing a generic context")
+            vectors, prefix = context_vectors(encoder, n_ctx, "", dtype, n_cls=len(classnames) if csc else 0)
+        n_ctx = vectors.shape[-2]
+        print(f'Initial context: "{prefix}"')
+        print(f"Number of context words (tokens): {n_ctx}")
+        prompts, name_lens = class_prompts(prefix, classnames)
+        super().__init__(encoder, prompts, n_ctx, dtype)
+        self.ctx = nn.Parameter(vectors)
+        self.name_lens = name_lens
+        self.class_token_position = class_token_position
+        order = None
+        if class_token_position != "end":
+            order = token_order(self.eot_index.tolist(), name_lens, n_ctx, self.length, class_token_position)
+            order = order.to(self.eot_index.device).unsqueeze(-1).expand(-1, -1, vectors.shape[-1])
+        self.register_buffer("order", order, persistent=False)
+
+    def forward(self) -> torch.Tensor:
+        """Embedded prompts [n_cls, L, dim] in the class-token position's order."""
+        ctx = self.ctx
+        if ctx.dim() == 2:
+            ctx = ctx.unsqueeze(0).expand(self.n_cls, -1, -1)
+        prompts = torch.cat([self.token_prefix, ctx, self.token_suffix], dim=1)
+        if self.order is not None:
+            prompts = prompts.gather(1, self.order)
+        return prompts
+
+
+class CoOpModel(ClipMethod):
+    """Frozen CLIP + CoOp's learned context; class text features from the truncated prompts."""
+
+    def __init__(self, clip: nn.Module, classnames: Sequence[str], n_ctx: int = 16, ctx_init: str = "",
+                 csc: bool = False, class_token_position: str = "end"):
+        super().__init__(clip)
+        clip.requires_grad_(False)
+        self.text_encoder = TextEncoder(clip)
+        self.prompt_learner = PromptLearner(self.text_encoder, classnames, n_ctx, ctx_init, csc, class_token_position)
+
+    def class_text_features(self) -> torch.Tensor:
+        features = self.text_encoder.forward_embeddings(self.prompt_learner(), self.prompt_learner.eot_index)
+        return F.normalize(features, dim=-1)
+
+
+@TRAINER_REGISTRY.register()
+class CoOp(ClipTrainer):
+    """Context Optimization (CoOp), https://arxiv.org/abs/2109.01134."""
+
+    CONFIG_NODE = "COOP"
+
+    def check_cfg(self, cfg) -> None:
+        super().check_cfg(cfg)
+        position = cfg.TRAINER.COOP.CLASS_TOKEN_POSITION
+        if position not in CLASS_TOKEN_POSITIONS:
+            raise UserInputError(
+                f"TRAINER.COOP.CLASS_TOKEN_POSITION is {position!r}; use one of {list(CLASS_TOKEN_POSITIONS)}"
+            )
+
+    def build_method(self, clip, classnames):
+        node = self.cfg.TRAINER.COOP
+        print("Building custom CLIP")
+        model = CoOpModel(clip, classnames, node.N_CTX, node.CTX_INIT, node.CSC, node.CLASS_TOKEN_POSITION)
+        print("Turning off gradients in both the image and the text encoder")
+        return model
+
+    def trained_module(self) -> nn.Module:
+        return self.model.prompt_learner
