@@ -151,7 +151,7 @@ class PromptLearner(PromptEmbeddings):
         order = None
         if class_token_position != "end":
             order = token_order(self.eot_index.tolist(), name_lens, n_ctx, self.length, class_token_position)
-            order = order.to(self.eot_index.device).unsqueeze(-1).expand(-1, -1, vectors.shape[-1])
+            order = order.to(self.eot_index.device)
         self.register_buffer("order", order, persistent=False)
 
     def forward(self) -> torch.Tensor:
@@ -161,7 +161,7 @@ class PromptLearner(PromptEmbeddings):
             ctx = ctx.unsqueeze(0).expand(self.n_cls, -1, -1)
         prompts = torch.cat([self.token_prefix, ctx, self.token_suffix], dim=1)
         if self.order is not None:
-            prompts = prompts.gather(1, self.order)
+            prompts = prompts.gather(1, self.order.unsqueeze(-1).expand(-1, -1, prompts.shape[-1]))
         return prompts
 
 

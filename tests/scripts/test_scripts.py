@@ -1,0 +1,76 @@
+"""The real bash scripts end to end on the demo data with the tiny backbone, then the report."""
+import os
+import subprocess
+
+import pytest
+
+from clipfit.testing.demo import make_demo_dataset
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("scripts")
+    make_demo_dataset(str(root / "data"), num_classes=4, images_per_class=6, size=32)
+    return root
+
+
+def bash(world, script, *args, **env):
+    full = dict(os.environ, DATA=str(world / "data"), OUTPUT=str(world / "out"), CFG="tiny_demo",
+                OPTS="OPTIM.MAX_EPOCH 1")
+    full.update(env)
+    for key in ("TRAINER", "FORCE", "LAMBDA"):
+        if key not in env:
+            full.pop(key, None)
+    return subprocess.run(["bash", f"scripts/{script}", *args], cwd=REPO, env=full, capture_output=True, text=True, timeout=300)
+
+
+def run_dir(world, split, trainer="CLIPFit"):
+    return world / "out" / "base2new" / split / "dtd" / "shots_16" / trainer / "tiny_demo" / "seed1"
+
+
+def test_base2new_train_test_skip_force_and_report(world):
+    train = bash(world, "clipfit/base2new_train.sh", "dtd", "1")
+    assert train.returncode == 0, train.stdout + train.stderr
+    assert "python train.py --root" in train.stdout
+    train_dir = run_dir(world, "train_base")
+    assert (train_dir / "prompt_learner" / "model.pth.tar-1").is_file()
+    assert "* accuracy:" in (train_dir / "log.txt").read_text()
+
+    test = bash(world, "clipfit/base2new_test.sh", "dtd", "1")
+    assert test.returncode == 0, test.stdout + test.stderr
+    test_log = (run_dir(world, "test_new") / "log.txt").read_text()
+    assert f"--model-dir {train_dir}" in test.stdout and "SUBSAMPLE NEW CLASSES!" in test_log
+    assert "* accuracy:" in test_log
+
+    again = bash(world, "clipfit/base2new_train.sh", "dtd", "1")
+    assert again.returncode == 0 and "Skip CLIPFit dtd seed 1: train on base classes: finished at" in again.stdout
+    assert "FORCE=1 reruns it" in again.stdout and sorted(os.listdir(train_dir))[0] == "log.txt"
+    assert not [f for f in os.listdir(train_dir) if f.startswith("log.txt-")]
+
+    forced = bash(world, "clipfit/base2new_train.sh", "dtd", "1", FORCE="1")
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    assert "FORCE=1: moved the previous run to" in forced.stdout
+    moved = [p for p in os.listdir(train_dir.parent) if p.startswith("seed1.old-")]
+    assert len(moved) == 1 and (train_dir / "log.txt").is_file()
+
+    report = subprocess.run(["clipfit", "report", "--output-dir", str(world / "out"), "--no-published"],
+                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert report.returncode == 0, report.stderr
+    assert "CLIPFit" in report.stdout and "DTD" in report.stdout
+    with open(world / "out" / "leaderboard.png", "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_test_before_train_is_explained(world):
+    proc = bash(world, "clipfit/base2new_test.sh", "dtd", "2")
+    assert proc.returncode == 2
+    assert "needs the finished training run" in proc.stderr and "bash scripts/clipfit/base2new_train.sh dtd 2" in proc.stderr
+
+
+def test_missing_data_root_and_bad_usage(world, tmp_path):
+    proc = bash(world, "clipfit/base2new_train.sh", "dtd", "1", DATA=str(tmp_path / "nope"), FORCE="1")
+    assert proc.returncode == 2 and f"data root {tmp_path / 'nope'} does not exist" in proc.stderr
+    proc = bash(world, "clipfit/few_shot.sh", "dtd", "1")
+    assert proc.returncode == 2 and "usage: few_shot.sh DATASET SHOTS SEED" in proc.stderr

@@ -1,0 +1,84 @@
+"""Shared pieces of the CoOp / CoCoOp / zero-shot CLIP tests (CPU, tiny backbone unless stated)."""
+import functools
+import os
+import re
+import subprocess
+import sys
+
+import torch
+
+from clipfit.clip import build_random_clip, load_clip
+from clipfit.compat import build_trainer, set_random_seed
+from clipfit.config import get_cfg
+from clipfit.plugins import import_plugins
+from clipfit.testing.demo import make_demo_dataset
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DATASET_CONFIG = "configs/datasets/dtd.yaml"
+# Small, fast runs on the demo data: tiny backbone, no workers, few shots.
+FAST_OPTS = ("MODEL.BACKBONE.NAME", "tiny", "DATALOADER.NUM_WORKERS", "0", "DATASET.NUM_SHOTS", "2",
+             "DATALOADER.TRAIN_X.BATCH_SIZE", "4", "DATALOADER.TEST.BATCH_SIZE", "8")
+ACCURACY = re.compile(r"^\* accuracy: ([\d.]+)%$", re.M)
+
+
+def write_demo(root) -> str:
+    make_demo_dataset(str(root), num_classes=4, images_per_class=6, size=32)
+    return str(root)
+
+
+@functools.lru_cache(maxsize=1)
+def vitb16():
+    """One full-size ViT-B/16 with random weights per test process (a few seconds to build).
+
+    Shared: tests may build CoOp/CoCoOp models around it (they freeze it) but must not change its weights.
+    """
+    torch.manual_seed(0)
+    return build_random_clip("ViT-B/16")
+
+
+def tiny_clip(seed: int = 0):
+    torch.manual_seed(seed)
+    return load_clip("tiny")
+
+
+def make_trainer(data_root, out_dir, trainer, config, opts=()):
+    import_plugins()
+    cfg = get_cfg()
+    cfg.merge_from_file(os.path.join(REPO, DATASET_CONFIG))
+    cfg.merge_from_file(os.path.join(REPO, config))
+    cfg.TRAINER.NAME = trainer
+    cfg.DATASET.ROOT = str(data_root)
+    cfg.OUTPUT_DIR = str(out_dir)
+    cfg.SEED = 1
+    cfg.merge_from_list([*FAST_OPTS, "USE_CUDA", "False", *opts])
+    cfg.freeze()
+    set_random_seed(cfg.SEED)
+    return build_trainer(cfg)
+
+
+def run_train_py(*args) -> str:
+    """Runs train.py in a subprocess (CPU), asserts success, returns stdout + stderr."""
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="", CLIPFIT_OFFLINE="1")
+    proc = subprocess.run([sys.executable, "train.py", *map(str, args)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-4000:]
+    return output
+
+
+def accuracy(output: str) -> float:
+    found = ACCURACY.findall(output)
+    assert found, output[-3000:]
+    return float(found[-1])
+
+
+def train_then_reload(data_root, out_dir, trainer, config, epochs, opts=()):
+    """Train through train.py, then `--eval-only --load-epoch` from the output dir: both outputs."""
+    # The same seed in both runs: the tiny backbone's random weights come from it.
+    common = ["--root", data_root, "--seed", "1", "--trainer", trainer, "--dataset-config-file", DATASET_CONFIG,
+              "--config-file", config]
+    opts = [*FAST_OPTS, "OPTIM.MAX_EPOCH", str(epochs), "DATASET.SUBSAMPLE_CLASSES", "base", *opts]
+    trained = run_train_py(*common, "--output-dir", out_dir / "train", *opts)
+    reloaded = run_train_py(*common, "--output-dir", out_dir / "eval", "--eval-only", "--model-dir", out_dir / "train",
+                            "--load-epoch", str(epochs), *opts)
+    return trained, reloaded

@@ -1,0 +1,129 @@
+"""CoOp: learned parameters, token order of the three class-token positions, CTX_INIT, checkpoints."""
+import pytest
+import torch
+import torch.nn as nn
+
+from clipfit.clip import TextEncoder, compute_text_features, tokenize_prompts
+from clipfit.clip.text import get_tokenizer
+from clipfit.errors import UserInputError
+from trainers.coop import CoOpModel, token_order
+
+from _helpers_baselines import accuracy, make_trainer, tiny_clip, train_then_reload, vitb16, write_demo
+
+CONFIG = "configs/trainers/CoOp/vit_b16_ep50.yaml"
+NAMES = ["red_circle", "blue", "brown checkerboard pattern", "a_b_c_d"]
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory):
+    return write_demo(tmp_path_factory.mktemp("demo"))
+
+
+def test_vit_b16_trains_16x512_context_or_one_per_class_with_csc():
+    clip = vitb16()
+    model = CoOpModel(clip, NAMES)
+    trained = {n: p for n, p in model.named_parameters() if p.requires_grad}
+    assert list(trained) == ["prompt_learner.ctx"] and trained["prompt_learner.ctx"].shape == (16, 512)
+    assert sum(p.numel() for p in trained.values()) == 16 * 512
+    assert list(model.prompt_learner.state_dict()) == ["ctx"]
+
+    csc = CoOpModel(clip, NAMES, csc=True)
+    assert csc.prompt_learner.ctx.shape == (len(NAMES), 16, 512)
+    assert sum(p.numel() for p in csc.parameters() if p.requires_grad) == len(NAMES) * 16 * 512
+    assert float(csc.prompt_learner.ctx.detach().std()) == pytest.approx(0.02, rel=0.05)
+    # The text context is cut to the longest prompt: SOS + 16 ctx + name + '.' + EOS.
+    longest = max(len(get_tokenizer().encode(n.replace("_", " "))) for n in NAMES)
+    assert csc.prompt_learner.length == 1 + 16 + longest + 2
+
+
+def _expected_prompt(model, i, position, n_ctx):
+    """The embedded prompt of class i from its parts, in CoOp's order (an independent construction)."""
+    tokenizer = get_tokenizer()
+    embed = model.text_encoder.token_embedding
+    name = torch.tensor(tokenizer.encode(NAMES[i].replace("_", " ")))
+    sot_id, eot_id = tokenizer.encoder["<start_of_text>"], tokenizer.encoder["<end_of_text>"]
+    period = torch.tensor(tokenizer.encode("."))
+    ctx = model.prompt_learner.ctx.detach()
+    parts = {
+        "end": [embed(torch.tensor([sot_id])), ctx, embed(name), embed(period)],
+        "middle": [embed(torch.tensor([sot_id])), ctx[: n_ctx // 2], embed(name), ctx[n_ctx // 2 :], embed(period)],
+        "front": [embed(torch.tensor([sot_id])), embed(name), ctx, embed(period)],
+    }[position]
+    return torch.cat([*parts, embed(torch.tensor([eot_id]))]).detach()
+
+
+@pytest.mark.parametrize("position", ["end", "middle", "front"])
+def test_class_token_position_places_ctx_name_period_and_eot_as_coop(position):
+    n_ctx = 5  # odd: 'middle' puts 2 vectors before the name, 3 after
+    model = CoOpModel(tiny_clip(), NAMES, n_ctx=n_ctx, class_token_position=position)
+    with torch.no_grad():
+        prompts = model.prompt_learner()
+    for i, name in enumerate(NAMES):
+        expected = _expected_prompt(model, i, position, n_ctx)
+        eot = int(model.prompt_learner.eot_index[i])
+        assert eot == len(expected) - 1  # EOT position does not depend on the position option
+        assert torch.equal(prompts[i, : eot + 1], expected), (position, name)
+    # The class-token position changes the features (and only through the order of the same vectors).
+    end = CoOpModel(tiny_clip(), NAMES, n_ctx=n_ctx)
+    if position != "end":
+        with torch.no_grad():
+            assert not torch.allclose(model.class_text_features(), end.class_text_features())
+
+
+def test_token_order_caps_a_name_longer_than_the_prompt():
+    order = token_order([5], [9], n_ctx=2, length=6, position="front")
+    # name capped to the 2 positions between the context and the EOT; the EOT stays at 5
+    assert order.tolist() == [[0, 3, 4, 1, 2, 5]]
+
+
+def test_ctx_init_starts_exactly_from_the_zero_shot_prompt():
+    clip = tiny_clip()
+    model = CoOpModel(clip, NAMES, n_ctx=16, ctx_init="a_photo_of_a", csc=True)  # CSC ignored with CTX_INIT
+    assert model.prompt_learner.ctx.shape == (4, 64)
+    texts = [f"a photo of a {n.replace('_', ' ')}." for n in NAMES]
+    with torch.no_grad():
+        expected = compute_text_features(TextEncoder(clip), tokenize_prompts(texts))
+        assert torch.equal(model.class_text_features(), expected)
+
+
+def test_bad_class_token_position_is_a_user_error(data_root, tmp_path):
+    with pytest.raises(UserInputError, match="CLASS_TOKEN_POSITION"):
+        make_trainer(data_root, tmp_path, "CoOp", CONFIG, opts=("TRAINER.COOP.CLASS_TOKEN_POSITION", "start"))
+
+
+def test_checkpoints_hold_ctx_only_and_original_coop_layout_loads(data_root, tmp_path):
+    trainer = make_trainer(data_root, tmp_path, "CoOp", CONFIG, opts=("TRAINER.COOP.CLASS_TOKEN_POSITION", "middle"))
+    learner = trainer.model.prompt_learner
+    assert trainer.get_model_names() == ["prompt_learner"] and trainer._models["prompt_learner"] is learner
+    trainer.save_model(0, str(tmp_path / "ours"))
+    saved = torch.load(tmp_path / "ours" / "prompt_learner" / "model.pth.tar-1", weights_only=False)
+    assert list(saved["state_dict"]) == ["ctx"]
+
+    # A checkpoint as the original CoOp writes it: ctx plus the fixed token embeddings (77 positions).
+    ctx = torch.randn_like(learner.ctx)
+    original = {"ctx": ctx.half(), "token_prefix": torch.zeros(4, 1, 64).half(),
+                "token_suffix": torch.zeros(4, 60, 64).half()}
+    folder = tmp_path / "original" / "prompt_learner"
+    folder.mkdir(parents=True)
+    torch.save({"state_dict": original, "epoch": 50, "optimizer": None, "scheduler": None}, folder / "model.pth.tar-50")
+    before = trainer.model.class_text_features().detach()
+    trainer.load_model(str(tmp_path / "original"), epoch=50)
+    assert torch.equal(learner.ctx.detach(), ctx.half().float())
+    assert learner.token_prefix.shape[1] == 1 and learner.token_suffix.shape[1] == learner.length - 1 - 16
+    after = trainer.model.class_text_features().detach()
+    assert not torch.allclose(before, after)
+
+    # And ours loads into the original's module (strict=False, as CoOp's load_model does).
+    theirs = nn.Module()
+    theirs.ctx = nn.Parameter(torch.zeros(16, 64))
+    theirs.register_buffer("token_prefix", torch.zeros(4, 1, 64))
+    theirs.load_state_dict(saved["state_dict"], strict=False)
+    assert torch.equal(theirs.ctx, saved["state_dict"]["ctx"])
+
+
+def test_train_py_trains_and_eval_only_reload_reproduces_accuracy(data_root, tmp_path):
+    trained, reloaded = train_then_reload(data_root, tmp_path, "CoOp", CONFIG, epochs=2,
+                                          opts=("TRAINER.COOP.N_CTX", "4"))
+    assert "Initializing a generic context" in trained and "trainable parameters: 256" in trained
+    assert 'Loading weights to prompt_learner from' in reloaded and "(epoch = 2)" in reloaded
+    assert accuracy(reloaded) == accuracy(trained)

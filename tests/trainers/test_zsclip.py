@@ -1,0 +1,65 @@
+"""ZeroshotCLIP / ZeroshotCLIP2: text features against independent full-context computations, eval-only runs."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from clipfit.clip import IMAGENET_TEMPLATES_SELECT, tokenize
+from clipfit.errors import UserInputError
+
+from _helpers_baselines import DATASET_CONFIG, FAST_OPTS, accuracy, make_trainer, run_train_py, write_demo
+
+CONFIG = "configs/trainers/CoOp/vit_b16.yaml"
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory):
+    return write_demo(tmp_path_factory.mktemp("demo"))
+
+
+def _full_context_features(clip, template, classnames):
+    """CLIP's own encode_text on the 77-token prompts, normalised."""
+    texts = [template.format(name.replace("_", " ")) for name in classnames]
+    with torch.no_grad():
+        return F.normalize(clip.encode_text(tokenize(texts)), dim=-1)
+
+
+def test_zeroshot_clip_uses_coop_dtd_template_and_trains_nothing(data_root, tmp_path):
+    trainer = make_trainer(data_root, tmp_path, "ZeroshotCLIP", CONFIG)
+    model = trainer.model
+    assert trainer.trained_module() is None and trainer.get_model_names() == []
+    assert trainer.num_trainable() == 0
+    expected = _full_context_features(model.clip, "{} texture.", trainer.dm.dataset.classnames)
+    assert torch.allclose(model.class_text_features(), expected, atol=1e-6)
+    with pytest.raises(UserInputError, match="nothing is trainable"):
+        trainer.train()
+
+
+def test_zeroshot_clip2_averages_normalised_template_features_without_accumulating(data_root, tmp_path):
+    for run in range(2):  # a second trainer in one process must not see the custom template twice
+        trainer = make_trainer(data_root, tmp_path / str(run), "ZeroshotCLIP2", CONFIG)
+        templates = trainer.templates()
+        assert templates == [*IMAGENET_TEMPLATES_SELECT, "{} texture."]
+        classnames = trainer.dm.dataset.classnames
+        clip = trainer.model.clip
+        mean = torch.stack([_full_context_features(clip, t, classnames) for t in templates]).mean(0)
+        expected = mean / mean.norm(dim=-1, keepdim=True)
+        assert torch.allclose(trainer.model.class_text_features(), expected, atol=1e-6)
+    assert len(IMAGENET_TEMPLATES_SELECT) == 7
+
+
+def test_imagenet_ensemble_has_no_custom_template(data_root, tmp_path, monkeypatch):
+    trainer = make_trainer(data_root, tmp_path, "ZeroshotCLIP2", CONFIG)
+    monkeypatch.setattr(trainer, "cfg", trainer.cfg.clone())
+    trainer.cfg.defrost()
+    trainer.cfg.DATASET.NAME = "ImageNet"
+    assert trainer.templates() == IMAGENET_TEMPLATES_SELECT
+    trainer.cfg.DATASET.NAME = "ImageNetV2"
+    assert trainer.templates()[-1] == "a photo of a {}."
+
+
+def test_train_py_eval_only_without_model_dir_prints_the_skip_note_and_accuracy(data_root, tmp_path):
+    output = run_train_py("--root", data_root, "--trainer", "ZeroshotCLIP", "--dataset-config-file", DATASET_CONFIG,
+                          "--config-file", CONFIG, "--output-dir", tmp_path, "--eval-only", *FAST_OPTS)
+    assert "Note that load_model() is skipped as no pretrained model is given" in output
+    assert 'Prompt template: "{} texture."' in output
+    assert 0.0 <= accuracy(output) <= 100.0

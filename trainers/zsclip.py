@@ -1,0 +1,89 @@
+"""Zero-shot CLIP, CoOp's baselines: ZeroshotCLIP (one hand-written prompt per dataset) and
+ZeroshotCLIP2 (prompt ensemble: CLIP's seven selected ImageNet templates, plus the dataset's own for
+every dataset but ImageNet).
+
+Nothing trains: the class text features are computed once when the model is built, and evaluation is one
+image pass and one matmul. Used with `--eval-only` and no `--model-dir` (load_model prints the skip note).
+The precision is `TRAINER.COOP.PREC`, as in CoOp's scripts, which pass CoOp's configs.
+"""
+from __future__ import annotations
+
+from typing import List, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from clipfit.clip import (
+    IMAGENET_TEMPLATES_SELECT,
+    ZSCLIP_TEMPLATES,
+    TextEncoder,
+    autocast,
+    compute_text_features,
+    prompt_for,
+    template_for,
+    tokenize_prompts,
+)
+from clipfit.compat import TRAINER_REGISTRY
+
+from .base import ClipMethod, ClipTrainer
+
+
+def ensemble_text_features(encoder: TextEncoder, classnames: Sequence[str], templates: Sequence[str],
+                           chunk_size: int = 1000) -> torch.Tensor:
+    """Class text features [n_cls, dim]: the mean of the L2-normalised features of every template,
+    renormalised (one template: its normalised features). Runs under the caller's grad/autocast mode."""
+    device = encoder.token_embedding.weight.device
+    total = None
+    for template in templates:
+        prompts = tokenize_prompts([prompt_for(template, name) for name in classnames], device=device)
+        features = compute_text_features(encoder, prompts, normalize=True, chunk_size=chunk_size)
+        total = features if total is None else total + features
+    if len(templates) == 1:
+        return total
+    return F.normalize(total / len(templates), dim=-1)
+
+
+class ZeroShotModel(ClipMethod):
+    """Frozen CLIP with fixed class text features (a non-persistent buffer)."""
+
+    def __init__(self, clip: nn.Module, text_features: torch.Tensor):
+        super().__init__(clip)
+        clip.requires_grad_(False)
+        self.register_buffer("text_features", text_features.detach(), persistent=False)
+
+    def class_text_features(self) -> torch.Tensor:
+        return self.text_features
+
+
+@TRAINER_REGISTRY.register()
+class ZeroshotCLIP(ClipTrainer):
+    CONFIG_NODE = "COOP"
+
+    def templates(self) -> List[str]:
+        return [template_for(self.cfg.DATASET.NAME, ZSCLIP_TEMPLATES)]
+
+    def build_method(self, clip, classnames):
+        templates = self.templates()
+        if len(templates) == 1:
+            print(f'Prompt template: "{templates[0]}" (e.g. "{prompt_for(templates[0], classnames[0])}")')
+        else:
+            print(f"Prompt ensembling (n={len(templates)})")
+        with torch.no_grad(), autocast(self.precision, self.device):
+            features = ensemble_text_features(TextEncoder(clip), classnames, templates)
+        return ZeroShotModel(clip, features)
+
+    def trained_module(self) -> None:
+        return None
+
+
+@TRAINER_REGISTRY.register()
+class ZeroshotCLIP2(ZeroshotCLIP):
+    """Prompt ensembling. The template list is built per instance (CoOp appended to a class-level list,
+    so a second trainer in the same process used the custom template twice)."""
+
+    def templates(self) -> List[str]:
+        templates = list(IMAGENET_TEMPLATES_SELECT)
+        if self.cfg.DATASET.NAME != "ImageNet":
+            templates.append(template_for(self.cfg.DATASET.NAME, ZSCLIP_TEMPLATES))
+        return templates
