@@ -14,6 +14,7 @@ def extend_cfg(cfg: CN) -> None:
     cfg.TRAINER.COOP.CTX_INIT = ""
     cfg.TRAINER.COOP.PREC = "fp16"
     cfg.TRAINER.COOP.CLASS_TOKEN_POSITION = "end"
+    cfg.TRAINER.COOP.COMPILE = False  # torch.compile the training step (clipfit addition)
     # The authors' CLIPFit scripts pass these; nothing reads them.
     cfg.TRAINER.COOP.W1 = 1.0
     cfg.TRAINER.COOP.W2 = 1.0
@@ -22,6 +23,7 @@ def extend_cfg(cfg: CN) -> None:
     cfg.TRAINER.COCOOP.N_CTX = 16
     cfg.TRAINER.COCOOP.CTX_INIT = ""
     cfg.TRAINER.COCOOP.PREC = "fp16"
+    cfg.TRAINER.COCOOP.COMPILE = False  # torch.compile the training step (clipfit addition)
 
     # CLIP backbone weights, shared by every CLIP trainer. MODEL.BACKBONE.PRETRAINED False = random init.
     cfg.MODEL.BACKBONE.WEIGHTS = ""  # explicit file: an OpenAI TorchScript .pt or a state dict

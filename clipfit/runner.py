@@ -50,22 +50,28 @@ def move_aside(directory: str) -> str:
     return target
 
 
-def run_job(job: Job, force: bool = False, stdout=None, stderr=None) -> str:
-    """Run `job` unless it is finished; return DONE or SKIPPED, raise on failure."""
+def run_job(job: Job, force: bool = False, stdout=None, stderr=None, env=None) -> str:
+    """Run `job` unless it is finished; return DONE or SKIPPED, raise on failure.
+
+    `stdout`, `stderr` and `env` are handed to the train.py process; when `stdout` is a file, the notes
+    printed here go to it too (`clipfit sweep` keeps one file per job)."""
+    out = stdout if hasattr(stdout, "write") else None
     result = job_result(job)
     directory = _abs(job.output_dir)
     if result is not None and not force:
-        print(f"Skip {job.describe()}: finished at {job.output_dir} (accuracy {result:.2f}%); FORCE=1 reruns it")
+        print(f"Skip {job.describe()}: finished at {job.output_dir} (accuracy {result:.2f}%); FORCE=1 reruns it",
+              file=out)
         return SKIPPED
     check_inputs(job)
     if force and os.path.isdir(directory):
-        print(f"FORCE=1: moved the previous run to {move_aside(directory)}")
+        print(f"FORCE=1: moved the previous run to {move_aside(directory)}", file=out)
     elif os.path.isdir(directory):
-        print(f"Unfinished run at {job.output_dir}: training resumes from its last checkpoint if there is one")
-    print(f"Run {job.describe()} -> {job.output_dir}")
-    print(job.shell_command(), flush=True)
+        print(f"Unfinished run at {job.output_dir}: training resumes from its last checkpoint if there is one",
+              file=out)
+    print(f"Run {job.describe()} -> {job.output_dir}", file=out)
+    print(job.shell_command(), file=out, flush=True)
     command = [sys.executable] + job.command()[1:]
-    proc = subprocess.run(command, cwd=PROJECT_ROOT, stdout=stdout, stderr=stderr)
+    proc = subprocess.run(command, cwd=PROJECT_ROOT, stdout=stdout, stderr=stderr, env=env)
     if proc.returncode != 0:
         raise subprocess.CalledProcessError(proc.returncode, job.shell_command())
     return DONE

@@ -1,0 +1,248 @@
+"""`clipfit sweep`: a grid of benchmark jobs (the scripts' jobs), run on this machine's GPUs or on SLURM."""
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+
+from ..errors import UserInputError
+
+NAME = "sweep"
+HELP = "Run a grid of benchmark jobs (trainers x protocols x datasets x shots x seeds) locally or on SLURM."
+
+EPILOG = """\
+protocols (each job is the one its script runs: same train.py command, same output folder):
+  base2new  base2new_train (base classes), then base2new_test of that model (new classes)
+  few_shot  all classes, one run per --shots value (default 1 2 4 8 16)
+  xd        cross-dataset: xd_train on ImageNet (16 shots), then xd_test on each target dataset
+  dg        domain generalization: the same ImageNet model, xd_test on imagenetv2/_sketch/_a/_r
+`--datasets all` takes each protocol's own datasets (11 for base2new/few_shot, 10 xd targets, 4 dg
+targets); named datasets go to the protocols they belong to.
+
+how it runs:
+  Finished runs (their log has the final result) are skipped, so the same command resumes a sweep;
+  --force moves finished runs aside and reruns them. A test job starts only after its training job
+  succeeded; if that failed, the test is reported as not run. A failed job does not stop the others.
+  local: one job per visible GPU (CUDA_VISIBLE_DEVICES, else all GPUs torch sees; each job sees only its
+  own), --jobs-per-gpu at a time per GPU; without a GPU, one job at a time on the CPU.
+  slurm (needs `pip install 'clipfit[slurm]'`): the jobs that wait for nothing go into one job array;
+  each training job's test jobs are one more array with --dependency=afterok:<its id> and
+  --kill-on-invalid-dep=yes. The sweep prints the ids and returns; --wait follows the jobs to the end.
+  The scripts' environment knobs (LAMBDA, NCTX, CSC, CTP, LOAD_EPOCH) apply as they do to the scripts.
+
+logs: <output>/sweeps/<timestamp>/ holds plan.txt, summary.txt and, per job, <nnn-job>.out (its whole
+output; SLURM: submitit's logs under submitit/ or --log-dir); each run also writes OUTPUT_DIR/log.txt.
+exit status: 0 all jobs done, skipped or submitted; 1 a job failed or was not run because its training
+job failed; 2 bad input; 130 interrupted.
+
+examples:
+  # the plan (nothing runs): CLIPFit and CoOp, base-to-new on all 11 datasets, seeds 1 2 3
+  clipfit sweep --trainers CLIPFit CoOp --protocols base2new --dry-run
+  # run it on this machine's GPUs, two jobs per GPU, then write the leaderboard
+  clipfit sweep --trainers CLIPFit CoOp --protocols base2new --jobs-per-gpu 2 --report
+  # few-shot, cross-dataset and domain generalization on SLURM
+  clipfit sweep --trainers CLIPFit --protocols few_shot xd dg --executor slurm \\
+      --partition gpu --time 12:00:00 --mem-gb 32 --array-parallelism 16
+  # a quick check of the whole path on the demo data and the tiny random backbone (CPU, seconds)
+  clipfit sweep --trainers CLIPFit ZeroshotCLIP --datasets dtd --seeds 1 --shots 2 --data demo_data \\
+      --output output/sweep_check --opts MODEL.BACKBONE.NAME tiny OPTIM.MAX_EPOCH 1 DATALOADER.NUM_WORKERS 0
+"""
+
+SLURM_FLAGS = ("partition", "time", "cpus_per_task", "mem_gb", "array_parallelism", "account", "qos",
+               "constraint", "sbatch", "setup", "log_dir", "wait", "submitit_cluster")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..sweep.grid import SETTINGS
+    from ..sweep.slurm import CLUSTERS
+
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EPILOG
+    grid = parser.add_argument_group("the grid")
+    grid.add_argument("--trainers", nargs="+", required=True, metavar="TRAINER",
+                      help="CLIPFit, CoOp, CoCoOp, ZeroshotCLIP, ZeroshotCLIP2")
+    grid.add_argument("--protocols", nargs="+", default=["base2new"], metavar="PROTOCOL",
+                      help=f"{', '.join(SETTINGS)} (default: base2new)")
+    grid.add_argument("--datasets", nargs="+", default=["all"], metavar="DATASET",
+                      help="`all` (default) or dataset names (configs/datasets/<name>.yaml)")
+    grid.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3], metavar="SEED", help="default: 1 2 3")
+    grid.add_argument("--shots", nargs="+", type=int, default=None, metavar="K",
+                      help="shots per class (default: 1 2 4 8 16 for few_shot, 16 for base2new)")
+    grid.add_argument("--data", default=None, metavar="DIR",
+                      help="data root (default: $DATA, else ./data in the repository, as the scripts)")
+    grid.add_argument("--output", default=None, metavar="DIR",
+                      help="output root (default: $OUTPUT, else ./output in the repository, as the scripts)")
+    grid.add_argument("--cfg", default=None, metavar="STEM",
+                      help="trainer config file stem for every job instead of the recipe's (default: $CFG)")
+    grid.add_argument("--opts", nargs="+", default=None, metavar="KEY VALUE",
+                      help="config options appended to every train.py command (default: $OPTS)")
+
+    run = parser.add_argument_group("running")
+    run.add_argument("--executor", choices=("local", "slurm"), default="local", help="default: local")
+    run.add_argument("--gpus-per-job", type=int, default=1, metavar="N", help="GPUs per job (default: 1)")
+    run.add_argument("--jobs-per-gpu", type=int, default=1, metavar="N",
+                     help="local: jobs sharing one GPU at a time (default: 1)")
+    run.add_argument("--force", action="store_true", help="rerun finished runs (the old ones are moved aside)")
+    run.add_argument("--dry-run", action="store_true",
+                     help="print the plan (one line per job: what, output folder, dependency, skip) and stop")
+    run.add_argument("--print-commands", action="store_true", help="with --dry-run: also each job's command")
+    run.add_argument("--report", action="store_true",
+                     help="write the leaderboard afterwards (`clipfit report --output-dir <output>`)")
+    run.add_argument("--no-progress-bar", action="store_true", help="no tqdm bar (the per-job lines stay)")
+
+    slurm = parser.add_argument_group("slurm (with --executor slurm)")
+    slurm.add_argument("--partition", default=None)
+    slurm.add_argument("--time", default=None, help="time limit per job, minutes or [D-]HH:MM:SS (default: 24:00:00)")
+    slurm.add_argument("--cpus-per-task", type=int, default=None, help="default: 8")
+    slurm.add_argument("--mem-gb", type=float, default=None, help="memory per job in GB (default: the cluster's)")
+    slurm.add_argument("--array-parallelism", type=int, default=None, metavar="N",
+                       help="jobs of one array running at a time (default: submitit's, 256)")
+    slurm.add_argument("--account", default=None)
+    slurm.add_argument("--qos", default=None)
+    slurm.add_argument("--constraint", default=None)
+    slurm.add_argument("--sbatch", action="append", default=None, metavar="KEY=VALUE",
+                       help="any other sbatch option, e.g. --sbatch mail-type=FAIL (repeatable)")
+    slurm.add_argument("--setup", action="append", default=None, metavar="CMD",
+                       help="shell line run in the job before the run, e.g. 'module load cuda' (repeatable)")
+    slurm.add_argument("--log-dir", default=None, metavar="DIR",
+                       help="submitit's folder (job scripts, pickles, logs; default: <sweep logs>/submitit)")
+    slurm.add_argument("--wait", action="store_true", help="follow the jobs until they end, then summarize")
+    slurm.add_argument("--poll-seconds", type=float, default=None, help=argparse.SUPPRESS)
+    slurm.add_argument("--submitit-cluster", choices=CLUSTERS, default=None,
+                       help="slurm (default); local or debug try the SLURM path on this machine through submitit")
+
+
+def _root(given: str | None, env_name: str, default: str) -> str:
+    """A path flag: relative to the current directory when given, else the scripts' default (an env knob,
+    else a folder of the repository, which the runner resolves)."""
+    if given is not None:
+        return os.path.abspath(given)
+    return os.environ.get(env_name, "").strip() or default
+
+
+def build_grid(args):
+    from ..sweep.grid import Grid, parse_datasets, parse_settings, parse_trainers
+
+    opts = args.opts if args.opts is not None else shlex.split(os.environ.get("OPTS", ""))
+    return Grid(
+        trainers=parse_trainers(args.trainers),
+        settings=parse_settings(args.protocols),
+        seeds=tuple(dict.fromkeys(args.seeds)),
+        datasets=parse_datasets(args.datasets),
+        shots=tuple(args.shots) if args.shots else None,
+        data_root=_root(args.data, "DATA", "./data"),
+        output_root=_root(args.output, "OUTPUT", "./output"),
+        cfg_override=args.cfg if args.cfg is not None else os.environ.get("CFG", "").strip(),
+        extra_opts=tuple(opts),
+    )
+
+
+def _sbatch_pairs(items: list[str] | None) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UserInputError(f"--sbatch {item!r}: use KEY=VALUE, e.g. --sbatch mail-type=FAIL")
+        pairs.append((key.strip().lstrip("-"), value))
+    return tuple(pairs)
+
+
+def slurm_options(args):
+    from ..sweep.slurm import SlurmOptions, parse_time
+
+    given = [f"--{name.replace('_', '-')}" for name in SLURM_FLAGS if getattr(args, name) not in (None, False)]
+    if args.executor != "slurm":
+        if given:
+            raise UserInputError(f"{', '.join(given)}: SLURM option(s), used only with --executor slurm")
+        return None
+    if args.jobs_per_gpu != 1:
+        raise UserInputError("--jobs-per-gpu is for --executor local; on SLURM every job has its own GPU(s)")
+    if args.report and not args.wait and args.submitit_cluster in (None, "slurm"):
+        raise UserInputError("--report with --executor slurm needs --wait "
+                             "(or run `clipfit report` once the jobs ended)")
+    options = SlurmOptions(
+        partition=args.partition, gpus_per_job=args.gpus_per_job, mem_gb=args.mem_gb,
+        array_parallelism=args.array_parallelism, account=args.account, qos=args.qos, constraint=args.constraint,
+        sbatch=_sbatch_pairs(args.sbatch), setup=tuple(args.setup or ()), cluster=args.submitit_cluster or "slurm",
+        **({"time": args.time} if args.time else {}),
+        **({"cpus_per_task": args.cpus_per_task} if args.cpus_per_task else {}),
+    )
+    parse_time(options.time)
+    return options
+
+
+def _executor_line(args, slots, options) -> str:
+    from ..sweep.local import describe_slots
+
+    if options is None:
+        return f"executor: local, {describe_slots(slots)}"
+    params = ", ".join(f"{k}={v}" for k, v in options.parameters().items() if v not in ({}, None))
+    where = "SLURM" if options.cluster == "slurm" else f"submitit's {options.cluster} cluster (this machine)"
+    return f"executor: {where} ({params})"
+
+
+def _check_data_root(data_root: str) -> str | None:
+    from ..runner import _abs
+
+    if os.path.isdir(_abs(data_root)):
+        return None
+    return (f"data root {data_root} does not exist; pass --data /path/to/your/datasets or set DATA "
+            "(laid out as DATASETS.md describes; `clipfit data check --root DIR` inspects it)")
+
+
+def _report(output_root: str) -> int:
+    from ..runner import _abs
+    from . import report
+
+    print(f"\nclipfit report --output-dir {output_root}")
+    return report.run(argparse.Namespace(output_dir=_abs(output_root), out=None, no_published=False,
+                                         no_figures=False, quiet=False))
+
+
+def sweep(args) -> int:
+    from ..sweep import Plan, gpu_slots, make_log_dir, run_sweep, visible_gpus
+    from ..sweep.slurm import require_submitit
+
+    grid = build_grid(args)
+    options = slurm_options(args)
+    if options is not None:
+        require_submitit()
+    slots = gpu_slots(visible_gpus(), args.gpus_per_job, args.jobs_per_gpu) if options is None else None
+    plan = Plan.build(grid.jobs(), force=args.force)
+    missing_data = _check_data_root(grid.data_root)
+    print(f"clipfit sweep: {plan.headline()}")
+    print(_executor_line(args, slots, options))
+    if args.dry_run:
+        print("\n".join(plan.lines(commands=args.print_commands)))
+        if missing_data:
+            print(f"note: {missing_data}")
+        print("dry run: nothing was run")
+        return 0
+    if missing_data and plan.to_run:
+        raise UserInputError(missing_data)
+    log_dir = make_log_dir(grid.output_root)
+    print(f"logs: {log_dir}", flush=True)
+    try:
+        summary = run_sweep(
+            plan, log_dir, executor="local" if options is None else "submitit", slots=slots, slurm=options,
+            submitit_dir=os.path.abspath(args.log_dir) if args.log_dir else None,
+            wait=args.wait or (options is not None and options.cluster != "slurm"), poll_s=args.poll_seconds,
+            bar=False if args.no_progress_bar else None,
+        )
+    except KeyboardInterrupt:  # the local executor handles it itself; here submitit was waiting
+        print(f"\ninterrupted; jobs already submitted to SLURM keep running (logs: {log_dir})", file=sys.stderr)
+        return 130
+    print(summary.text())
+    code = summary.exit_code
+    if args.report and code != 130:
+        code = max(code, _report(grid.output_root))
+    return code
+
+
+def run(args) -> int:
+    try:
+        return sweep(args)
+    except UserInputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2

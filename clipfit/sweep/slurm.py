@@ -1,0 +1,247 @@
+"""The SLURM executor, through submitit (an optional dependency: `pip install 'clipfit[slurm]'`).
+
+Each job runs `clipfit.sweep.worker.run_in_job` (the scripts' `clipfit.runner.run_job`) in a SLURM job.
+
+Dependencies on SLURM: every job that waits for nothing (training jobs, zero-shot jobs, test jobs whose
+training run is already finished) goes into one job array. Test jobs are grouped by the training job they
+evaluate; each group is one more array submitted with `--dependency=afterok:<training job id>` (the id of
+that training job's array task, e.g. `1234_5`) and `--kill-on-invalid-dep=yes`: the tests start only after
+their training job succeeded, and SLURM cancels them when it failed. The sweep prints the job ids and
+returns, or with `wait` follows the jobs and ends with the same summary as the local executor.
+
+submitit's `local` and `debug` clusters (for trying a SLURM sweep on one machine) have no scheduler to hold
+a job back, so there the sweep submits in waves instead: the jobs that wait for nothing, then, once they
+ended, the test jobs whose training job succeeded. `debug` runs the jobs one by one in this process.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import time
+from dataclasses import dataclass, field
+
+from ..errors import UserInputError
+from .outcome import BLOCKED, FAILED, SKIPPED, SUBMITTED, Outcome, blocked, log_paths, with_result
+from .plan import Plan, PlannedJob
+from .progress import Progress
+from .worker import run_in_job
+
+CLUSTERS = ("slurm", "local", "debug")
+
+
+def require_submitit() -> None:
+    if importlib.util.find_spec("submitit") is None:
+        raise UserInputError(
+            "--executor slurm submits the jobs through submitit, which is not installed; "
+            "install it with `pip install 'clipfit[slurm]'` (or `pip install submitit`), "
+            "or use --executor local"
+        )
+
+
+_TIME = re.compile(r"^(?:(?P<days>\d+)-)?(?P<a>\d+)(?::(?P<b>\d+))?(?::(?P<c>\d+))?$")
+
+
+def parse_time(text: str) -> int:
+    """SLURM's --time formats (MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS) in whole minutes."""
+    match = _TIME.match(str(text).strip())
+    if not match:
+        raise UserInputError(f"--time {text!r}: use minutes or SLURM's [D-]HH:MM:SS (e.g. 600, 10:00:00, 1-00:00:00)")
+    days, a, b, c = (int(match[k]) if match[k] else None for k in ("days", "a", "b", "c"))
+    if days is None:
+        seconds = a * 60 + (b or 0) if c is None else a * 3600 + b * 60 + c
+    else:
+        seconds = days * 86400 + a * 3600 + (b or 0) * 60 + (c or 0)
+    return max(1, -(-seconds // 60))
+
+
+@dataclass(frozen=True)
+class SlurmOptions:
+    partition: str | None = None
+    time: str = "24:00:00"
+    gpus_per_job: int = 1
+    cpus_per_task: int | None = 8
+    mem_gb: float | None = None
+    array_parallelism: int | None = None
+    account: str | None = None
+    qos: str | None = None
+    constraint: str | None = None
+    sbatch: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # extra `#SBATCH --KEY=VALUE` lines
+    setup: tuple[str, ...] = field(default_factory=tuple)  # shell lines run before the job (module load ...)
+    job_name: str = "clipfit"
+    cluster: str = "slurm"  # submitit's cluster: slurm, or local/debug to try the sweep on this machine
+
+    def parameters(self) -> dict:
+        """The `update_parameters` arguments of a submitit AutoExecutor (None values left out)."""
+        params = {
+            "name": self.job_name,
+            "timeout_min": parse_time(self.time),
+            "gpus_per_node": self.gpus_per_job,
+            "tasks_per_node": 1,
+            "cpus_per_task": self.cpus_per_task,
+            "mem_gb": self.mem_gb,
+            "slurm_partition": self.partition,
+            "slurm_account": self.account,
+            "slurm_qos": self.qos,
+            "slurm_constraint": self.constraint,
+            "slurm_array_parallelism": self.array_parallelism,
+            "slurm_setup": list(self.setup) or None,
+            "slurm_additional_parameters": dict(self.sbatch),
+        }
+        return {k: v for k, v in params.items() if v is not None}
+
+
+def dependency_parameters(options: SlurmOptions, train_id: str | None) -> dict:
+    """`slurm_additional_parameters` for jobs that wait for the SLURM job `train_id` (None: wait for nothing)."""
+    extra = dict(options.sbatch)
+    if train_id is not None:
+        extra.update({"dependency": f"afterok:{train_id}", "kill-on-invalid-dep": "yes"})
+    return {"slurm_additional_parameters": extra}
+
+
+def make_executor(folder: str, options: SlurmOptions):
+    """A submitit AutoExecutor for `options.cluster`, its parameters set."""
+    require_submitit()
+    import submitit
+
+    try:
+        executor = submitit.AutoExecutor(folder=folder, cluster=options.cluster)
+    except RuntimeError as e:  # e.g. `srun` not found: this machine is no SLURM cluster
+        raise UserInputError(f"cannot submit to SLURM from here ({e}); use --executor local, or "
+                             "--submitit-cluster local|debug to try the SLURM path on this machine") from e
+    executor.update_parameters(**options.parameters())
+    return executor
+
+
+def _error_of(exception: BaseException) -> str:
+    """A one-line reason from a submitit error (which carries the job's whole traceback)."""
+    text = str(exception)
+    found = re.findall(r"JobFailed: (.+)", text)
+    if found:
+        return found[-1].strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return (lines[0] if lines else type(exception).__name__)[:300]
+
+
+class SubmititExecutor:
+    """Submits a plan through a submitit executor and, unless told not to wait, follows it to the end."""
+
+    def __init__(self, plan: Plan, options: SlurmOptions, log_dir: str, progress: Progress,
+                 submitit_dir: str | None = None, wait: bool = True, poll_s: float | None = None, executor=None):
+        """`poll_s`: seconds between looks at unfinished jobs (default: 30 on SLURM, 1 on this machine)."""
+        self.plan = plan
+        self.options = options
+        self.log_dir = log_dir
+        self.progress = progress
+        self.wait = wait
+        self.poll_s = poll_s if poll_s is not None else (30.0 if options.cluster == "slurm" else 1.0)
+        self.submitit_dir = submitit_dir or os.path.join(log_dir, "submitit")
+        self.executor = executor if executor is not None else make_executor(self.submitit_dir, options)
+        self.outcomes: dict[int, Outcome] = {}
+        self.submitted: dict[int, object] = {}  # plan number -> submitit job
+
+    @property
+    def scheduler_dependencies(self) -> bool:
+        """True on SLURM, where sbatch holds test jobs back; local/debug clusters submit in waves."""
+        return self.options.cluster == "slurm"
+
+    def _record(self, outcome: Outcome) -> None:
+        self.outcomes[outcome.planned.number] = outcome
+        self.progress.finished(outcome)
+
+    def _capture(self, planned: PlannedJob) -> str | None:
+        """The debug cluster runs jobs in this process: their output goes to `<log_dir>/<job>.out`."""
+        return os.path.join(self.log_dir, f"{planned.name}.out") if self.options.cluster == "debug" else None
+
+    def _submit(self, group: list[PlannedJob], train_id: str | None = None) -> None:
+        """One array for `group`, held back until the SLURM job `train_id` succeeded when given."""
+        self.executor.update_parameters(**dependency_parameters(self.options, train_id))
+        raise_on_failure = self.options.cluster != "debug"  # debug opens pdb on an exception
+        with self.executor.batch():
+            jobs = [self.executor.submit(run_in_job, p.job, self.plan.force, self._capture(p), None,
+                                         raise_on_failure) for p in group]
+        for planned, job in zip(group, jobs):
+            self.submitted[planned.number] = job
+            after = f", after SLURM job {train_id}" if train_id else ""
+            self.progress.note(f"submitted {planned.label} as job {job.job_id}{after}")
+
+    def run(self) -> dict[int, Outcome]:
+        skipped = [Outcome(p, SKIPPED, result=p.result) for p in self.plan.to_skip]
+        self.outcomes.update((o.planned.number, o) for o in skipped)
+        self.progress.skipped(skipped)
+        if self.scheduler_dependencies:
+            self._submit_with_dependencies()
+            if not self.wait:
+                return self._left_submitted()
+            self._follow()
+        else:
+            self._submit_in_waves()
+        return self.outcomes
+
+    def _submit_with_dependencies(self) -> None:
+        free, groups = [], {}
+        for planned in self.plan.to_run:
+            if planned.needs is None or self.plan.skips(self.plan[planned.needs]):
+                free.append(planned)
+            else:
+                groups.setdefault(planned.needs, []).append(planned)
+        if free:
+            self._submit(free)
+        while groups:  # a group goes once its training job has an id (always, as training jobs wait for nothing)
+            ready = [n for n in groups if n in self.submitted]
+            if not ready:
+                raise RuntimeError(f"dependency cycle in the plan around jobs {sorted(groups)}")
+            for number in ready:
+                self._submit(groups.pop(number), self.submitted[number].job_id)
+
+    def _submit_in_waves(self) -> None:
+        remaining = list(self.plan.to_run)
+        while remaining:
+            wave, later = [], []
+            for planned in remaining:
+                dependency = self.outcomes.get(planned.needs) if planned.needs is not None else None
+                if planned.needs is not None and dependency is None:
+                    later.append(planned)
+                elif dependency is not None and not dependency.ok:
+                    self._record(blocked(planned, dependency))
+                else:
+                    wave.append(planned)
+            if wave:
+                self._submit(wave)
+                self._follow()
+            elif later:
+                raise RuntimeError(f"jobs {[p.number for p in later]} wait for jobs that are not in the plan")
+            remaining = later
+
+    def _follow(self) -> None:
+        """Wait for every submitted job without an outcome, recording each as it ends (in plan order)."""
+        pending = {n: job for n, job in self.submitted.items() if n not in self.outcomes}
+        while pending:
+            ended = [n for n in sorted(pending) if pending[n].done()]
+            for number in ended:
+                self._record(self._outcome(self.plan[number], pending.pop(number)))
+            if pending and not ended:
+                time.sleep(self.poll_s)
+
+    def _logs(self, planned: PlannedJob, job) -> tuple[str, ...]:
+        capture = self._capture(planned)
+        return (capture,) if capture else (str(job.paths.stdout), str(job.paths.stderr))
+
+    def _outcome(self, planned: PlannedJob, job) -> Outcome:
+        dependency = self.outcomes.get(planned.needs) if planned.needs is not None else None
+        try:
+            value = job.result()
+        except Exception as e:  # submitit's FailedJobError / UncompletedJobError (cancelled, timed out, ...)
+            if dependency is not None and dependency.status in (FAILED, BLOCKED):
+                return blocked(planned, dependency)
+            return Outcome(planned, FAILED, error=_error_of(e), logs=log_paths(planned, *self._logs(planned, job)),
+                           slurm_id=job.job_id)
+        logs = log_paths(planned, *self._logs(planned, job)) if value["status"] == FAILED else self._logs(planned, job)
+        return with_result(Outcome(planned, value["status"], value["finished"] - value["started"], value["error"],
+                                   logs, value["started"], value["finished"], slurm_id=job.job_id))
+
+    def _left_submitted(self) -> dict[int, Outcome]:
+        for number, job in sorted(self.submitted.items()):
+            planned = self.plan[number]
+            self.outcomes[number] = Outcome(planned, SUBMITTED, logs=self._logs(planned, job), slurm_id=job.job_id)
+        return self.outcomes
