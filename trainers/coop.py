@@ -175,6 +175,10 @@ class CoOpModel(ClipMethod):
         self.text_encoder = TextEncoder(clip)
         self.prompt_learner = PromptLearner(self.text_encoder, classnames, n_ctx, ctx_init, csc, class_token_position)
 
+    def encode_image(self, image: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():  # the image tower is frozen: no graph (and PyTorch's fused attention path)
+            return self.clip.encode_image(image)
+
     def class_text_features(self) -> torch.Tensor:
         features = self.text_encoder.forward_embeddings(self.prompt_learner(), self.prompt_learner.eot_index)
         return F.normalize(features, dim=-1)

@@ -121,3 +121,30 @@ def test_train_py_trains_batch_2_and_eval_only_reload_reproduces_accuracy(data_r
     assert 'Initial context: "a photo of a"' in trained and "trainable parameters: 836" in trained
     assert "Loading weights to prompt_learner from" in reloaded and "(epoch = 1)" in reloaded
     assert accuracy(reloaded) == accuracy(trained)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("mode", ["fp16", "amp"])
+def test_cuda_half_precision_batched_equals_per_image_with_finite_gradients(mode):
+    from clipfit.clip import autocast, convert_model, input_dtype
+
+    device = torch.device("cuda")
+    clip = convert_model(tiny_clip(), mode).to(device)
+    model = CoCoOpModel(clip, NAMES, n_ctx=4, ctx_init="a photo of a", half=mode == "fp16").to(device)
+    learner = model.prompt_learner
+    dtype = torch.float16 if mode == "fp16" else torch.float32
+    assert learner.ctx.dtype == dtype and learner.meta_net.linear1.weight.dtype == dtype
+    torch.manual_seed(0)
+    image = torch.randn(4, 3, 224, 224, device=device).to(input_dtype(mode))
+    label = torch.tensor([0, 1, 2, 3], device=device)
+    with torch.no_grad(), autocast(mode, device):
+        batched, reference = model(image).float(), _per_image_logits(model, image).float()
+    assert torch.allclose(batched, reference, atol=0.05 * reference.abs().max().item())
+    with autocast(mode, device):
+        loss, _, _ = model.loss(image, label)
+    loss.backward()
+    assert torch.isfinite(loss)
+    for name, p in learner.named_parameters():  # fp16 steps may round small updates away; check the gradients
+        assert p.grad is not None and p.grad.dtype == dtype and torch.isfinite(p.grad).all(), name
+        assert p.grad.abs().sum() > 0, name

@@ -127,3 +127,23 @@ def test_train_py_trains_and_eval_only_reload_reproduces_accuracy(data_root, tmp
     assert "Initializing a generic context" in trained and "trainable parameters: 256" in trained
     assert 'Loading weights to prompt_learner from' in reloaded and "(epoch = 2)" in reloaded
     assert accuracy(reloaded) == accuracy(trained)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("position", ["end", "middle"])
+def test_cuda_fp16_step_updates_the_half_context(position):
+    from clipfit.clip import convert_model, input_dtype
+
+    device = torch.device("cuda")
+    clip = convert_model(tiny_clip(), "fp16").to(device)
+    model = CoOpModel(clip, NAMES, n_ctx=8, class_token_position=position).to(device)
+    ctx = model.prompt_learner.ctx
+    assert ctx.dtype == torch.float16
+    before = ctx.detach().clone()
+    image = torch.randn(4, 3, 224, 224, device=device).to(input_dtype("fp16"))
+    loss, logits, _ = model.loss(image, torch.tensor([0, 1, 2, 3], device=device))
+    loss.backward()
+    torch.optim.SGD([ctx], lr=0.1).step()
+    assert torch.isfinite(loss) and logits.shape == (4, len(NAMES))
+    assert not torch.equal(before, ctx.detach())

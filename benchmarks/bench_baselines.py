@@ -1,0 +1,225 @@
+"""Speed and memory of CoOp and CoCoOp training steps beside CLIPFit's, on the same shapes.
+
+Random ViT-B/16 weights, synthetic images and labels, the trainers' own modules (`trainers.coop`,
+`trainers.cocoop`; CLIPFit's step from bench_clipfit_step.py). Cases:
+
+* train_step, CoOp (N_CTX 16, generic context, class token at the end): batch 32 (its configs' batch);
+* train_step, CoCoOp (the base-to-new config: N_CTX 4 from "a photo of a"): batch 1 (its configs'),
+  4 and 32;
+* train_step, CLIPFit: batch 32;
+  each at 50 and 500 classes; one step = forward, backward, SGD (momentum 0.9) update;
+* eval_batch, CoCoOp: 100 images (the configs' test batch); CoCoOp cannot use a class-feature cache.
+
+Prints one JSON line per case: median and min ms per step over the timed iterations after warm-up, ms per
+image, the prompt length the text tower runs (tokens), CoCoOp's pairs per text pass and whether chunks are
+checkpointed, and the case's peak GPU memory (null on CPU).
+
+    python benchmarks/bench_baselines.py --device cuda --prec fp16
+    python benchmarks/bench_baselines.py --quick --device cpu
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_clipfit_step as clipfit_bench  # noqa: E402
+from clipfit.clip import (  # noqa: E402
+    autocast,
+    build_random_clip,
+    convert_model,
+    input_dtype,
+    make_grad_scaler,
+    resolve_precision,
+)
+from trainers.cocoop import CoCoOpModel  # noqa: E402
+from trainers.coop import CoOpModel  # noqa: E402
+
+METHODS = ("coop", "cocoop", "clipfit")
+GiB = 2**30
+
+
+def build_method(method: str, clip: torch.nn.Module, names: List[str], mode: str, budget_gb: Optional[float]):
+    if method == "coop":
+        return CoOpModel(clip, names, n_ctx=16)
+    model = CoCoOpModel(clip, names, n_ctx=4, ctx_init="a photo of a", half=mode == "fp16")
+    if budget_gb is not None:
+        model.train_memory_budget = int(budget_gb * GiB)
+    return model
+
+
+def _images(clip, batch: int, mode: str, device: torch.device) -> torch.Tensor:
+    size = clip.visual.image_size
+    return torch.randn(batch, 3, size[0], size[1], device=device).to(input_dtype(mode))
+
+
+def prompt_train_case(model, mode: str, device: torch.device, classes: int, batch: int,
+                      compile_mode: str = "off") -> Callable[[], None]:
+    """One CoOp/CoCoOp training step, as ClipTrainer.forward_backward runs it (TRAINER.<NODE>.COMPILE
+    compiles the same forward half with the default mode)."""
+    learner = model.prompt_learner
+    optimizer = torch.optim.SGD(learner.parameters(), lr=0.002, momentum=0.9, weight_decay=5e-4)
+    scaler = make_grad_scaler(mode, device)
+    images = _images(model.clip, batch, mode, device)
+    labels = torch.randint(0, classes, (batch,), device=device)
+
+    def loss_fn(images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        with autocast(mode, device):
+            return model.loss(images, labels)[0]
+
+    if compile_mode != "off":
+        loss_fn = torch.compile(loss_fn, mode=None if compile_mode == "default" else compile_mode)
+
+    def step() -> None:
+        loss = loss_fn(images, labels)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+
+    return step
+
+
+def cocoop_eval_case(model, mode: str, device: torch.device, batch: int) -> Callable[[], torch.Tensor]:
+    images = _images(model.clip, batch, mode, device)
+
+    def run() -> torch.Tensor:
+        with torch.no_grad(), autocast(mode, device):
+            return model(images)
+
+    return run
+
+
+def plans(quick: bool, methods: Sequence[str], classes: Sequence[int]) -> List[Tuple[str, str, int, int]]:
+    """(method, case, batch, classes) in run order."""
+    batches = {"coop": [2], "cocoop": [1, 2], "clipfit": [2]} if quick else {"coop": [32], "cocoop": [1, 4, 32], "clipfit": [32]}
+    eval_batch = 4 if quick else 100
+    out = []
+    for method in methods:
+        for n in classes:
+            out += [(method, "train_step", b, n) for b in batches[method]]
+        if method == "cocoop":
+            out += [(method, "eval_batch", eval_batch, n) for n in classes]
+    return out
+
+
+def run_case(args, clip, method: str, case: str, batch: int, n: int, requested: str, mode: str, compile_mode: str,
+             device: torch.device, warmup: int, iters: int) -> Dict[str, object]:
+    clipfit_bench._reset_memory(device)
+    extra: Dict[str, object] = {}
+    if method == "clipfit":
+        fn, length = clipfit_bench.train_case(clip, mode, device, n, batch, compile_mode != "off")
+        n_ctx = 0
+    else:
+        with contextlib.redirect_stdout(sys.stderr):  # keep stdout to JSON lines
+            model = build_method(method, clip, clipfit_bench.class_names(n), mode, args.cocoop_budget_gb).to(device)
+        length, n_ctx = model.prompt_learner.length, model.prompt_learner.n_ctx
+        if case == "train_step":
+            fn = prompt_train_case(model, mode, device, n, batch, compile_mode)
+        else:
+            fn = cocoop_eval_case(model, mode, device, batch)
+        if method == "cocoop":
+            training = case == "train_step"
+            with autocast(mode, device):
+                passes, per_pass = model.text_passes(batch * n, training)
+            extra = {"text_passes": passes, "pairs_per_text_pass": per_pass,
+                     "checkpointed_chunks": training and passes > 1}
+    start = time.perf_counter()
+    fn()  # first call (compilation, if any)
+    clipfit_bench._sync(device)
+    first_s = time.perf_counter() - start
+    times = clipfit_bench.time_ms(fn, device, warmup, iters)
+    median = statistics.median(times)
+    return {
+        "method": method,
+        "case": case,
+        "backbone": args.backbone,
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        "mode": requested,
+        "effective_mode": mode,
+        "compile": compile_mode,
+        "batch": batch,
+        "classes": n,
+        "n_ctx": n_ctx,
+        "prompt_tokens": length,
+        **extra,
+        "median_ms": round(median, 2),
+        "min_ms": round(min(times), 2),
+        "ms_per_image": round(median / batch, 3),
+        "first_call_s": round(first_s, 2),
+        "iters": iters,
+        "peak_mem_gb": clipfit_bench._peak_gb(device),
+    }
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--prec", default="fp16", help="comma-separated precision modes (fp16, amp, bf16, fp32)")
+    parser.add_argument("--backbone", default="ViT-B/16", help="backbone name (random weights); 'tiny' for a smoke run")
+    parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated, of {METHODS}")
+    parser.add_argument("--classes", default=None, help="comma-separated class counts (default 50,500; quick 10)")
+    parser.add_argument("--quick", action="store_true", help="small batches/classes, 1 iteration: CPU smoke run")
+    parser.add_argument("--iters", type=int, default=None, help="timed iterations (default 20; quick 1)")
+    parser.add_argument("--warmup", type=int, default=None, help="warm-up iterations (default 5; quick 1)")
+    parser.add_argument("--cocoop-budget-gb", type=float, default=None,
+                        help="CoCoOp's activation budget of one training text pass (default: the model's, 6 GiB)")
+    parser.add_argument("--compile", default="off",
+                        help="comma-separated torch.compile modes of the training steps: off, default, reduce-overhead")
+    parser.add_argument("--select", default="",
+                        help="only these cases, comma-separated method:batch:classes (e.g. coop:32:500,cocoop:4:500)")
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, object]]:
+    args = parse_args(argv)
+    device = torch.device(args.device)
+    iters = args.iters or (1 if args.quick else 20)
+    warmup = args.warmup or (1 if args.quick else 5)
+    classes = [int(c) for c in args.classes.split(",")] if args.classes else ([10] if args.quick else [50, 500])
+    methods = [m for m in args.methods.split(",") if m]
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown:
+        raise SystemExit(f"unknown --methods {unknown}; choose from {METHODS}")
+
+    compile_modes = [c for c in args.compile.split(",") if c]
+    selected = {tuple(x.split(":")) for x in args.select.split(",") if x}
+
+    torch.manual_seed(0)
+    master = build_random_clip(args.backbone)
+    results = []
+    for requested in args.prec.split(","):
+        mode = resolve_precision(requested, device)
+        for method in methods:
+            if method == "clipfit":
+                clip = clipfit_bench.prepare_model(master, mode, device)
+            else:
+                clip = convert_model(copy.deepcopy(master), mode).to(device)
+            for name, case, batch, n in plans(args.quick, methods, classes):
+                if name != method or (selected and (name, str(batch), str(n)) not in selected):
+                    continue
+                for compile_mode in compile_modes if case == "train_step" else ["off"]:
+                    if method == "clipfit" and compile_mode == "reduce-overhead":
+                        continue  # bench_clipfit_step compiles with the default mode only
+                    record = run_case(args, clip, method, case, batch, n, requested, mode, compile_mode, device,
+                                      warmup, iters)
+                    print(json.dumps(record), flush=True)
+                    results.append(record)
+            del clip
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""Every method's benchmark in one run, as JSON lines with a "method" key: CoOp, CoCoOp and CLIPFit
+training steps on the same shapes and CoCoOp's evaluation (bench_baselines.py), then the cached
+evaluation that CLIPFit, CoOp and the zero-shot trainers share: one image pass and one matmul
+(bench_clipfit_step.py --cases eval).
+
+    python benchmarks/run_all.py --device cuda --prec fp16
+    python benchmarks/run_all.py --quick --device cpu
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_baselines  # noqa: E402
+import bench_clipfit_step  # noqa: E402
+
+
+def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default=None, help="cuda or cpu (default: cuda when available)")
+    parser.add_argument("--prec", default="fp16", help="comma-separated precision modes")
+    parser.add_argument("--quick", action="store_true", help="small shapes, 1 iteration: CPU smoke run")
+    args = parser.parse_args(argv)
+    common = (["--device", args.device] if args.device else []) + (["--quick"] if args.quick else [])
+    records = bench_baselines.main([*common, "--prec", args.prec])
+    with contextlib.redirect_stdout(sys.stderr):  # its own unlabelled lines; printed below with the method
+        cached = bench_clipfit_step.main([*common, "--modes", args.prec, "--compile", "off", "--cases", "eval"])
+    for record in cached:
+        record = {"method": "clipfit/coop/zsclip", **record}
+        print(json.dumps(record), flush=True)
+        records.append(record)
+    return records
+
+
+if __name__ == "__main__":
+    main()
