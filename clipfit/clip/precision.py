@@ -17,11 +17,13 @@ without bf16 support, `bf16` becomes `amp`.
 from __future__ import annotations
 
 import contextlib
+import functools
 from typing import ContextManager, Union
 
 import torch
 from open_clip.model import convert_weights_to_lp
 from open_clip.transformer import LayerNormFp32
+import torch.nn.functional as F
 from torch import nn
 
 __all__ = [
@@ -59,17 +61,42 @@ def resolve_precision(mode: str, device: Device) -> str:
     return "fp32"
 
 
+class MixedLayerNorm(LayerNormFp32):
+    """fp32 parameters applied to half activations by the fused kernel, which accumulates in fp32 and
+    writes the input dtype: the same result as LayerNormFp32 without its two cast kernels per call."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+
+@functools.lru_cache(maxsize=None)
+def mixed_layer_norm_supported(device_type: str) -> bool:
+    """Whether layer_norm runs forward and backward with fp16 input and fp32 weights on this device."""
+    try:
+        x = torch.randn(2, 4, device=device_type, dtype=torch.float16, requires_grad=True)
+        w = torch.ones(4, device=device_type, requires_grad=True)
+        b = torch.zeros(4, device=device_type, requires_grad=True)
+        y = F.layer_norm(x, (4,), w, b)
+        y.float().sum().backward()
+    except (RuntimeError, NotImplementedError):
+        return False
+    return y.dtype == torch.float16 and w.grad is not None and w.grad.dtype == torch.float32
+
+
 def fp32_layernorms(model: nn.Module) -> nn.Module:
     """Makes every LayerNorm keep fp32 parameters and compute in fp32 on any input dtype.
 
-    Swaps the class to open_clip's `LayerNormFp32` (same parameters and state dict; its forward casts
-    the input to fp32 and the output back), so fp16 activations meet fp32 LayerNorm weights safely.
+    Swaps the class (same parameters and state dict) to `MixedLayerNorm` where the device's kernel takes
+    half input with fp32 weights, else to open_clip's `LayerNormFp32`, which casts the input to fp32 and
+    the output back; so fp16 activations meet fp32 LayerNorm weights safely either way.
     """
+    param = next(model.parameters(), None)
+    device_type = param.device.type if param is not None else "cpu"
+    norm_class = MixedLayerNorm if mixed_layer_norm_supported(device_type) else LayerNormFp32
     for module in model.modules():
         if isinstance(module, nn.LayerNorm):
             module.float()
-            if not isinstance(module, LayerNormFp32):
-                module.__class__ = LayerNormFp32
+            module.__class__ = norm_class
     return model
 
 

@@ -1,6 +1,7 @@
 """Leaderboard figures (matplotlib, Agg canvas; no pyplot, no display needed)."""
 from __future__ import annotations
 
+import functools
 import math
 import os
 
@@ -45,7 +46,7 @@ def _grouped_bars(ax, groups: list[str], series: list[tuple[str, list]], markers
     ax.set_axisbelow(True)
 
 
-def _b2n_panel(ax, table: Base2NewTable) -> None:
+def _b2n_panel(ax, table: Base2NewTable, published: bool = True) -> None:
     groups = [display_name(d) for d in table.datasets] + ["Average"]
     series, markers = [], {}
     for i, method in enumerate(table.methods):
@@ -54,12 +55,12 @@ def _b2n_panel(ax, table: Base2NewTable) -> None:
         series.append((label, [table.rows[(d, method)].hm for d in table.datasets]
                        + [None if average is None else average.values[2]]))
         pub = method.published
-        if pub in BASE2NEW:
+        if published and pub in BASE2NEW:
             average_ref = BASE2NEW_AVERAGE[pub].hm if average is not None and average.complete else None
             markers[i] = [getattr(BASE2NEW[pub].get(g), "hm", None) for g in groups[:-1]] + [average_ref]
     _grouped_bars(ax, groups, series, markers)
     ax.set_ylabel("HM (%)")
-    ax.set_title("Base-to-new: HM per dataset (black ticks: published)")
+    ax.set_title("Base-to-new: HM per dataset" + (" (black ticks: published)" if markers else ""))
     ax.legend(fontsize=8)
 
 
@@ -94,9 +95,10 @@ def _shots_axis(ax, shots) -> None:
 
 
 def plot_leaderboard(base2new: Base2NewTable | None, few_shot: FewShotTable | None,
-                     transfer: list[TransferTable], path: str) -> str | None:
-    """One panel per setting present: base-to-new HM bars, few-shot average curves, transfer bars."""
-    panels = [(_b2n_panel, base2new)] if base2new else []
+                     transfer: list[TransferTable], path: str, published: bool = True) -> str | None:
+    """One panel per setting present: base-to-new HM bars (published HM as ticks), few-shot average
+    curves, transfer bars."""
+    panels = [(functools.partial(_b2n_panel, published=published), base2new)] if base2new else []
     panels += [(_few_shot_average_panel, few_shot)] if few_shot else []
     panels += [(_transfer_panel, t) for t in transfer]
     if not panels:

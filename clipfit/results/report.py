@@ -84,7 +84,8 @@ class Report:
             f.write(self.markdown())
         write_csv(self.csv_rows(), paths["csv"])
         if figures:
-            figure = plot_leaderboard(self.base2new, self.few_shot, self.transfer, os.path.join(out_dir, FIGURE_NAME))
+            figure = plot_leaderboard(self.base2new, self.few_shot, self.transfer, os.path.join(out_dir, FIGURE_NAME),
+                                      published=self.published)
             if figure:
                 paths["figure"] = figure
             few_shot = plot_few_shot(self.few_shot, os.path.join(out_dir, FEW_SHOT_FIGURE_NAME))

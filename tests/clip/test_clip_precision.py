@@ -65,3 +65,24 @@ def test_cuda_keeps_the_requested_modes():
         assert resolve_precision(mode, "cuda") == mode
     assert make_grad_scaler("amp", "cuda").is_enabled()
     assert not make_grad_scaler("fp16", "cuda").is_enabled()
+
+
+def test_mixed_layer_norm_equals_the_casting_one():
+    from clipfit.clip.precision import MixedLayerNorm, mixed_layer_norm_supported
+
+    torch.manual_seed(0)
+    x = (torch.randn(3, 5, 16) * 4 + 1).half()
+    ref = LayerNormFp32(16)
+    ref.weight.data.uniform_(0.5, 1.5)
+    ref.bias.data.uniform_(-0.5, 0.5)
+    mixed = MixedLayerNorm(16)
+    mixed.load_state_dict(ref.state_dict())
+    xr, xm = x.clone().requires_grad_(), x.clone().requires_grad_()
+    out_ref, out_mixed = ref(xr), mixed(xm)
+    assert out_mixed.dtype == torch.float16 and mixed_layer_norm_supported("cpu")
+    torch.testing.assert_close(out_mixed, out_ref, atol=2e-3, rtol=1e-3)
+    out_ref.float().pow(2).sum().backward()
+    out_mixed.float().pow(2).sum().backward()
+    assert mixed.weight.grad.dtype == torch.float32
+    torch.testing.assert_close(mixed.weight.grad, ref.weight.grad, atol=1e-2, rtol=1e-2)
+    torch.testing.assert_close(xm.grad, xr.grad, atol=1e-2, rtol=1e-2)
