@@ -58,3 +58,15 @@ def test_builders_reject_unknown_names():
     cfg.TEST.EVALUATOR = "Clasification"
     with pytest.raises(ValueError, match=r"do you mean \[Classification\]"):
         build_evaluator(cfg)
+
+
+def test_build_dataset_rejects_unknown_names():
+    from clipfit.compat import build_dataset
+    from clipfit.config import get_cfg
+    from clipfit.plugins import import_plugins
+
+    import_plugins()
+    cfg = get_cfg()
+    cfg.DATASET.NAME = "OxfordPet"
+    with pytest.raises(ValueError, match=r"but got \[OxfordPet\] \(do you mean \[OxfordPets\]\?\)"):
+        build_dataset(cfg)
