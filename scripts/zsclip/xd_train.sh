@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ZeroshotCLIP, cross-dataset / domain generalization: train on ImageNet, all classes, 16 shots.
+# ZeroshotCLIP, cross-dataset / domain generalization: evaluate zero-shot CLIP on ImageNet (the source).
 # usage: bash scripts/zsclip/xd_train.sh SEED
 source "$(dirname "$0")/../common.sh"
 run_job ZeroshotCLIP xd_train "$@"
