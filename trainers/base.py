@@ -6,6 +6,7 @@ scheduler over it, and runs one training step / one cached evaluation the same w
 """
 from __future__ import annotations
 
+import os
 import os.path as osp
 from collections import OrderedDict
 
@@ -181,6 +182,23 @@ class ClipTrainer(TrainerX):
                 "use --eval-only to evaluate the model as it is"
             )
         super().before_train()
+
+    def after_epoch(self) -> None:
+        """Dassl's rules, plus a rolling checkpoint of the latest epoch so an interrupted run resumes.
+
+        With TRAIN.CHECKPOINT_FREQ 0 (the default) Dassl saves only the last epoch; here the newest epoch
+        is also kept until the next one is saved, so the folder ends as Dassl's (one file per model).
+        """
+        super().after_epoch()
+        if self.cfg.TRAIN.CHECKPOINT_FREQ > 0 or not self.get_model_names():
+            return
+        previous = self.epoch  # the file of the epoch before this one is `model.pth.tar-{epoch}`
+        if self.epoch + 1 < self.max_epoch:
+            self.save_model(self.epoch, self.output_dir)
+        for name in self.get_model_names():
+            stale = osp.join(self.output_dir, name, f"model.pth.tar-{previous}")
+            if previous >= 1 and osp.exists(stale):
+                os.remove(stale)
 
     def parse_batch_train(self, batch):
         return batch["img"].to(self.device), batch["label"].to(self.device)

@@ -200,3 +200,32 @@ def test_train_py_end_to_end_and_eval_only_with_authors_alias(data_root, tmp_pat
                     "--model-dir", str(tmp_path / "train"), "--load-epoch", "2", *opts)
     assert "Loading trainer: ClipFit" in out
     assert re.findall(r"\* accuracy: ([\d.]+)%", out)[-1] == acc
+
+
+def test_interrupted_training_resumes_from_the_rolling_checkpoint(data_root, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "run"
+    opts = ("OPTIM.MAX_EPOCH", "3")
+    trainer = make_trainer(data_root, out, opts=opts)
+    original = trainer.forward_backward
+
+    def crash_in_third_epoch(batch):
+        if trainer.epoch == 2:
+            raise KeyboardInterrupt
+        return original(batch)
+
+    monkeypatch.setattr(trainer, "forward_backward", crash_in_third_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.train()
+    assert sorted(os.listdir(out / "prompt_learner")) == ["checkpoint", "model.pth.tar-2"]
+
+    resumed = make_trainer(data_root, out, opts=opts)
+    resumed.train()
+    log = capsys.readouterr().out
+    assert "Previous epoch: 2" in log and "epoch [3/3]" in log
+    assert sorted(os.listdir(out / "prompt_learner")) == ["checkpoint", "model.pth.tar-3"]
+    assert (out / "prompt_learner" / "checkpoint").read_text() == "model.pth.tar-3\n"
+
+    straight = make_trainer(data_root, tmp_path / "straight", opts=opts)
+    straight.train()
+    a, b = straight.model.state_dict(), resumed.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
