@@ -31,6 +31,8 @@ BASE2NEW_DATASETS = (
 XD_TARGETS = tuple(d for d in BASE2NEW_DATASETS if d != "imagenet")
 DG_TARGETS = ("imagenetv2", "imagenet_sketch", "imagenet_a", "imagenet_r")
 ZERO_SHOT_TRAINERS = ("ZeroshotCLIP", "ZeroshotCLIP2")
+# scripts/<folder>/ of each method; the zero-shot trainers share scripts/zsclip/
+SCRIPT_FOLDERS = {"CLIPFit": "clipfit", "CoOp": "coop", "CoCoOp": "cocoop", "ZeroshotCLIP": "zsclip"}
 
 
 def env(name: str, default: str = "") -> str:
@@ -154,9 +156,13 @@ class Job:
         return 16 if self.protocol in ("xd_train", "xd_test") else self.shots
 
     @property
+    def recipe_protocol(self) -> str:
+        """The setting whose recipe applies: cross-dataset jobs use the ImageNet few-shot run's."""
+        return "few_shot" if self.protocol in ("xd_train", "xd_test") else self.protocol
+
+    @property
     def cfg(self) -> str:
-        recipe_protocol = "few_shot" if self.protocol in ("xd_train", "xd_test") else self.protocol
-        return self.cfg_override or self.recipe.cfg(recipe_protocol, self.train_dataset, self.train_shots)
+        return self.cfg_override or self.recipe.cfg(self.recipe_protocol, self.train_dataset, self.train_shots)
 
     @property
     def config_file(self) -> str:
@@ -198,8 +204,7 @@ class Job:
         return cfg.OPTIM.MAX_EPOCH
 
     def opts(self) -> list[str]:
-        recipe_protocol = "few_shot" if self.protocol in ("xd_train", "xd_test") else self.protocol
-        opts = self.recipe.opts(recipe_protocol, self.train_dataset, self.train_shots)
+        opts = self.recipe.opts(self.recipe_protocol, self.train_dataset, self.train_shots)
         if self.protocol.startswith("base2new"):
             subsample = "base" if self.protocol == "base2new_train" else "new"
             opts += ["DATASET.NUM_SHOTS", str(self.shots), "DATASET.SUBSAMPLE_CLASSES", subsample]
@@ -225,7 +230,7 @@ class Job:
         return cmd + self.opts()
 
     def shell_command(self) -> str:
-        return " ".join(shlex.quote(part) for part in self.command())
+        return shlex.join(self.command())
 
     def describe(self) -> str:
         what = {"base2new_train": "train on base classes", "base2new_test": "test on new classes",

@@ -2,17 +2,19 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 import time
 
 from .errors import UserInputError
-from .jobs import PROJECT_ROOT, Job, env, job_from_env
+from .jobs import PROJECT_ROOT, SCRIPT_FOLDERS, Job, env, job_from_env
 
 SKIPPED, DONE = "skipped", "done"
 
 
-def _abs(path: str) -> str:
+def absolute_path(path: str) -> str:
+    """A job path as the scripts resolve it: relative paths are relative to the repository root."""
     return path if os.path.isabs(path) else os.path.join(PROJECT_ROOT, path)
 
 
@@ -20,28 +22,24 @@ def job_result(job: Job) -> float | None:
     """The job's final accuracy when its newest complete log has one, else None (not finished)."""
     from .results import find_result
 
-    directory = _abs(job.output_dir)
+    directory = absolute_path(job.output_dir)
     return find_result(directory) if os.path.isdir(directory) else None
 
 
 def check_inputs(job: Job) -> None:
-    if not os.path.isdir(_abs(job.data_root)):
+    if not os.path.isdir(absolute_path(job.data_root)):
         raise UserInputError(
             f"data root {job.data_root} does not exist; set DATA=/path/to/your/datasets "
             "(laid out as DATASETS.md describes; `clipfit data check --root DIR` inspects it)"
         )
     train = job.train_job
     if train is not None and job_result(train) is None:
-        script = f"scripts/{script_folder(train.trainer)}/{train.protocol}.sh"
+        script = f"scripts/{SCRIPT_FOLDERS.get(train.trainer, 'zsclip')}/{train.protocol}.sh"
         args = " ".join(a for a in (train.dataset if train.protocol != "xd_train" else "", str(train.seed)) if a)
         raise UserInputError(
             f"{job.describe()} needs the finished training run at {train.output_dir}, which has no result yet; "
             f"run `bash {script} {args}` first"
         )
-
-
-def script_folder(trainer: str) -> str:
-    return {"CLIPFit": "clipfit", "CoOp": "coop", "CoCoOp": "cocoop"}.get(trainer, "zsclip")
 
 
 def move_aside(directory: str) -> str:
@@ -57,7 +55,7 @@ def run_job(job: Job, force: bool = False, stdout=None, stderr=None, env=None) -
     printed here go to it too (`clipfit sweep` keeps one file per job)."""
     out = stdout if hasattr(stdout, "write") else None
     result = job_result(job)
-    directory = _abs(job.output_dir)
+    directory = absolute_path(job.output_dir)
     if result is not None and not force:
         print(f"Skip {job.describe()}: finished at {job.output_dir} (accuracy {result:.2f}%); FORCE=1 reruns it",
               file=out)
@@ -69,11 +67,12 @@ def run_job(job: Job, force: bool = False, stdout=None, stderr=None, env=None) -
         print(f"Unfinished run at {job.output_dir}: training resumes from its last checkpoint if there is one",
               file=out)
     print(f"Run {job.describe()} -> {job.output_dir}", file=out)
-    print(job.shell_command(), file=out, flush=True)
-    command = [sys.executable] + job.command()[1:]
-    proc = subprocess.run(command, cwd=PROJECT_ROOT, stdout=stdout, stderr=stderr, env=env)
+    argv = job.command()
+    shown = shlex.join(argv)
+    print(shown, file=out, flush=True)
+    proc = subprocess.run([sys.executable, *argv[1:]], cwd=PROJECT_ROOT, stdout=stdout, stderr=stderr, env=env)
     if proc.returncode != 0:
-        raise subprocess.CalledProcessError(proc.returncode, job.shell_command())
+        raise subprocess.CalledProcessError(proc.returncode, shown)
     return DONE
 
 

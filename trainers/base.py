@@ -27,7 +27,14 @@ from clipfit.clip import (
     make_grad_scaler,
     resolve_precision,
 )
-from clipfit.compat import TrainerX, build_lr_scheduler, build_optimizer, compute_accuracy, load_checkpoint
+from clipfit.compat import (
+    TrainerX,
+    build_lr_scheduler,
+    build_optimizer,
+    compute_accuracy,
+    load_checkpoint,
+    load_pretrained_weights,
+)
 from clipfit.errors import UserInputError
 
 REGISTERED_NAME = "prompt_learner"
@@ -149,8 +156,6 @@ class ClipTrainer(TrainerX):
         trained = self.trained_module()
         if trained is not None:
             if cfg.MODEL.INIT_WEIGHTS:
-                from clipfit.compat import load_pretrained_weights
-
                 load_pretrained_weights(trained, cfg.MODEL.INIT_WEIGHTS)
             self.optim = build_optimizer(trained, cfg.OPTIM)
             self.sched = build_lr_scheduler(self.optim, cfg.OPTIM)
@@ -192,19 +197,16 @@ class ClipTrainer(TrainerX):
         super().after_epoch()
         if self.cfg.TRAIN.CHECKPOINT_FREQ > 0 or not self.get_model_names():
             return
-        previous = self.epoch  # the file of the epoch before this one is `model.pth.tar-{epoch}`
         if self.epoch + 1 < self.max_epoch:
             self.save_model(self.epoch, self.output_dir)
         for name in self.get_model_names():
-            stale = osp.join(self.output_dir, name, f"model.pth.tar-{previous}")
-            if previous >= 1 and osp.exists(stale):
+            # The previous epoch's rolling file (checkpoints are named by epoch + 1).
+            stale = osp.join(self.output_dir, name, f"model.pth.tar-{self.epoch}")
+            if osp.exists(stale):
                 os.remove(stale)
 
     def parse_batch_train(self, batch):
-        return batch["img"].to(self.device), batch["label"].to(self.device)
-
-    def parse_batch_test(self, batch):
-        return batch["img"].to(self.device), batch["label"].to(self.device)
+        return self.parse_batch_test(batch)  # (image, label), without Dassl's domain
 
     def training_loss(self, image, label):
         """Hook for torch.compile: the forward half of a step."""
@@ -214,14 +216,12 @@ class ClipTrainer(TrainerX):
     def forward_backward(self, batch) -> dict:
         image, label = self.parse_batch_train(batch)
         loss, logits, extras = self.training_loss(image, label)
+        # The scaler is enabled only for amp; disabled, it passes the loss through and just steps.
         self.model_zero_grad()
-        self.model_backward(self.scaler.scale(loss) if self.scaler is not None else loss)
-        if self.scaler is not None:
-            for name in self.get_model_names():
-                self.scaler.step(self._optims[name])
-            self.scaler.update()
-        else:
-            self.model_update()
+        self.model_backward(self.scaler.scale(loss))
+        for name in self.get_model_names():
+            self.scaler.step(self._optims[name])
+        self.scaler.update()
         summary = {"loss": loss.item(), "acc": compute_accuracy(logits, label)[0].item()}
         summary.update({k: float(v) for k, v in extras.items()})
         if (self.batch_idx + 1) == self.num_batches:
@@ -232,8 +232,8 @@ class ClipTrainer(TrainerX):
     def model_inference(self, image: torch.Tensor) -> torch.Tensor:
         """One image-encoder pass and one matmul: class text features come from the cache."""
         with autocast(self.precision, self.device):
-            features = self.model.encode_image(image.to(input_dtype(self.precision)))
-            return cosine_logits(features, self.text_cache.get(), self.model.logit_scale).float()
+            features = F.normalize(self.model.encode_image(image.to(input_dtype(self.precision))), dim=-1)
+            return cosine_logits(features, self.text_cache.get(), self.model.logit_scale, normalized=True).float()
 
     def load_model(self, directory: str, epoch: int | None = None) -> None:
         """CoOp's loader: Dassl's file names, tolerant of CoOp's token_prefix/suffix keys."""

@@ -13,6 +13,7 @@ from clipfit.clip import (
     CLIPFIT_TEMPLATES,
     TextEncoder,
     compute_text_features,
+    cosine_logits,
     kd_loss,
     mse_bias_loss,
     prompt_for,
@@ -29,38 +30,36 @@ REGULARISERS = ("kd", "mse", "none")
 
 
 class CLIPFitModel(TrainedOnlyState, ClipMethod):
-    def __init__(self, clip, prompts, selection, reg: str, lam: float):
+    def __init__(self, clip, prompts, reg: str, lam: float):
         super().__init__(clip)
         self.text_encoder = TextEncoder(clip)
         self.prompts = prompts
-        self.selection = selection
         self.reg, self.lam = reg, lam
         self.freeze_trained_names()
         with torch.no_grad():
             # Teacher for `kd`: the loaded weights' own features, kept out of checkpoints.
             self.register_buffer("zs_text_features", self.class_text_features().detach().clone(), persistent=False)
-        self.text_bias_names = [n for n in self._trained_names if n.startswith("clip.") and not n.startswith("clip.visual.")
-                                and n.endswith("bias")]
         params = dict(self.named_parameters())
-        self.initial_text_biases = {n: params[n].detach().clone() for n in self.text_bias_names}
+        self.text_biases = {
+            n: params[n] for n in self._trained_names if n.endswith("bias") and not n.startswith("clip.visual.")
+        }
+        if reg == "mse" and not self.text_biases:
+            raise UserInputError("TRAINER.CLIPFIT.REG mse needs trained text biases, but the selection has none")
+        self.initial_text_biases = {n: p.detach().clone() for n, p in self.text_biases.items()}
 
     def class_text_features(self) -> torch.Tensor:
-        features = self.text_encoder.encode(self.prompts)
-        return features / features.norm(dim=-1, keepdim=True)
+        return compute_text_features(self.text_encoder, self.prompts)
 
     def loss(self, image, label):
         text = self.class_text_features()
-        image_features = self.encode_image(image)
-        image_features = image_features / image_features.norm(dim=-1, keepdim=True)
-        logits = self.logit_scale.exp() * image_features @ text.t()
+        logits = cosine_logits(self.encode_image(image), text, self.logit_scale)
         ce = torch.nn.functional.cross_entropy(logits.float(), label)
         if self.reg == "none" or self.lam == 0:
             return ce, logits, {}
         if self.reg == "kd":
             reg = kd_loss(text, self.zs_text_features)
         else:
-            params = dict(self.named_parameters())
-            reg = mse_bias_loss({n: params[n] for n in self.text_bias_names}, self.initial_text_biases)
+            reg = mse_bias_loss(self.text_biases, self.initial_text_biases)
         return ce + self.lam * reg, logits, {self.reg: reg.item()}
 
 
@@ -89,11 +88,8 @@ class CLIPFit(ClipTrainer):
             image_patterns=list(node.IMAGE_PATTERNS) or None,
         )
         print(selection.format(verbose=True))
-        self.selection = selection
-        if node.REG == "mse" and not any(n.endswith("bias") and not n.startswith("visual.") for n in selection.names):
-            raise UserInputError("TRAINER.CLIPFIT.REG mse needs trained text biases, but the selection has none")
         print(f"Regulariser: {node.REG} (lambda {node.LAMBDA})")
-        return CLIPFitModel(clip, prompts, selection, node.REG, node.LAMBDA)
+        return CLIPFitModel(clip, prompts, node.REG, node.LAMBDA)
 
 
 @TRAINER_REGISTRY.register()

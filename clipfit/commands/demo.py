@@ -9,15 +9,14 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
-import sys
 import time
 
-from ..jobs import PROJECT_ROOT
+from ..jobs import PROJECT_ROOT, SCRIPT_FOLDERS, Job
 
 NAME = "demo"
 HELP = "Run CLIPFit, CoOp and zero-shot CLIP base-to-new on a synthetic dataset with a tiny CLIP (CPU, minutes)."
 
-METHODS = (("clipfit", "CLIPFit"), ("coop", "CoOp"), ("zsclip", "ZeroshotCLIP"))
+METHODS = ("CLIPFit", "CoOp", "ZeroshotCLIP")
 STEPS = ("base2new_train", "base2new_test")
 DEMO_CFG = "tiny_demo"
 
@@ -58,10 +57,10 @@ def run(args) -> int:
     env.pop("TRAINER", None)
     env.pop("OPTS", None)
     total, index, started = len(METHODS) * len(STEPS), 0, time.time()
-    for folder, trainer in METHODS:
+    for trainer in METHODS:
         for step in STEPS:
             index += 1
-            script = os.path.join("scripts", folder, f"{step}.sh")
+            script = os.path.join("scripts", SCRIPT_FOLDERS[trainer], f"{step}.sh")
             log_path = os.path.join(logs, f"{trainer}_{step}.log")
             print(f"[{index}/{total}] bash {script} dtd {args.seed} ...", end=" ", flush=True)
             code, seconds = _run_step(script, args.seed, env, log_path)
@@ -69,9 +68,8 @@ def run(args) -> int:
                 print(f"FAILED (exit {code}); last lines of {log_path}:\n{_tail(log_path)}")
                 return code
             subset = "base" if step == "base2new_train" else "new"
-            run_dir = os.path.join(runs_root, "base2new", "train_base" if subset == "base" else "test_new", "dtd",
-                                   "shots_16", trainer, DEMO_CFG, f"seed{args.seed}")
-            acc = find_result(run_dir)
+            job = Job(trainer, step, "dtd", args.seed, data_root=data_root, output_root=runs_root, cfg_override=DEMO_CFG)
+            acc = find_result(job.output_dir)
             shown = f"{acc:.1f}% on {subset} classes" if acc is not None else "no result"
             print(f"done in {seconds:.0f} s: {shown}")
     report = build_report(runs_root, published=False)

@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import datetime
-import os
 import os.path as osp
 import time
 from collections import OrderedDict
 
 import numpy as np
 import torch
-import torch.nn as nn
 from tqdm import tqdm
 
 from .data.data_manager import DataManager
@@ -67,7 +65,7 @@ class TrainerBase:
             sched = self._scheds[name]
             save_checkpoint(
                 {
-                    "state_dict": self.model_state_dict(name),
+                    "state_dict": self._models[name].state_dict(),
                     "epoch": epoch + 1,
                     "optimizer": optim.state_dict() if optim is not None else None,
                     "scheduler": sched.state_dict() if sched is not None else None,
@@ -79,10 +77,6 @@ class TrainerBase:
                 is_best=is_best,
                 model_name=model_name,
             )
-
-    def model_state_dict(self, name: str) -> dict:
-        """What goes into `state_dict` of a checkpoint; trainers may keep only the trained tensors."""
-        return self._models[name].state_dict()
 
     def resume_model_if_exist(self, directory: str) -> int:
         names = self.get_model_names()
