@@ -29,12 +29,6 @@ GDRIVE_IDS = {
     "split_zhou_EuroSAT.json": "1Ip7yaCWFi0eaOFUGga0lUdVi_DDQth1o",
     "split_zhou_UCF101.json": "1I0S0q91hJfsV9Gf4xDIjgDq4AqBNJb1y",
 }
-# Other helper files from the same source (documented in DATASETS.md; not fetched automatically).
-OTHER_GDRIVE_IDS = {
-    "imagenet/classnames.txt": "1-61f_ol79pViBFDG_IDlUQSwoLcn2XXF",
-    "oxford_flowers/cat_to_name.json": "1AkcxCXeK_RCGCEC_GvmWxjcjaNhu-at0",
-    "ucf101/UCF-101-midframes.zip": "10Jqome3vtUA2keJkNanAiFpgbyC9Hc2O",
-}
 
 
 @dataclass
@@ -101,7 +95,7 @@ def download_missing_splits(
     root: str, names: list[str] | None = None, url_template: str | None = None, quiet: bool = True
 ) -> list[DownloadResult]:
     """Fetch the official split file of every dataset under `root` whose folder exists and lacks it."""
-    from datasets.storage import DatasetFiles
+    from datasets.storage import DatasetFiles, docs_ref
 
     from .data_check import dataset_classes
 
@@ -114,7 +108,7 @@ def download_missing_splits(
         dataset_dir = os.path.join(root, cls.dataset_dir)
         dest = os.path.join(dataset_dir, cls.split_file)
         if not os.path.isdir(dataset_dir):
-            results.append(DownloadResult(name, dest, False, f"skipped: {cls.dataset_dir}/ not found, get the dataset first (DATASETS.md#{cls.anchor()})"))
+            results.append(DownloadResult(name, dest, False, f"skipped: {cls.dataset_dir}/ not found, get the dataset first ({docs_ref(cls.anchor())})"))
             continue
         if os.path.exists(dest):
             if DatasetFiles.is_generated(dest):

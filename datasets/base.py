@@ -5,7 +5,7 @@ Dataset files subclass one of the three classes at the end and hold only their l
 - `SplitDataset`: the 10 datasets with an official `split_zhou_<Name>.json` (and FGVCAircraft, which
   has official split lists instead). Subclasses implement `read_native()`, used when the JSON is absent.
 - `FewShotDataset`: the flow shared with ImageNet, whose subclass implements `read_splits()`.
-- `TestOnlyDataset`: the ImageNet variants; subclasses implement `read_items()`.
+- `TestOnlyDataset`: the ImageNet variants; `read_items()` reads one folder per wnid unless overridden.
 
 The helpers keep CoOp's names and signatures (`read_split`, `save_split`, `split_trainval`,
 `read_and_split_data`, `subsample_classes`) and are also reachable as static methods of every dataset
@@ -25,10 +25,12 @@ from clipfit.engine.data.pickling import save_datum_pickle
 from clipfit.engine.utils.files import atomic_write
 
 from .storage import (
+    DOCS_FILE,
     CorruptDatasetFile,
     DatasetError,
     DatasetFiles,
     DatasetNotFound,
+    absent,
     check_images_exist,
     docs_ref,
     dump_json_text,
@@ -37,6 +39,7 @@ from .storage import (
     make_datum,
     read_json_file,
     resolve_cached_paths,
+    text_lines,
 )
 
 SUBSAMPLE_CHOICES = ("all", "base", "new")
@@ -88,7 +91,7 @@ def read_split(filepath: str, path_prefix: str, anchor: str | None = None) -> tu
         [impath for key in SPLIT_KEYS for impath, _, _ in joined[key]],
         filepath,
         f"They are looked up under {path_prefix}. Check that the images are extracted as "
-        f"{docs_ref(anchor) if anchor else 'DATASETS.md'} describes, and that the split file belongs to this dataset.",
+        f"{docs_ref(anchor) if anchor else DOCS_FILE} describes, and that the split file belongs to this dataset.",
     )
     return tuple([make_datum(impath, label, cname) for impath, label, cname in joined[key]] for key in SPLIT_KEYS)
 
@@ -110,7 +113,10 @@ def split_to_json(train: list, val: list, test: list, path_prefix: str) -> dict:
 
 def save_split(train: list, val: list, test: list, filepath: str, path_prefix: str) -> None:
     """Write a split JSON atomically in Dassl's layout and print `Saved split to <path>`."""
-    text = dump_json_text(split_to_json(train, val, test, path_prefix))
+    _write_split_text(dump_json_text(split_to_json(train, val, test, path_prefix)), filepath)
+
+
+def _write_split_text(text: str, filepath: str) -> None:
     atomic_write(filepath, lambda f: f.write(text), mode="w")
     print(f"Saved split to {filepath}")
 
@@ -218,11 +224,9 @@ def subsample_classes(*args: list, subsample: str = "all") -> list:
 def read_classnames(text_file: str) -> OrderedDict:
     """`classnames.txt`: `<wnid> <class name words...>` per line, in file order."""
     classnames = OrderedDict()
-    with open(text_file, encoding="utf-8") as f:
-        for line in f:
-            parts = line.strip().split(" ")
-            if parts[0]:
-                classnames[parts[0]] = " ".join(parts[1:])
+    for _, line in text_lines(text_file):
+        wnid, *words = line.split(" ")
+        classnames[wnid] = " ".join(words)
     return classnames
 
 
@@ -249,7 +253,10 @@ def read_class_folders(image_dir: str, folders: list[str], classname_of: Callabl
     return items
 
 
-def classname_lookup(classnames: dict, text_file: str, anchor: str) -> Callable[[int, str], str]:
+def classname_lookup(text_file: str, anchor: str) -> Callable[[int, str], str]:
+    """`classname_of` for `read_class_folders`: the name `text_file` (classnames.txt) gives each wnid folder."""
+    classnames = read_classnames(text_file)
+
     def lookup(label: int, folder: str) -> str:
         try:
             return classnames[folder]
@@ -302,6 +309,7 @@ class CoOpDataset(DatasetBase):
       required      paths every run needs, relative to the dataset folder
       native_files  paths needed only when the split file (or preprocessed cache) is absent
       count_dirs    folders whose images `clipfit data check` counts (default: image_subdir)
+      preprocessed_file  a cache of the full lists that replaces native_files when present (ImageNet)
     """
 
     dataset_dir = ""
@@ -310,6 +318,7 @@ class CoOpDataset(DatasetBase):
     required: tuple[str, ...] = ()
     native_files: tuple[str, ...] = ()
     count_dirs: tuple[str, ...] | None = None
+    preprocessed_file: str | None = None
 
     # CoOp's helpers, reachable as e.g. `OxfordPets.read_split(...)`
     read_split = staticmethod(read_split)
@@ -324,10 +333,15 @@ class CoOpDataset(DatasetBase):
         """The section of DATASETS.md about this dataset (a stable GitHub heading anchor)."""
         return cls.__name__.lower()
 
+    @classmethod
+    def dirs_under(cls, root: str) -> tuple[str, str]:
+        """(dataset folder, image root) of this dataset under the data root `root`."""
+        dataset_dir = os.path.join(root, cls.dataset_dir)
+        return dataset_dir, os.path.join(dataset_dir, cls.image_subdir) if cls.image_subdir else dataset_dir
+
     def __init__(self, cfg):
         root = os.path.abspath(os.path.expanduser(cfg.DATASET.ROOT))
-        self.dataset_dir = os.path.join(root, type(self).dataset_dir)
-        self.image_dir = os.path.join(self.dataset_dir, self.image_subdir) if self.image_subdir else self.dataset_dir
+        self.dataset_dir, self.image_dir = self.dirs_under(root)
         self.files = DatasetFiles(self.dataset_dir)
         self._check_layout(root)
         try:
@@ -358,7 +372,7 @@ class CoOpDataset(DatasetBase):
 
     def require(self, relpaths: Iterable[str], why: str = "") -> None:
         """Raise one `DatasetNotFound` naming every absent path of `relpaths` (relative to the dataset folder)."""
-        missing = [p for p in relpaths if not os.path.exists(os.path.join(self.dataset_dir, p))]
+        missing = absent(self.dataset_dir, relpaths)
         if missing:
             listed = "\n".join(f"  {os.path.join(self.dataset_dir, p)}" for p in missing)
             raise DatasetNotFound(
@@ -451,7 +465,7 @@ class SplitDataset(FewShotDataset):
         self.split_path = self.files.primary(self.split_file)
         found = self.files.find(self.split_file)
         if found:
-            if found != self.split_path or self.files.is_generated(found):
+            if self.files.made_here(found, self.split_file):
                 not_comparable_notice(type(self).__name__, self.split_file, self.dataset_dir, self.anchor(), generated=found)
             return read_split(found, self.image_dir, self.anchor())
         self.require(self.native_files, f" (neither {self.split_file} nor the files to make a split from are present)")
@@ -460,11 +474,10 @@ class SplitDataset(FewShotDataset):
         text = dump_json_text(split_to_json(train, val, test, self.image_dir))
 
         def write(path):
-            atomic_write(path, lambda f: f.write(text), mode="w")
+            _write_split_text(text, path)
             self.files.mark_generated(path, text)
 
-        path = self.files.save(self.split_file, write)
-        print(f"Saved split to {path}")
+        self.files.save(self.split_file, write)
         return train, val, test
 
 
@@ -472,14 +485,11 @@ class TestOnlyDataset(CoOpDataset):
     """Evaluation-only datasets: one list used as train_x and test; NUM_SHOTS and SUBSAMPLE_CLASSES ignored."""
 
     def read_items(self) -> list:
-        raise NotImplementedError
+        """Items of `image_dir/<wnid>/`, labels by sorted wnid, names from `classnames.txt`. Only folders
+        count, so a release's README.txt beside them is skipped."""
+        lookup = classname_lookup(os.path.join(self.dataset_dir, "classnames.txt"), self.anchor())
+        return read_class_folders(self.image_dir, sorted(list_names(self.image_dir, "dirs")), lookup)
 
     def build(self, cfg):
         data = self.read_items()
         return data, None, data
-
-    def class_folders(self, image_dir: str, folders: list[str]) -> list:
-        """Items of `image_dir/<wnid>/`, labels by position in `folders`, names from `classnames.txt`."""
-        text_file = os.path.join(self.dataset_dir, "classnames.txt")
-        lookup = classname_lookup(read_classnames(text_file), text_file, self.anchor())
-        return read_class_folders(image_dir, folders, lookup)

@@ -6,7 +6,7 @@ import os
 from clipfit.compat import DATASET_REGISTRY
 
 from .base import SplitDataset
-from .storage import CorruptDatasetFile, make_datum
+from .storage import CorruptDatasetFile, make_datum, text_lines
 
 
 @DATASET_REGISTRY.register()
@@ -27,13 +27,10 @@ class FGVCAircraft(SplitDataset):
         """Lines `<image id> <variant name, may contain spaces>`."""
         path = os.path.join(self.dataset_dir, split_file)
         items = []
-        with open(path, encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                fields = line.strip().split(" ")
-                if fields == [""]:
-                    continue
-                classname = " ".join(fields[1:])
-                if classname not in cname2lab:
-                    raise CorruptDatasetFile(f"{path}:{lineno}: variant {classname!r} is not in variants.txt")
-                items.append(make_datum(os.path.join(self.image_dir, fields[0] + ".jpg"), cname2lab[classname], classname))
+        for lineno, line in text_lines(path):
+            image_id, *words = line.split(" ")
+            classname = " ".join(words)
+            if classname not in cname2lab:
+                raise CorruptDatasetFile(f"{path}:{lineno}: variant {classname!r} is not in variants.txt")
+            items.append(make_datum(os.path.join(self.image_dir, image_id + ".jpg"), cname2lab[classname], classname))
         return items

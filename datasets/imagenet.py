@@ -9,7 +9,7 @@ import os
 from clipfit.compat import DATASET_REGISTRY
 from clipfit.engine.data.pickling import save_datum_pickle
 
-from .base import FewShotDataset, classname_lookup, read_class_folders, read_classnames
+from .base import FewShotDataset, classname_lookup, read_class_folders
 from .storage import CorruptDatasetFile, docs_ref, list_names, load_datum_cache, resolve_cached_paths
 
 
@@ -32,8 +32,7 @@ class ImageNet(FewShotDataset):
             data = resolve_cached_paths(data, self.dataset_dir, found, check_files=False)
             return data["train"], None, data["test"]
         self.require(self.native_files)
-        text_file = os.path.join(self.dataset_dir, "classnames.txt")
-        classname_of = classname_lookup(read_classnames(text_file), text_file, self.anchor())
+        classname_of = classname_lookup(os.path.join(self.dataset_dir, "classnames.txt"), self.anchor())
         train_dir, val_dir = os.path.join(self.image_dir, "train"), os.path.join(self.image_dir, "val")
         folders = self.class_folders(train_dir, val_dir)
         train = read_class_folders(train_dir, folders, classname_of)

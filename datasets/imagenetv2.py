@@ -6,7 +6,7 @@ import os
 from clipfit.compat import DATASET_REGISTRY
 
 from .base import TestOnlyDataset, read_class_folders, read_classnames
-from .storage import CorruptDatasetFile
+from .storage import CorruptDatasetFile, docs_ref
 
 NUM_FOLDERS = 1000
 
@@ -21,6 +21,6 @@ class ImageNetV2(TestOnlyDataset):
         text_file = os.path.join(self.dataset_dir, "classnames.txt")
         names = list(read_classnames(text_file).values())
         if len(names) < NUM_FOLDERS:
-            raise CorruptDatasetFile(f"{text_file} has {len(names)} lines; ImageNetV2 needs ImageNet's 1000 (DATASETS.md#imagenetv2)")
+            raise CorruptDatasetFile(f"{text_file} has {len(names)} lines; ImageNetV2 needs ImageNet's 1000 ({docs_ref(self.anchor())})")
         # All 1000 folders are read (a missing one is an error), as the release has them all.
         return read_class_folders(self.image_dir, [str(i) for i in range(NUM_FOLDERS)], lambda label, _: names[label])

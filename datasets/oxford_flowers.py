@@ -7,7 +7,7 @@ from collections import defaultdict
 from clipfit.compat import DATASET_REGISTRY
 
 from .base import SplitDataset, split_by_ratio
-from .storage import CorruptDatasetFile, read_json_file
+from .storage import CorruptDatasetFile, docs_ref, read_json_file
 
 
 @DATASET_REGISTRY.register()
@@ -30,7 +30,7 @@ class OxfordFlowers(SplitDataset):
         for i, label in enumerate(labels):
             by_label[int(label)].append(os.path.join(self.image_dir, f"image_{i + 1:05d}.jpg"))
         names_file = os.path.join(self.dataset_dir, "cat_to_name.json")
-        lab2cname = read_json_file(names_file, "Download CoOp's cat_to_name.json again (DATASETS.md#oxfordflowers).")
+        lab2cname = read_json_file(names_file, f"Download CoOp's cat_to_name.json again ({docs_ref(self.anchor())}).")
         unnamed = sorted(label for label in by_label if str(label) not in lab2cname)
         if unnamed:
             raise CorruptDatasetFile(f"{names_file} has no name for the labels {unnamed} of imagelabels.mat")

@@ -6,7 +6,7 @@ import os
 from clipfit.compat import DATASET_REGISTRY
 
 from .base import SplitDataset, split_trainval
-from .storage import CorruptDatasetFile, make_datum
+from .storage import CorruptDatasetFile, make_datum, text_lines
 
 
 @DATASET_REGISTRY.register()
@@ -25,14 +25,11 @@ class OxfordPets(SplitDataset):
         """Lines `<Stem> <class id 1..37> <species> <breed id>`; image `images/<Stem>.jpg`."""
         path = os.path.join(self.dataset_dir, "annotations", split_file)
         items = []
-        with open(path, encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                fields = line.strip().split(" ")
-                if fields == [""]:
-                    continue
-                if len(fields) != 4:
-                    raise CorruptDatasetFile(f"{path}:{lineno}: expected 4 space-separated fields, got {line.strip()!r}")
-                stem, class_id = fields[0], int(fields[1])
-                breed = "_".join(stem.split("_")[:-1]).lower()
-                items.append(make_datum(os.path.join(self.image_dir, stem + ".jpg"), class_id - 1, breed))
+        for lineno, line in text_lines(path):
+            fields = line.split(" ")
+            if len(fields) != 4:
+                raise CorruptDatasetFile(f"{path}:{lineno}: expected 4 space-separated fields, got {line!r}")
+            stem, class_id = fields[0], int(fields[1])
+            breed = "_".join(stem.split("_")[:-1]).lower()
+            items.append(make_datum(os.path.join(self.image_dir, stem + ".jpg"), class_id - 1, breed))
         return items

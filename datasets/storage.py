@@ -14,7 +14,7 @@ import os
 import pickle
 import sys
 from collections import defaultdict
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from clipfit.compat import Datum
 from clipfit.engine.data.base_dataset import DASSL_DATUM_PATH
@@ -89,21 +89,24 @@ def make_datum(impath: str, label: int, classname: str, domain: int = 0) -> Datu
 # ----------------------------------------------------------------------------------------------
 
 
-def list_names(path: str, kind: str = "any") -> list[str]:
-    """Non-hidden entries of `path` in file-system order (the order of `os.listdir`).
+def list_names(path: str, kind: str) -> list[str]:
+    """Non-hidden files (`kind` "files") or folders ("dirs") of `path` in file-system order (the order
+    of `os.listdir`).
 
-    `kind` is "files", "dirs" or "any". The type comes from the directory entry itself, so no file is
-    stat'ed on the file systems that report it (all common local ones). Symlinks count as what they
-    point to.
+    The type comes from the directory entry itself, so no file is stat'ed on the file systems that
+    report it (all common local ones). Symlinks count as what they point to.
     """
+    if kind not in ("files", "dirs"):
+        raise ValueError(f"kind must be files or dirs, got {kind!r}")
     with os.scandir(path) as it:
-        if kind == "any":
-            return [e.name for e in it if not e.name.startswith(".")]
         if kind == "files":
             return [e.name for e in it if not e.name.startswith(".") and e.is_file()]
-        if kind == "dirs":
-            return [e.name for e in it if not e.name.startswith(".") and e.is_dir()]
-    raise ValueError(f"kind must be files, dirs or any, got {kind!r}")
+        return [e.name for e in it if not e.name.startswith(".") and e.is_dir()]
+
+
+def absent(folder: str, relpaths: Iterable[str]) -> list[str]:
+    """The paths of `relpaths` (relative to `folder`) that do not exist, in input order."""
+    return [p for p in relpaths if not os.path.exists(os.path.join(folder, p))]
 
 
 # Below this many requested files in one folder, stat'ing each is cheaper than listing the folder.
@@ -155,6 +158,15 @@ def read_json_file(path: str, advice: str) -> Any:
             return json.loads(f.read().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise CorruptDatasetFile(f"{path} is not valid JSON ({e}). {advice}") from e
+
+
+def text_lines(path: str) -> Iterator[tuple[int, str]]:
+    """(line number, stripped line) of the non-blank lines of a UTF-8 annotation or list file."""
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.strip()
+            if line:
+                yield lineno, line
 
 
 def dump_json_text(obj: Any) -> str:
@@ -340,6 +352,11 @@ class DatasetFiles:
             if os.path.isfile(path):
                 return path
         return None
+
+    def made_here(self, found: str, relpath: str) -> bool:
+        """Whether `found`, what `find(relpath)` returned, is a file this project wrote in place of an
+        official one: it lies in the fallback folder, or it carries the generated marker."""
+        return found != self.primary(relpath) or self.is_generated(found)
 
     def save(self, relpath: str, write: Callable[[str], None], announce: Callable[[str], None] | None = None) -> str:
         """Write `relpath` with `write(path)` (which must write atomically) and return the path used."""

@@ -7,7 +7,7 @@ import os
 from clipfit.compat import DATASET_REGISTRY
 
 from .base import SplitDataset, split_trainval
-from .storage import CorruptDatasetFile, make_datum
+from .storage import CorruptDatasetFile, make_datum, text_lines
 
 
 @DATASET_REGISTRY.register()
@@ -29,14 +29,13 @@ class SUN397(SplitDataset):
         """Lines `/a/abbey/sun_<hash>.jpg`, relative to `SUN397/`."""
         path = os.path.join(self.dataset_dir, text_file)
         items = []
-        with open(path, encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                rel = line.strip()[1:]
-                if not rel:
-                    continue
-                classdir = os.path.dirname(rel)
-                if classdir not in cname2lab:
-                    raise CorruptDatasetFile(f"{path}:{lineno}: class folder {classdir!r} is not in ClassName.txt")
-                classname = " ".join(classdir.split("/")[1:][::-1])  # drop the letter, put indoor/outdoor first
-                items.append(make_datum(os.path.join(self.image_dir, rel), cname2lab[classdir], classname))
+        for lineno, line in text_lines(path):
+            rel = line[1:]
+            if not rel:
+                continue
+            classdir = os.path.dirname(rel)
+            if classdir not in cname2lab:
+                raise CorruptDatasetFile(f"{path}:{lineno}: class folder {classdir!r} is not in ClassName.txt")
+            classname = " ".join(classdir.split("/")[1:][::-1])  # drop the letter, put indoor/outdoor first
+            items.append(make_datum(os.path.join(self.image_dir, rel), cname2lab[classdir], classname))
         return items

@@ -7,7 +7,7 @@ import re
 from clipfit.compat import DATASET_REGISTRY
 
 from .base import SplitDataset, split_trainval
-from .storage import CorruptDatasetFile, make_datum
+from .storage import CorruptDatasetFile, make_datum, text_lines
 
 
 @DATASET_REGISTRY.register()
@@ -21,11 +21,9 @@ class UCF101(SplitDataset):
     def read_native(self):
         path = os.path.join(self.dataset_dir, "ucfTrainTestlist", "classInd.txt")
         cname2lab = {}
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                if line.strip():
-                    label, action = line.strip().split(" ")
-                    cname2lab[action] = int(label) - 1
+        for _, line in text_lines(path):
+            label, action = line.split(" ")
+            cname2lab[action] = int(label) - 1
         train, val = split_trainval(self.read_data(cname2lab, "trainlist01.txt"))
         return train, val, self.read_data(cname2lab, "testlist01.txt")
 
@@ -33,15 +31,11 @@ class UCF101(SplitDataset):
         """Lines `Action/v_Action_gXX_cYY.avi [label]`; the frame is `<Renamed_Action>/v_..._cYY.jpg`."""
         path = os.path.join(self.dataset_dir, "ucfTrainTestlist", text_file)
         items = []
-        with open(path, encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                entry = line.strip().split(" ")[0]
-                if not entry:
-                    continue
-                action, filename = entry.split("/")
-                if action not in cname2lab:
-                    raise CorruptDatasetFile(f"{path}:{lineno}: action {action!r} is not in classInd.txt")
-                renamed = "_".join(re.findall("[A-Z][^A-Z]*", action))
-                impath = os.path.join(self.image_dir, renamed, filename.replace(".avi", ".jpg"))
-                items.append(make_datum(impath, cname2lab[action], renamed))
+        for lineno, line in text_lines(path):
+            action, filename = line.split(" ")[0].split("/")
+            if action not in cname2lab:
+                raise CorruptDatasetFile(f"{path}:{lineno}: action {action!r} is not in classInd.txt")
+            renamed = "_".join(re.findall("[A-Z][^A-Z]*", action))
+            impath = os.path.join(self.image_dir, renamed, filename.replace(".avi", ".jpg"))
+            items.append(make_datum(impath, cname2lab[action], renamed))
         return items

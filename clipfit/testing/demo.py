@@ -13,7 +13,6 @@ learn them in a few steps, and the names mean something to a text encoder
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass
@@ -132,8 +131,9 @@ def make_demo_dataset(
             draw_demo_image(classname, size, rng).save(os.path.join(folder, name), format="JPEG", quality=90)
             part = "train" if i <= n_train else "val" if i <= n_train + n_val else "test"
             split[part].append([f"{classname}/{name}", label, classname])
-    with open(os.path.join(dataset_dir, DEMO_SPLIT_FILE), "w", encoding="utf-8") as f:
-        json.dump(split, f, indent=4, separators=(",", ": "))
+    from clipfit.engine.utils.files import write_json  # imports the engine (torch): only when needed
+
+    write_json(split, os.path.join(dataset_dir, DEMO_SPLIT_FILE))
     return DemoDataset(
         root=os.path.abspath(root),
         name=DEMO_DATASET_NAME,

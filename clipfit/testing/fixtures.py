@@ -150,6 +150,12 @@ def _new_split() -> dict:
     return {"train": [], "val": [], "test": []}
 
 
+def _part_of_seven(i: int) -> str:
+    """Where image i (1..7) of a class goes in the layouts with official trainval (1-5) and test (6-7)
+    lists: 4 train, 1 val, 2 test per class."""
+    return "train" if i <= 4 else "val" if i == 5 else "test"
+
+
 def _folder_split(w: _Writer, image_dir: str, classes: list[tuple[str, str]], per_class: int, name: Callable) -> dict:
     """One folder per class, `per_class` images; the split a 50/20/30 cut gives per class."""
     n_train, n_val = round(per_class * 0.5), round(per_class * 0.2)
@@ -171,7 +177,7 @@ def _oxford_pets(w: _Writer) -> dict:
             stem = f"{breed}_{i}"
             w.image(f"images/{stem}.jpg", label)
             (trainval if i <= 5 else test).append(f"{stem} {label + 1} {species} {i}")
-            split["train" if i <= 4 else "val" if i == 5 else "test"].append([f"{stem}.jpg", label, breed.lower()])
+            split[_part_of_seven(i)].append([f"{stem}.jpg", label, breed.lower()])
     w.text("annotations/trainval.txt", _lines(trainval))
     w.text("annotations/test.txt", _lines(test))
     return split
@@ -205,7 +211,6 @@ def _fgvc_aircraft(w: _Writer) -> None:
                 lists[part].append(f"{image_id:07d} {variant}")
     for part, lines in lists.items():
         w.text(f"images_variant_{part}.txt", _lines(lines))
-    return None
 
 
 def _dtd(w: _Writer) -> dict:
@@ -260,7 +265,7 @@ def _sun397(w: _Writer) -> dict:
             rel = f"{classdir}/sun_{'abc'[label]}{i:015d}.jpg"
             w.image(f"SUN397/{rel}", label)
             (training if i <= 5 else testing).append(f"/{rel}")
-            split["train" if i <= 4 else "val" if i == 5 else "test"].append([rel, label, classname])
+            split[_part_of_seven(i)].append([rel, label, classname])
     w.text("Training_01.txt", _lines(training))
     w.text("Testing_01.txt", _lines(testing))
     return split
@@ -287,7 +292,7 @@ def _ucf101(w: _Writer) -> dict:
                 trainlist.append(f"{action}/{clip}.avi {label + 1}")
             else:
                 testlist.append(f"{action}/{clip}.avi")
-            split["train" if g <= 4 else "val" if g == 5 else "test"].append([f"{renamed}/{clip}.jpg", label, renamed])
+            split[_part_of_seven(g)].append([f"{renamed}/{clip}.jpg", label, renamed])
     w.text("ucfTrainTestlist/trainlist01.txt", _lines(trainlist, "\r\n"))
     w.text("ucfTrainTestlist/testlist01.txt", _lines(testlist, "\r\n"))
     return split
@@ -374,8 +379,9 @@ def make_dataset_fixture(root: str, name: str, with_split_json: bool = False) ->
     os.makedirs(dataset_dir, exist_ok=True)
     _BUILDERS[name](_Writer(dataset_dir))
     if with_split_json and name in SPLIT_FILES:
-        with open(os.path.join(dataset_dir, SPLIT_FILES[name]), "w", encoding="utf-8") as f:
-            json.dump(fixture_split_json(name), f, indent=4, separators=(",", ": "))
+        from clipfit.engine.utils.files import write_json  # imports the engine (torch): only when needed
+
+        write_json(fixture_split_json(name), os.path.join(dataset_dir, SPLIT_FILES[name]))
     return dataset_dir
 
 

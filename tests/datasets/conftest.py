@@ -10,7 +10,7 @@ import datasets  # noqa: F401  (registers the 15 datasets)
 from clipfit.compat import build_dataset
 from clipfit.config import get_cfg
 from clipfit.engine.utils.env import set_random_seed
-from clipfit.testing.fixtures import DATASET_DIRS, FIXTURE_NAMES, make_dataset_fixture
+from clipfit.testing.fixtures import DATASET_DIRS, make_all_fixtures
 
 
 @pytest.fixture(autouse=True)
@@ -26,10 +26,9 @@ def pristine(tmp_path_factory):
     """{(name, with_json): root} of untouched fixtures. Read them only: loaders write next to the data."""
     roots = {}
     for with_json in (False, True):
-        root = tmp_path_factory.mktemp("json" if with_json else "native")
-        for name in FIXTURE_NAMES:
-            make_dataset_fixture(str(root), name, with_split_json=with_json)
-        roots[with_json] = str(root)
+        root = str(tmp_path_factory.mktemp("json" if with_json else "native"))
+        make_all_fixtures(root, with_split_json=with_json)
+        roots[with_json] = root
     return roots
 
 

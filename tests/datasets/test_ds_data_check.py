@@ -90,6 +90,8 @@ def test_bad_arguments(tmp_path, capsys):
     assert code == 2 and "does not exist" in capsys.readouterr().err
     code = clipfit_main(["data", "check", "--root", str(tmp_path), "--datasets", "OxfordPet"])
     assert code == 2 and "unknown dataset" in capsys.readouterr().err
+    code = clipfit_main(["data", "check", "--root", str(tmp_path), "--datasets", "OxfordPet", "--download-splits"])
+    assert code == 2 and "unknown dataset name(s) ['OxfordPet']" in capsys.readouterr().err
     assert clipfit_main(["data"]) == 2
 
 
