@@ -7,6 +7,7 @@ import shlex
 import sys
 
 from ..errors import UserInputError
+from ..jobs import env
 
 NAME = "sweep"
 HELP = "Run a grid of benchmark jobs (trainers x protocols x datasets x shots x seeds) locally or on SLURM."
@@ -118,13 +119,13 @@ def _root(given: str | None, env_name: str, default: str) -> str:
     else a folder of the repository, which the runner resolves)."""
     if given is not None:
         return os.path.abspath(given)
-    return os.environ.get(env_name, "").strip() or default
+    return env(env_name) or default
 
 
 def build_grid(args):
     from ..sweep.grid import Grid, parse_datasets, parse_settings, parse_trainers
 
-    opts = args.opts if args.opts is not None else shlex.split(os.environ.get("OPTS", ""))
+    opts = args.opts if args.opts is not None else shlex.split(env("OPTS"))
     return Grid(
         trainers=parse_trainers(args.trainers),
         settings=parse_settings(args.protocols),
@@ -133,7 +134,7 @@ def build_grid(args):
         shots=tuple(args.shots) if args.shots else None,
         data_root=_root(args.data, "DATA", "./data"),
         output_root=_root(args.output, "OUTPUT", "./output"),
-        cfg_override=args.cfg if args.cfg is not None else os.environ.get("CFG", "").strip(),
+        cfg_override=args.cfg if args.cfg is not None else env("CFG"),
         extra_opts=tuple(opts),
     )
 
@@ -183,20 +184,20 @@ def _executor_line(args, slots, options) -> str:
 
 
 def _check_data_root(data_root: str) -> str | None:
-    from ..runner import _abs
+    from ..runner import absolute_path
 
-    if os.path.isdir(_abs(data_root)):
+    if os.path.isdir(absolute_path(data_root)):
         return None
     return (f"data root {data_root} does not exist; pass --data /path/to/your/datasets or set DATA "
             "(laid out as DATASETS.md describes; `clipfit data check --root DIR` inspects it)")
 
 
 def _report(output_root: str) -> int:
-    from ..runner import _abs
+    from ..runner import absolute_path
     from . import report
 
     print(f"\nclipfit report --output-dir {output_root}")
-    return report.run(argparse.Namespace(output_dir=_abs(output_root), out=None, no_published=False,
+    return report.run(argparse.Namespace(output_dir=absolute_path(output_root), out=None, no_published=False,
                                          no_figures=False, quiet=False))
 
 

@@ -128,12 +128,11 @@ def _group(runs, key):
     return groups
 
 
-def _expected_seeds(runs) -> dict:
-    """Method -> every seed seen in any of its run folders (finished or not)."""
-    seeds: dict = {}
-    for run in runs:
-        seeds.setdefault(method_of(run), set()).add(run.seed)
-    return seeds
+def _axes(runs: list[Run]) -> tuple[dict, list, list]:
+    """Of one setting's runs: method -> every seed seen in any of its run folders (finished or not), the
+    methods in display order and the datasets in the papers' order."""
+    expected = {method: {r.seed for r in group} for method, group in _group(runs, method_of).items()}
+    return expected, sorted(expected, key=_method_order), sorted({r.dataset for r in runs}, key=dataset_order)
 
 
 def method_of(run: Run) -> Method:
@@ -210,9 +209,7 @@ def build_base2new(runs: list[Run], root: str) -> Base2NewTable | None:
     runs = [r for r in runs if r.setting == SETTING_B2N]
     if not runs:
         return None
-    expected = _expected_seeds(runs)
-    methods = sorted(expected, key=_method_order)
-    datasets = sorted({r.dataset for r in runs}, key=dataset_order)
+    expected, methods, datasets = _axes(runs)
     cells = _group(runs, lambda r: (r.dataset, method_of(r), r.role))
     table = Base2NewTable(methods, datasets, {}, {})
     for method in methods:
@@ -273,9 +270,7 @@ def build_few_shot(runs: list[Run], root: str) -> FewShotTable | None:
     runs = [r for r in runs if r.setting == FEW_SHOT]
     if not runs:
         return None
-    expected = _expected_seeds(runs)
-    methods = sorted(expected, key=_method_order)
-    datasets = sorted({r.dataset for r in runs}, key=dataset_order)
+    expected, methods, datasets = _axes(runs)
     shots = sorted({r.shots for r in runs})
     groups = _group(runs, lambda r: (r.dataset, method_of(r), r.shots))
     table = FewShotTable(methods, datasets, shots, {}, {}, expected_seeds=expected)
@@ -328,10 +323,8 @@ def build_transfer(runs: list[Run], root: str) -> list[TransferTable]:
     targets = [r for r in runs if r.setting == TRANSFER]
     if not targets:
         return []
-    sources = {}
-    for run in runs:
-        if run.setting == FEW_SHOT and run.dataset == SOURCE_DATASET:
-            sources.setdefault(Method(run.trainer, run.config, run.variant, shots=run.shots), []).append(run)
+    sources = _group([r for r in runs if r.setting == FEW_SHOT and r.dataset == SOURCE_DATASET],
+                     lambda r: Method(r.trainer, r.config, r.variant, shots=r.shots))
     dg = [r for r in targets if r.dataset in DG_TARGETS]
     xd = [r for r in targets if r.dataset not in DG_TARGETS]
     tables = []
@@ -343,13 +336,12 @@ def build_transfer(runs: list[Run], root: str) -> list[TransferTable]:
 
 
 def _transfer_table(kind, runs, sources, canonical, root) -> TransferTable:
-    methods = sorted({method_of(r) for r in runs}, key=_method_order)
-    targets = sorted({r.dataset for r in runs}, key=dataset_order)
+    expected, methods, targets = _axes(runs)
     groups = _group(runs, lambda r: (method_of(r), r.dataset))
     table = TransferTable(kind, methods, targets, {}, {})
     for method in methods:
         source_runs = sources.get(method, [])
-        seeds = {r.seed for r in source_runs} | {r.seed for r in runs if method_of(r) == method}
+        seeds = expected[method] | {r.seed for r in source_runs}
         table.expected_seeds[method] = seeds
         shots_dir = f"{method.config}_{method.shots}shots"
         table.cells[(method, SOURCE_DATASET)] = _stat(source_runs)

@@ -20,7 +20,7 @@ import sys
 
 import numpy as np
 
-from .logs import DEFAULT_KEYWORD, log_files, scan_log
+from .logs import DEFAULT_KEYWORD, read_run
 
 
 class NothingFoundError(AssertionError):
@@ -31,19 +31,18 @@ class NothingFoundError(AssertionError):
         self.directory = directory
 
 
-def listdir_nohidden(path: str) -> list[str]:
-    return sorted(name for name in os.listdir(path) if not name.startswith("."))
+def subfolders(directory: str) -> list[str]:
+    """Paths of the non-hidden folders of `directory`, by name (CoOp's listdir_nohidden, files skipped)."""
+    paths = (os.path.join(directory, name) for name in sorted(os.listdir(directory)) if not name.startswith("."))
+    return [path for path in paths if os.path.isdir(path)]
 
 
 def newest_hit(run_dir: str, keyword: str = DEFAULT_KEYWORD, test_log: bool = False):
     """(log path, value, names of newer logs without a hit) for the newest log with a hit, else None."""
-    skipped = []
-    for path in reversed(log_files(run_dir)):
-        value = scan_log(path, keyword).gated_value(test_log)
-        if value is not None:
-            return path, value, skipped
-        skipped.append(os.path.basename(path))
-    return None
+    run = read_run(run_dir, keyword, complete=lambda scan: scan.gated_value(test_log) is not None)
+    if run.used is None:
+        return None
+    return run.log_file, run.used.gated_value(test_log), run.skipped
 
 
 def compute_ci95(values) -> float:
@@ -57,10 +56,7 @@ def parse_function(directory: str, keyword: str = DEFAULT_KEYWORD, test_log: boo
     err = err or sys.stderr
     print(f"Parsing files in {directory}", file=out)
     outputs = []
-    for name in listdir_nohidden(directory):
-        run_dir = os.path.join(directory, name)
-        if not os.path.isdir(run_dir):
-            continue
+    for run_dir in subfolders(directory):
         found = newest_hit(run_dir, keyword, test_log)
         if found is None:
             continue
@@ -93,10 +89,7 @@ def parse_multi_exp(directory: str, keyword: str = DEFAULT_KEYWORD, test_log: bo
     """parse_function on each non-hidden subfolder, then `Average performance` over their means."""
     out = out or sys.stdout
     final: dict[str, list] = {}
-    for name in listdir_nohidden(directory):
-        sub = os.path.join(directory, name)
-        if not os.path.isdir(sub):
-            continue
+    for sub in subfolders(directory):
         for key, value in parse_function(sub, keyword, test_log, ci95, out, err).items():
             final.setdefault(key, []).append(value)
     if not final:

@@ -21,6 +21,7 @@ import ast
 import os
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 LOG_NAME = "log.txt"
 TRAINING_MARKERS = ("Finish training", "Finished training")
@@ -203,15 +204,17 @@ class RunResult:
         return None if self.used is None else self.used.path
 
 
-def read_run(run_dir: str, keyword: str = DEFAULT_KEYWORD) -> RunResult:
-    """Scans the run's logs newest first and stops at the first complete one."""
+def read_run(run_dir: str, keyword: str = DEFAULT_KEYWORD,
+             complete: Callable[[LogScan], bool] = lambda scan: scan.complete) -> RunResult:
+    """Scans the run's logs newest first and stops at the first complete one (`complete` may judge that
+    another way, e.g. by parse_test_res.py's reading)."""
     paths = log_files(run_dir)
     newest = None
     skipped = []
     for path in reversed(paths):
         scan = scan_log(path, keyword)
         newest = newest or scan
-        if scan.complete:
+        if complete(scan):
             return RunResult(run_dir, paths, scan, newest, skipped)
         skipped.append(scan.name)
     return RunResult(run_dir, paths, None, newest, skipped)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 
+from .. import jobs
+
 # Stem of configs/datasets/<stem>.yaml (the folder name in output/) -> display name, in the papers' order.
 DISPLAY_NAMES = {
     "imagenet": "ImageNet",
@@ -22,14 +24,12 @@ DISPLAY_NAMES = {
     "imagenet_r": "ImageNet-R",
 }
 
-# The 11 datasets of the base-to-new, few-shot and cross-dataset benchmarks.
-BENCHMARK_DATASETS = (
-    "imagenet", "caltech101", "oxford_pets", "stanford_cars", "oxford_flowers", "food101",
-    "fgvc_aircraft", "sun397", "dtd", "eurosat", "ucf101",
-)
-CROSS_DATASET_TARGETS = BENCHMARK_DATASETS[1:]
-DG_TARGETS = ("imagenetv2", "imagenet_sketch", "imagenet_a", "imagenet_r")
-SOURCE_DATASET = "imagenet"
+# The 11 datasets of the base-to-new, few-shot and cross-dataset benchmarks and the transfer targets: the
+# lists the benchmark jobs run on.
+BENCHMARK_DATASETS = jobs.BASE2NEW_DATASETS
+CROSS_DATASET_TARGETS = jobs.XD_TARGETS
+DG_TARGETS = jobs.DG_TARGETS
+SOURCE_DATASET = jobs.TRANSFER_SOURCE
 
 # Dassl dataset class names (`DATASET.NAME` in a log's config dump) -> stem; used only when a folder
 # does not tell the dataset.

@@ -5,7 +5,7 @@ import csv
 import os
 import re
 
-from .aggregate import Base2NewTable, FewShotTable, Method, Stat, TransferTable
+from .aggregate import Average, Base2NewTable, FewShotTable, Method, Stat, TransferTable
 from .names import SOURCE_DATASET, display_name
 from .published import BASE2NEW, BASE2NEW_AVERAGE, BaseNewHM
 
@@ -33,6 +33,13 @@ def fmt_num(value: float | None) -> str:
     return NONE if value is None else f"{value:.2f}"
 
 
+def fmt_average(average: Average | None, index: int = 0, empty: str = NONE) -> str:
+    """One value of an average, `62.15 (avg of 3/11)` when it is partial; `empty` when there is none."""
+    if average is None:
+        return empty
+    return fmt_num(average.values[index]) + (f" ({average.note})" if average.note else "")
+
+
 def fmt_delta(ours: float | None, ref: float | None) -> str:
     return "" if ours is None or ref is None else f"{ours - ref:+.2f}"
 
@@ -53,11 +60,12 @@ def _bullets(items: list[str]) -> str:
 
 # --------------------------------------------------------------------------------------------- base-to-new
 
-def _published_names(table: Base2NewTable, per_dataset: bool) -> list[str]:
+def _published_names(table: Base2NewTable) -> list[str]:
+    """The published methods with per-dataset rows that the table's methods reproduce, in method order."""
     names = []
     for method in table.methods:
         name = method.published
-        if name and name not in names and (name in BASE2NEW or not per_dataset):
+        if name in BASE2NEW and name not in names:
             names.append(name)
     return names
 
@@ -110,7 +118,7 @@ def _b2n_dataset_table(table: Base2NewTable, published: bool) -> str:
             rows.append([name, method.label, fmt_stat(row.base, expected), fmt_stat(row.new, expected), hm_text,
                          *(fmt_delta(o, r) for o, r in zip(ours, ref or (None,) * 3))])
         if published:
-            for pub in _published_names(table, per_dataset=True):
+            for pub in _published_names(table):
                 values = BASE2NEW[pub].get(name)
                 if values:
                     rows.append([name, f"paper: {pub}", *map(fmt_num, values), "", "", ""])
@@ -121,11 +129,10 @@ def _b2n_hm_table(table: Base2NewTable, published: bool) -> str:
     headers = ["Method"] + [display_name(d) for d in table.datasets] + ["Average"]
     rows = []
     for method in table.methods:
-        average = table.averages.get(method)
-        avg = NONE if average is None else fmt_num(average.values[2]) + (f" ({average.note})" if average.note else "")
-        rows.append([method.label] + [fmt_num(table.rows[(d, method)].hm) for d in table.datasets] + [avg])
+        rows.append([method.label] + [fmt_num(table.rows[(d, method)].hm) for d in table.datasets]
+                    + [fmt_average(table.averages.get(method), 2)])
     if published:
-        for pub in _published_names(table, per_dataset=True):
+        for pub in _published_names(table):
             rows.append([f"paper: {pub}"] + [fmt_num(getattr(BASE2NEW[pub].get(display_name(d)), "hm", None))
                                             for d in table.datasets] + [fmt_num(BASE2NEW_AVERAGE[pub].hm)])
     return md_table(headers, rows)
@@ -141,12 +148,8 @@ def few_shot_markdown(table: FewShotTable) -> str:
             rows.append([display_name(dataset), method.label] + [_few_shot_cell(table, dataset, method, k)
                                                                  for k in table.shots])
     for method in table.methods:
-        cells = []
-        for k in table.shots:
-            average = table.averages.get((method, k))
-            cells.append("" if average is None else f"{average.values[0]:.2f}"
-                         + (f" ({average.note})" if average.note else ""))
-        rows.append(["Average", method.label] + cells)
+        rows.append(["Average", method.label] + [fmt_average(table.averages.get((method, k)), empty="")
+                                                 for k in table.shots])
     parts = ["## Few-shot classification", "",
              "Test accuracy (%) by shots per class; mean ± std over seeds (n seeds). The average is the mean over "
              "the 11 benchmark datasets of the per-dataset means.", "", md_table(headers, rows)]
@@ -168,10 +171,9 @@ def transfer_markdown(table: TransferTable) -> str:
     rows = []
     for method in table.methods:
         seeds = table.expected_seeds.get(method, ())
-        average = table.averages.get(method)
-        avg = NONE if average is None else f"{average.values[0]:.2f}" + (f" ({average.note})" if average.note else "")
         rows.append([method.label, fmt_stat(table.cells.get((method, SOURCE_DATASET)), len(seeds))]
-                    + [fmt_stat(table.cells.get((method, d)), len(seeds)) for d in table.targets] + [avg])
+                    + [fmt_stat(table.cells.get((method, d)), len(seeds)) for d in table.targets]
+                    + [fmt_average(table.averages.get(method))])
     what = ("the other 10 datasets" if table.kind == "cross_dataset"
             else "ImageNetV2, ImageNet-Sketch, ImageNet-A and ImageNet-R")
     parts = [f"## {table.title}", "",
@@ -223,7 +225,7 @@ def base2new_csv(table: Base2NewTable, published: bool = True) -> list[dict]:
             rows.append(_row("base2new", name, method, "hm", mean=row.hm, n=n, published=ref.hm, shots=shots,
                              note="HM(mean base, mean new)" if row.hm is not None else ""))
         if published:
-            for pub in _published_names(table, per_dataset=True):
+            for pub in _published_names(table):
                 values = BASE2NEW[pub].get(name)
                 for metric, value in zip(("base", "new", "hm"), values or ()):
                     rows.append(_row("base2new", name, None, metric, mean=value, source="published", name=pub,

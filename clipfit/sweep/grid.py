@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, field
 
 from ..errors import UserInputError
-from ..jobs import BASE2NEW_DATASETS, DG_TARGETS, PROJECT_ROOT, RECIPES, XD_TARGETS, Job
+from ..jobs import BASE2NEW_DATASETS, DG_TARGETS, RECIPES, TRANSFER_SOURCE, XD_TARGETS, Job, known_datasets
 
 SETTINGS = {
     "base2new": "train on the base classes, then test that model on the new classes",
@@ -28,15 +28,8 @@ SETTING_DATASETS = {
     "xd": XD_TARGETS,
     "dg": DG_TARGETS,
 }
-TRANSFER_SOURCE = "imagenet"  # the training set of the xd and dg settings
 DEFAULT_FEW_SHOTS = (1, 2, 4, 8, 16)
 DEFAULT_BASE2NEW_SHOTS = (16,)
-
-
-def known_datasets() -> list[str]:
-    """Dataset config stems: the names the scripts take (configs/datasets/<name>.yaml)."""
-    folder = os.path.join(PROJECT_ROOT, "configs", "datasets")
-    return sorted(name[:-5] for name in os.listdir(folder) if name.endswith(".yaml"))
 
 
 def _pick(kind: str, given: list[str], known: list[str], normalize=str.lower) -> tuple[str, ...]:
@@ -65,11 +58,10 @@ def parse_datasets(names: list[str]) -> tuple[str, ...] | None:
     return _pick("dataset(s)", names, known_datasets())
 
 
-def _positive(kind: str, values) -> tuple[int, ...]:
+def _positive(kind: str, values) -> None:
     bad = [v for v in values if v < 1]
     if bad:
         raise UserInputError(f"{kind} must be positive integers, got {bad}")
-    return tuple(dict.fromkeys(values))
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from ..errors import UserInputError
-from .outcome import FAILED, INTERRUPTED, NOT_STARTED, SKIPPED, Outcome, blocked, last_line, log_paths, with_result
+from .outcome import FAILED, INTERRUPTED, NOT_STARTED, Outcome, Recorder, blocked, last_line, ran
 from .plan import Plan, PlannedJob
 from .progress import Progress
 from .worker import job_environment, run_in_job
@@ -61,7 +61,7 @@ def describe_slots(slots: list[str | None]) -> str:
 
 def run_one(planned: PlannedJob, gpus: str | None, log_dir: str, force: bool) -> Outcome:
     """Run one job in this thread; its output (and any error) goes to `<log_dir>/<job>.out`."""
-    capture = os.path.join(log_dir, f"{planned.name}.out")
+    capture = planned.capture(log_dir)
     with open(capture, "w", encoding="utf-8") as f:
         f.write(f"# {planned.label}\n# CUDA_VISIBLE_DEVICES={gpus if gpus is not None else '(unchanged, no GPU)'}\n"
                 f"# started {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
@@ -72,37 +72,22 @@ def run_one(planned: PlannedJob, gpus: str | None, log_dir: str, force: bool) ->
         with open(capture, "a", encoding="utf-8") as f:
             traceback.print_exc(file=f)
         value = {"status": FAILED, "error": f"{type(e).__name__}: {e}", "started": begin, "finished": time.time()}
-    seconds = value["finished"] - value["started"]
+    error = value["error"]
     if value["status"] == FAILED:
         reason = last_line(capture)
-        error = f"{value['error']} ({reason})" if reason and reason not in value["error"] else value["error"]
-        logs = log_paths(planned, capture)
-        return Outcome(planned, FAILED, seconds, error, logs, value["started"], value["finished"])
-    return with_result(Outcome(planned, value["status"], seconds, "", (capture,), value["started"], value["finished"]))
+        if reason and reason not in error:
+            error = f"{error} ({reason})"
+    return ran(planned, value, (capture,), error)
 
 
-class LocalExecutor:
+class LocalExecutor(Recorder):
     def __init__(self, plan: Plan, slots: list[str | None], log_dir: str, progress: Progress):
-        self.plan = plan
+        super().__init__(plan, progress)
         self.slots = slots
         self.log_dir = log_dir
-        self.progress = progress
-        self.outcomes: dict[int, Outcome] = {}
-
-    def _record(self, outcome: Outcome, quiet: bool = False) -> None:
-        self.outcomes[outcome.planned.number] = outcome
-        self.progress.finished(outcome, quiet)
-
-    def _dependency(self, planned: PlannedJob) -> Outcome | None | bool:
-        """The training job's outcome; True when there is none to wait for, None while it is to come."""
-        if planned.needs is None:
-            return True
-        return self.outcomes.get(planned.needs)
 
     def run(self) -> dict[int, Outcome]:
-        skipped = [Outcome(p, SKIPPED, result=p.result) for p in self.plan.to_skip]
-        self.outcomes.update((o.planned.number, o) for o in skipped)
-        self.progress.skipped(skipped)
+        self._record_skipped()
         waiting = list(self.plan.to_run)
         free = list(self.slots)
         running: dict[Future, tuple[PlannedJob, str | None]] = {}
@@ -111,9 +96,9 @@ class LocalExecutor:
                 while waiting or running:
                     for planned in list(waiting):
                         dependency = self._dependency(planned)
-                        if dependency is None:
-                            continue
-                        if dependency is not True and not dependency.ok:
+                        if planned.needs is not None and dependency is None:
+                            continue  # its training job has not ended yet
+                        if dependency is not None and not dependency.ok:
                             waiting.remove(planned)
                             self._record(blocked(planned, dependency))
                         elif free:

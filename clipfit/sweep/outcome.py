@@ -6,11 +6,9 @@ import os
 from dataclasses import dataclass, replace
 
 from ..results import log_files
-from ..runner import job_result
+from ..runner import DONE, SKIPPED, job_result  # what run_job returns: a job that ran / was already finished
 from .plan import Plan, PlannedJob
 
-DONE = "done"
-SKIPPED = "skipped"
 FAILED = "failed"
 BLOCKED = "not run"  # its training job failed (or was not run), so it was never started
 INTERRUPTED = "interrupted"  # the sweep was stopped (Ctrl-C) before it finished or started
@@ -68,12 +66,47 @@ def with_result(outcome: Outcome) -> Outcome:
     return replace(outcome, result=job_result(outcome.planned.job))
 
 
+def ran(planned: PlannedJob, value: dict, captured: tuple[str, ...], error: str | None = None,
+        slurm_id: str = "") -> Outcome:
+    """The outcome of a job that ran, from what `worker.run_in_job` returned (`error` replaces its error);
+    a failed job's logs start with the run's own log, a done job gets its accuracy."""
+    logs = log_paths(planned, *captured) if value["status"] == FAILED else tuple(captured)
+    return with_result(Outcome(planned, value["status"], value["finished"] - value["started"],
+                               value["error"] if error is None else error, logs, value["started"],
+                               value["finished"], slurm_id=slurm_id))
+
+
 def blocked(planned: PlannedJob, dependency: Outcome) -> Outcome:
     return Outcome(planned, BLOCKED, error=f"its training job #{dependency.planned.number} {dependency.status}")
 
 
 def elapsed(seconds: float) -> str:
     return str(datetime.timedelta(seconds=int(seconds)))
+
+
+class Recorder:
+    """What both executors share: the outcomes of a plan's jobs by number, each reported to the progress
+    display as it is recorded."""
+
+    def __init__(self, plan: Plan, progress):
+        self.plan = plan
+        self.progress = progress
+        self.outcomes: dict[int, Outcome] = {}
+
+    def _record(self, outcome: Outcome, quiet: bool = False) -> None:
+        self.outcomes[outcome.planned.number] = outcome
+        self.progress.finished(outcome, quiet)
+
+    def _record_skipped(self) -> None:
+        """The finished runs the plan skips, counted at once."""
+        skipped = [Outcome(p, SKIPPED, result=p.result) for p in self.plan.to_skip]
+        self.outcomes.update((o.planned.number, o) for o in skipped)
+        self.progress.skipped(skipped)
+
+    def _dependency(self, planned: PlannedJob) -> Outcome | None:
+        """The outcome of the training job `planned` waits for; None when it waits for none or that job has
+        no outcome yet."""
+        return self.outcomes.get(planned.needs) if planned.needs is not None else None
 
 
 class Summary:

@@ -5,7 +5,7 @@ import os
 from dataclasses import dataclass
 
 from ..jobs import Job
-from ..runner import _abs, job_result
+from ..runner import absolute_path, job_result
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,10 @@ class PlannedJob:
         shots = f"-{job.shots}shots" if job.protocol in ("base2new_train", "base2new_test", "few_shot") else ""
         return f"{self.number:03d}-{job.trainer}-{job.protocol}-{job.dataset}{shots}-seed{job.seed}"
 
+    def capture(self, log_dir: str) -> str:
+        """`<log_dir>/<name>.out`: the sweep's copy of the job's output."""
+        return os.path.join(log_dir, f"{self.name}.out")
+
     @property
     def label(self) -> str:
         return f"#{self.number} {self.job.describe()}"
@@ -29,7 +33,7 @@ class PlannedJob:
     @property
     def output_dir(self) -> str:
         """The run folder as the runner resolves it (relative paths are under the repository root)."""
-        return _abs(self.job.output_dir)
+        return absolute_path(self.job.output_dir)
 
 
 @dataclass(frozen=True)

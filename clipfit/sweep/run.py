@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import time
 
-from ..runner import _abs
+from ..runner import absolute_path
 from .local import LocalExecutor
 from .outcome import Summary
 from .plan import Plan
@@ -14,7 +14,7 @@ from .slurm import SlurmOptions, SubmititExecutor
 
 def make_log_dir(output_root: str) -> str:
     """A new `<output root>/sweeps/<YYYYmmdd-HHMMSS>[-k]` folder for this sweep's logs."""
-    base = os.path.join(_abs(output_root), "sweeps", time.strftime("%Y%m%d-%H%M%S"))
+    base = os.path.join(absolute_path(output_root), "sweeps", time.strftime("%Y%m%d-%H%M%S"))
     path, k = base, 1
     while True:
         try:

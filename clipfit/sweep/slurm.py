@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..errors import UserInputError
-from .outcome import BLOCKED, FAILED, SKIPPED, SUBMITTED, Outcome, blocked, log_paths, with_result
+from .outcome import BLOCKED, FAILED, SUBMITTED, Outcome, Recorder, blocked, log_paths, ran
 from .plan import Plan, PlannedJob
 from .progress import Progress
 from .worker import run_in_job
@@ -123,21 +123,19 @@ def _error_of(exception: BaseException) -> str:
     return (lines[0] if lines else type(exception).__name__)[:300]
 
 
-class SubmititExecutor:
+class SubmititExecutor(Recorder):
     """Submits a plan through a submitit executor and, unless told not to wait, follows it to the end."""
 
     def __init__(self, plan: Plan, options: SlurmOptions, log_dir: str, progress: Progress,
                  submitit_dir: str | None = None, wait: bool = True, poll_s: float | None = None, executor=None):
         """`poll_s`: seconds between looks at unfinished jobs (default: 30 on SLURM, 1 on this machine)."""
-        self.plan = plan
+        super().__init__(plan, progress)
         self.options = options
         self.log_dir = log_dir
-        self.progress = progress
         self.wait = wait
         self.poll_s = poll_s if poll_s is not None else (30.0 if options.cluster == "slurm" else 1.0)
         self.submitit_dir = submitit_dir or os.path.join(log_dir, "submitit")
         self.executor = executor if executor is not None else make_executor(self.submitit_dir, options)
-        self.outcomes: dict[int, Outcome] = {}
         self.submitted: dict[int, object] = {}  # plan number -> submitit job
 
     @property
@@ -145,13 +143,9 @@ class SubmititExecutor:
         """True on SLURM, where sbatch holds test jobs back; local/debug clusters submit in waves."""
         return self.options.cluster == "slurm"
 
-    def _record(self, outcome: Outcome) -> None:
-        self.outcomes[outcome.planned.number] = outcome
-        self.progress.finished(outcome)
-
     def _capture(self, planned: PlannedJob) -> str | None:
         """The debug cluster runs jobs in this process: their output goes to `<log_dir>/<job>.out`."""
-        return os.path.join(self.log_dir, f"{planned.name}.out") if self.options.cluster == "debug" else None
+        return planned.capture(self.log_dir) if self.options.cluster == "debug" else None
 
     def _submit(self, group: list[PlannedJob], train_id: str | None = None) -> None:
         """One array for `group`, held back until the SLURM job `train_id` succeeded when given."""
@@ -166,9 +160,7 @@ class SubmititExecutor:
             self.progress.note(f"submitted {planned.label} as job {job.job_id}{after}")
 
     def run(self) -> dict[int, Outcome]:
-        skipped = [Outcome(p, SKIPPED, result=p.result) for p in self.plan.to_skip]
-        self.outcomes.update((o.planned.number, o) for o in skipped)
-        self.progress.skipped(skipped)
+        self._record_skipped()
         if self.scheduler_dependencies:
             self._submit_with_dependencies()
             if not self.wait:
@@ -199,7 +191,7 @@ class SubmititExecutor:
         while remaining:
             wave, later = [], []
             for planned in remaining:
-                dependency = self.outcomes.get(planned.needs) if planned.needs is not None else None
+                dependency = self._dependency(planned)
                 if planned.needs is not None and dependency is None:
                     later.append(planned)
                 elif dependency is not None and not dependency.ok:
@@ -228,7 +220,7 @@ class SubmititExecutor:
         return (capture,) if capture else (str(job.paths.stdout), str(job.paths.stderr))
 
     def _outcome(self, planned: PlannedJob, job) -> Outcome:
-        dependency = self.outcomes.get(planned.needs) if planned.needs is not None else None
+        dependency = self._dependency(planned)
         try:
             value = job.result()
         except Exception as e:  # submitit's FailedJobError / UncompletedJobError (cancelled, timed out, ...)
@@ -236,9 +228,7 @@ class SubmititExecutor:
                 return blocked(planned, dependency)
             return Outcome(planned, FAILED, error=_error_of(e), logs=log_paths(planned, *self._logs(planned, job)),
                            slurm_id=job.job_id)
-        logs = log_paths(planned, *self._logs(planned, job)) if value["status"] == FAILED else self._logs(planned, job)
-        return with_result(Outcome(planned, value["status"], value["finished"] - value["started"], value["error"],
-                                   logs, value["started"], value["finished"], slurm_id=job.job_id))
+        return ran(planned, value, self._logs(planned, job), slurm_id=job.job_id)
 
     def _left_submitted(self) -> dict[int, Outcome]:
         for number, job in sorted(self.submitted.items()):
