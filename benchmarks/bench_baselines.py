@@ -22,10 +22,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
-import json
 import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -35,20 +33,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _timing  # noqa: E402
 import bench_clipfit_step as clipfit_bench  # noqa: E402
 from clipfit.clip import (  # noqa: E402
     autocast,
     build_random_clip,
     convert_model,
-    input_dtype,
     make_grad_scaler,
     resolve_precision,
 )
-from trainers.cocoop import CoCoOpModel  # noqa: E402
+from trainers.cocoop import GiB, CoCoOpModel  # noqa: E402
 from trainers.coop import CoOpModel  # noqa: E402
 
 METHODS = ("coop", "cocoop", "clipfit")
-GiB = 2**30
 
 
 def build_method(method: str, clip: torch.nn.Module, names: List[str], mode: str, budget_gb: Optional[float]):
@@ -60,11 +57,6 @@ def build_method(method: str, clip: torch.nn.Module, names: List[str], mode: str
     return model
 
 
-def _images(clip, batch: int, mode: str, device: torch.device) -> torch.Tensor:
-    size = clip.visual.image_size
-    return torch.randn(batch, 3, size[0], size[1], device=device).to(input_dtype(mode))
-
-
 def prompt_train_case(model, mode: str, device: torch.device, classes: int, batch: int,
                       compile_mode: str = "off") -> Callable[[], None]:
     """One CoOp/CoCoOp training step, as ClipTrainer.forward_backward runs it (TRAINER.<NODE>.COMPILE
@@ -72,7 +64,7 @@ def prompt_train_case(model, mode: str, device: torch.device, classes: int, batc
     learner = model.prompt_learner
     optimizer = torch.optim.SGD(learner.parameters(), lr=0.002, momentum=0.9, weight_decay=5e-4)
     scaler = make_grad_scaler(mode, device)
-    images = _images(model.clip, batch, mode, device)
+    images = clipfit_bench.synthetic_images(model.clip, batch, mode, device)
     labels = torch.randint(0, classes, (batch,), device=device)
 
     def loss_fn(images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -93,7 +85,7 @@ def prompt_train_case(model, mode: str, device: torch.device, classes: int, batc
 
 
 def cocoop_eval_case(model, mode: str, device: torch.device, batch: int) -> Callable[[], torch.Tensor]:
-    images = _images(model.clip, batch, mode, device)
+    images = clipfit_bench.synthetic_images(model.clip, batch, mode, device)
 
     def run() -> torch.Tensor:
         with torch.no_grad(), autocast(mode, device):
@@ -102,22 +94,19 @@ def cocoop_eval_case(model, mode: str, device: torch.device, batch: int) -> Call
     return run
 
 
-def plans(quick: bool, methods: Sequence[str], classes: Sequence[int]) -> List[Tuple[str, str, int, int]]:
-    """(method, case, batch, classes) in run order."""
+def plans(quick: bool, method: str, classes: Sequence[int]) -> List[Tuple[str, int, int]]:
+    """The (case, batch, classes) of `method`, in run order."""
     batches = {"coop": [2], "cocoop": [1, 2], "clipfit": [2]} if quick else {"coop": [32], "cocoop": [1, 4, 32], "clipfit": [32]}
     eval_batch = 4 if quick else 100
-    out = []
-    for method in methods:
-        for n in classes:
-            out += [(method, "train_step", b, n) for b in batches[method]]
-        if method == "cocoop":
-            out += [(method, "eval_batch", eval_batch, n) for n in classes]
+    out = [("train_step", b, n) for n in classes for b in batches[method]]
+    if method == "cocoop":
+        out += [("eval_batch", eval_batch, n) for n in classes]
     return out
 
 
 def run_case(args, clip, method: str, case: str, batch: int, n: int, requested: str, mode: str, compile_mode: str,
              device: torch.device, warmup: int, iters: int) -> Dict[str, object]:
-    clipfit_bench._reset_memory(device)
+    _timing.reset_memory(device)
     extra: Dict[str, object] = {}
     if method == "clipfit":
         fn, length = clipfit_bench.train_case(clip, mode, device, n, batch, compile_mode != "off")
@@ -136,17 +125,14 @@ def run_case(args, clip, method: str, case: str, batch: int, n: int, requested: 
                 passes, per_pass = model.text_passes(batch * n, training)
             extra = {"text_passes": passes, "pairs_per_text_pass": per_pass,
                      "checkpointed_chunks": training and passes > 1}
-    start = time.perf_counter()
-    fn()  # first call (compilation, if any)
-    clipfit_bench._sync(device)
-    first_s = time.perf_counter() - start
-    times = clipfit_bench.time_ms(fn, device, warmup, iters)
+    first_s = _timing.first_call_s(fn, device)
+    times = _timing.time_ms(fn, device, warmup, iters)
     median = statistics.median(times)
     return {
         "method": method,
         "case": case,
         "backbone": args.backbone,
-        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        "device": _timing.device_name(device),
         "mode": requested,
         "effective_mode": mode,
         "compile": compile_mode,
@@ -160,7 +146,7 @@ def run_case(args, clip, method: str, case: str, batch: int, n: int, requested: 
         "ms_per_image": round(median / batch, 3),
         "first_call_s": round(first_s, 2),
         "iters": iters,
-        "peak_mem_gb": clipfit_bench._peak_gb(device),
+        "peak_mem_gb": _timing.peak_gb(device),
     }
 
 
@@ -171,9 +157,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--backbone", default="ViT-B/16", help="backbone name (random weights); 'tiny' for a smoke run")
     parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated, of {METHODS}")
     parser.add_argument("--classes", default=None, help="comma-separated class counts (default 50,500; quick 10)")
-    parser.add_argument("--quick", action="store_true", help="small batches/classes, 1 iteration: CPU smoke run")
-    parser.add_argument("--iters", type=int, default=None, help="timed iterations (default 20; quick 1)")
-    parser.add_argument("--warmup", type=int, default=None, help="warm-up iterations (default 5; quick 1)")
+    _timing.add_iteration_args(parser)
     parser.add_argument("--cocoop-budget-gb", type=float, default=None,
                         help="CoCoOp's activation budget of one training text pass (default: the model's, 6 GiB)")
     parser.add_argument("--compile", default="off",
@@ -186,8 +170,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, object]]:
     args = parse_args(argv)
     device = torch.device(args.device)
-    iters = args.iters or (1 if args.quick else 20)
-    warmup = args.warmup or (1 if args.quick else 5)
+    warmup, iters = _timing.iterations(args)
     classes = [int(c) for c in args.classes.split(",")] if args.classes else ([10] if args.quick else [50, 500])
     methods = [m for m in args.methods.split(",") if m]
     unknown = sorted(set(methods) - set(METHODS))
@@ -207,16 +190,15 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, object]]:
                 clip = clipfit_bench.prepare_model(master, mode, device)
             else:
                 clip = convert_model(copy.deepcopy(master), mode).to(device)
-            for name, case, batch, n in plans(args.quick, methods, classes):
-                if name != method or (selected and (name, str(batch), str(n)) not in selected):
+            for case, batch, n in plans(args.quick, method, classes):
+                if selected and (method, str(batch), str(n)) not in selected:
                     continue
                 for compile_mode in compile_modes if case == "train_step" else ["off"]:
                     if method == "clipfit" and compile_mode == "reduce-overhead":
                         continue  # bench_clipfit_step compiles with the default mode only
                     record = run_case(args, clip, method, case, batch, n, requested, mode, compile_mode, device,
                                       warmup, iters)
-                    print(json.dumps(record), flush=True)
-                    results.append(record)
+                    _timing.emit(record, results)
             del clip
     return results
 

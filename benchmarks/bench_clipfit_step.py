@@ -18,18 +18,18 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import statistics
 import sys
-import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _timing  # noqa: E402
 from clipfit.clip import (  # noqa: E402
     PRECISIONS,
     TextEncoder,
@@ -67,34 +67,19 @@ def class_names(count: int) -> List[str]:
     return names
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+def synthetic_images(model: torch.nn.Module, batch: int, mode: str, device: torch.device) -> torch.Tensor:
+    """Random images at the model's input size, in the dtype the image encoder takes in `mode`."""
+    size = model.visual.image_size
+    return torch.randn(batch, 3, size[0], size[1], device=device).to(input_dtype(mode))
 
 
-def time_ms(fn: Callable[[], object], device: torch.device, warmup: int, iters: int) -> List[float]:
-    for _ in range(warmup):
-        fn()
-    _sync(device)
-    times = []
-    for _ in range(iters):
-        start = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append(1000.0 * (time.perf_counter() - start))
-    return times
-
-
-def _reset_memory(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats(device)
-
-
-def _peak_gb(device: torch.device) -> Optional[float]:
-    if device.type != "cuda":
-        return None
-    return round(torch.cuda.max_memory_allocated(device) / 2**30, 3)
+def _class_prompts(model: torch.nn.Module, mode: str, device: torch.device, classes: int):
+    """The text encoder, the tokenized class prompts and their normalised features (no grad)."""
+    encoder = TextEncoder(model)
+    prompts = tokenize_prompts([prompt_for(TEMPLATE, n) for n in class_names(classes)], device=device)
+    with torch.no_grad(), autocast(mode, device):
+        features = compute_text_features(encoder, prompts)
+    return encoder, prompts, features
 
 
 def prepare_model(master: torch.nn.Module, mode: str, device: torch.device) -> torch.nn.Module:
@@ -107,15 +92,11 @@ def train_case(
     model: torch.nn.Module, mode: str, device: torch.device, classes: int, batch: int, compile_: bool, lam: float = 8.0
 ):
     """A CLIPFit step closure, and the prompt length it uses."""
-    encoder = TextEncoder(model)
-    prompts = tokenize_prompts([prompt_for(TEMPLATE, n) for n in class_names(classes)], device=device)
-    with torch.no_grad(), autocast(mode, device):
-        zero_shot = compute_text_features(encoder, prompts)  # once, before training
+    encoder, prompts, zero_shot = _class_prompts(model, mode, device, classes)  # zero-shot: once, before training
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.SGD(params, lr=0.002, momentum=0.9, weight_decay=5e-4)
     scaler = make_grad_scaler(mode, device)
-    images = torch.randn(batch, 3, model.visual.image_size[0], model.visual.image_size[1], device=device)
-    images = images.to(input_dtype(mode))
+    images = synthetic_images(model, batch, mode, device)
     labels = torch.randint(0, classes, (batch,), device=device)
 
     def loss_fn(images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -139,12 +120,8 @@ def train_case(
 
 def eval_case(model: torch.nn.Module, mode: str, device: torch.device, classes: int, batch: int, compile_: bool):
     """An evaluation closure over cached class features, and the prompt length."""
-    encoder = TextEncoder(model)
-    prompts = tokenize_prompts([prompt_for(TEMPLATE, n) for n in class_names(classes)], device=device)
-    with torch.no_grad(), autocast(mode, device):
-        text_features = compute_text_features(encoder, prompts)  # the evaluation cache's content
-    images = torch.randn(batch, 3, model.visual.image_size[0], model.visual.image_size[1], device=device)
-    images = images.to(input_dtype(mode))
+    _, prompts, text_features = _class_prompts(model, mode, device, classes)  # the evaluation cache's content
+    images = synthetic_images(model, batch, mode, device)
     encode_image = torch.compile(model.encode_image) if compile_ else model.encode_image
 
     def run() -> torch.Tensor:
@@ -163,9 +140,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         "--compile", choices=("off", "on", "both"), default=None, help="torch.compile (default: off with --quick, else both)"
     )
-    parser.add_argument("--quick", action="store_true", help="small batches/classes, 1 iteration: CPU smoke run")
-    parser.add_argument("--iters", type=int, default=None, help="timed iterations (default 20; quick 1)")
-    parser.add_argument("--warmup", type=int, default=None, help="warm-up iterations (default 5; quick 1)")
+    _timing.add_iteration_args(parser)
     parser.add_argument("--cases", default="train,eval", help="comma-separated: train, eval")
     return parser.parse_args(argv)
 
@@ -174,13 +149,17 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, object]]:
     args = parse_args(argv)
     device = torch.device(args.device)
     quick = args.quick
-    iters = args.iters or (1 if quick else 20)
-    warmup = args.warmup or (1 if quick else 5)
+    warmup, iters = _timing.iterations(args)
     compile_choice = args.compile or ("off" if quick else "both")
     compile_flags = {"off": [False], "on": [True], "both": [False, True]}[compile_choice]
     train_batch, train_classes = (2, [10]) if quick else (32, [50, 500])
     eval_batch, eval_classes = (4, [20]) if quick else (100, [500, 1000])
     cases = set(args.cases.split(","))
+    plans = []
+    if "train" in cases:
+        plans += [("train_step", train_case, train_batch, c) for c in train_classes]
+    if "eval" in cases:
+        plans += [("eval_batch", eval_case, eval_batch, c) for c in eval_classes]
 
     torch.manual_seed(0)
     master = build_random_clip(args.backbone)
@@ -189,19 +168,14 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, object]]:
         mode = resolve_precision(requested, device)
         for compile_ in compile_flags:
             model = prepare_model(master, mode, device)
-            plans = []
-            if "train" in cases:
-                plans += [("train_step", train_case, train_batch, c) for c in train_classes]
-            if "eval" in cases:
-                plans += [("eval_batch", eval_case, eval_batch, c) for c in eval_classes]
             for case, build, batch, classes in plans:
-                _reset_memory(device)
+                _timing.reset_memory(device)
                 fn, length = build(model, mode, device, classes, batch, compile_)
-                times = time_ms(fn, device, warmup, iters)
+                times = _timing.time_ms(fn, device, warmup, iters)
                 record = {
                     "case": case,
                     "backbone": args.backbone,
-                    "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+                    "device": _timing.device_name(device),
                     "mode": requested,
                     "effective_mode": mode,
                     "compile": compile_,
@@ -211,10 +185,9 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, object]]:
                     "median_ms": round(statistics.median(times), 2),
                     "min_ms": round(min(times), 2),
                     "iters": iters,
-                    "peak_mem_gb": _peak_gb(device),
+                    "peak_mem_gb": _timing.peak_gb(device),
                 }
-                print(json.dumps(record), flush=True)
-                results.append(record)
+                _timing.emit(record, results)
             del model
     return results
 

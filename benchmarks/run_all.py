@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import sys
 from pathlib import Path
 from typing import List, Optional, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _timing  # noqa: E402
 import bench_baselines  # noqa: E402
 import bench_clipfit_step  # noqa: E402
 
@@ -32,9 +32,7 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
     with contextlib.redirect_stdout(sys.stderr):  # its own unlabelled lines; printed below with the method
         cached = bench_clipfit_step.main([*common, "--modes", args.prec, "--compile", "off", "--cases", "eval"])
     for record in cached:
-        record = {"method": "clipfit/coop/zsclip", **record}
-        print(json.dumps(record), flush=True)
-        records.append(record)
+        _timing.emit({"method": "clipfit/coop/zsclip", **record}, records)
     return records
 
 

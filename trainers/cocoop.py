@@ -24,25 +24,20 @@ from torch.utils.checkpoint import checkpoint
 from clipfit.clip import TextEncoder, autocast, input_dtype
 from clipfit.compat import TRAINER_REGISTRY
 
-from .base import ClipMethod, ClipTrainer
-from .coop import PromptEmbeddings, class_prompts, context_vectors
+from .base import ClipTrainer
+from .coop import ContextPrompts, FrozenClipMethod, context_vectors
 
 GiB = 2**30
 
 
-class PromptLearner(PromptEmbeddings):
+class PromptLearner(ContextPrompts):
     """CoCoOp's prompt learner: state dict `ctx`, `meta_net.linear1.{weight,bias}`, `meta_net.linear2.{weight,bias}`."""
 
     def __init__(self, encoder: TextEncoder, classnames: Sequence[str], vis_dim: int, n_ctx: int = 16,
                  ctx_init: str = "", half: bool = False):
-        dtype = encoder.dtype
-        vectors, prefix = context_vectors(encoder, n_ctx, ctx_init, dtype)
-        n_ctx, ctx_dim = vectors.shape
-        print(f'Initial context: "{prefix}"')
-        print(f"Number of context words (tokens): {n_ctx}")
-        prompts, _ = class_prompts(prefix, classnames)
-        super().__init__(encoder, prompts, n_ctx, dtype)
-        self.ctx = nn.Parameter(vectors)
+        vectors, prefix = context_vectors(encoder, n_ctx, ctx_init, encoder.dtype)
+        super().__init__(encoder, classnames, vectors, prefix)
+        ctx_dim = vectors.shape[-1]
         self.meta_net = nn.Sequential(OrderedDict([
             ("linear1", nn.Linear(vis_dim, vis_dim // 16)),
             ("relu", nn.ReLU(inplace=True)),
@@ -60,7 +55,7 @@ class PromptLearner(PromptEmbeddings):
         return torch.cat([self.token_prefix[class_idx], ctx_shifted[image_idx], self.token_suffix[class_idx]], dim=1)
 
 
-class CoCoOpModel(ClipMethod):
+class CoCoOpModel(FrozenClipMethod):
     """Frozen CLIP + CoCoOp's prompt learner; logits of all (image, class) pairs in batched text passes."""
 
     # Activation memory allowed for one text pass (an estimate, see `_bytes_per_token`); more -> chunks.
@@ -71,14 +66,8 @@ class CoCoOpModel(ClipMethod):
     def __init__(self, clip: nn.Module, classnames: Sequence[str], n_ctx: int = 16, ctx_init: str = "",
                  half: bool = False):
         super().__init__(clip)
-        clip.requires_grad_(False)
-        self.text_encoder = TextEncoder(clip)
         vis_dim = clip.visual.output_dim
         self.prompt_learner = PromptLearner(self.text_encoder, classnames, vis_dim, n_ctx, ctx_init, half)
-
-    def encode_image(self, image: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():  # the image tower is frozen: no graph (and PyTorch's fused attention path)
-            return self.clip.encode_image(image)
 
     def class_text_features(self) -> torch.Tensor:
         raise NotImplementedError("CoCoOp's class text features depend on the image: use forward(image)")

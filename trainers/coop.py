@@ -95,32 +95,32 @@ def token_order(eot_index: Sequence[int], name_lens: Sequence[int], n_ctx: int, 
     return torch.tensor(rows, dtype=torch.long)
 
 
-class PromptEmbeddings(nn.Module):
-    """The fixed token embeddings around the context: SOS (prefix) and name + '.' + EOS (suffix).
+class ContextPrompts(nn.Module):
+    """The learned context `ctx` of the prompts "{prefix} {name}." and the fixed token embeddings around
+    it: SOS (`token_prefix`) and name + '.' + EOS (`token_suffix`). CoOp's and CoCoOp's learners build on it.
 
     Buffers are not persistent: they come from the current class names, never from a checkpoint.
     """
 
-    def __init__(self, encoder: TextEncoder, prompts: Sequence[str], n_ctx: int, dtype: torch.dtype):
+    def __init__(self, encoder: TextEncoder, classnames: Sequence[str], vectors: torch.Tensor, prefix: str):
         super().__init__()
-        device = encoder.token_embedding.weight.device
-        tokenized = tokenize_prompts(prompts, device=device)
+        n_ctx = vectors.shape[-2]
+        print(f'Initial context: "{prefix}"')
+        print(f"Number of context words (tokens): {n_ctx}")
+        prompts, self.name_lens = class_prompts(prefix, classnames)
+        tokenized = tokenize_prompts(prompts, device=encoder.token_embedding.weight.device)
         if int(tokenized.eot_index.min()) <= n_ctx:
             raise UserInputError(f"the prompts are too long for {n_ctx} context tokens in a 77-token text context")
         with torch.no_grad():
-            embedding = encoder.embed(tokenized.tokens).to(dtype)
+            embedding = encoder.embed(tokenized.tokens).to(vectors.dtype)
         self.register_buffer("token_prefix", embedding[:, :1].clone(), persistent=False)
         self.register_buffer("token_suffix", embedding[:, 1 + n_ctx :].clone(), persistent=False)
         self.register_buffer("eot_index", tokenized.eot_index, persistent=False)
-        self.tokenized = tokenized
-        self.n_cls, self.n_ctx = len(prompts), n_ctx
-
-    @property
-    def length(self) -> int:
-        return self.tokenized.length
+        self.n_cls, self.n_ctx, self.length = len(prompts), n_ctx, tokenized.length
+        self.ctx = nn.Parameter(vectors)
 
 
-class PromptLearner(PromptEmbeddings):
+class PromptLearner(ContextPrompts):
     """CoOp's prompt learner; its state dict is exactly `{"ctx": ...}`."""
 
     def __init__(
@@ -132,25 +132,17 @@ class PromptLearner(PromptEmbeddings):
         csc: bool = False,
         class_token_position: str = "end",
     ):
-        dtype = encoder.dtype
-        if ctx_init:
-            if csc:
-                print("Note: CSC is ignored with CTX_INIT (as in CoOp): the context is generic")
-            vectors, prefix = context_vectors(encoder, n_ctx, ctx_init, dtype)
-        else:
+        if not ctx_init:
             print("Initializing class-specific contexts" if csc else "Initializing a generic context")
-            vectors, prefix = context_vectors(encoder, n_ctx, "", dtype, n_cls=len(classnames) if csc else 0)
-        n_ctx = vectors.shape[-2]
-        print(f'Initial context: "{prefix}"')
-        print(f"Number of context words (tokens): {n_ctx}")
-        prompts, name_lens = class_prompts(prefix, classnames)
-        super().__init__(encoder, prompts, n_ctx, dtype)
-        self.ctx = nn.Parameter(vectors)
-        self.name_lens = name_lens
+        elif csc:
+            print("Note: CSC is ignored with CTX_INIT (as in CoOp): the context is generic")
+        # n_cls only matters without CTX_INIT: context_vectors ignores it for an initial phrase.
+        vectors, prefix = context_vectors(encoder, n_ctx, ctx_init, encoder.dtype, n_cls=len(classnames) if csc else 0)
+        super().__init__(encoder, classnames, vectors, prefix)
         self.class_token_position = class_token_position
         order = None
         if class_token_position != "end":
-            order = token_order(self.eot_index.tolist(), name_lens, n_ctx, self.length, class_token_position)
+            order = token_order(self.eot_index.tolist(), self.name_lens, self.n_ctx, self.length, class_token_position)
             order = order.to(self.eot_index.device)
         self.register_buffer("order", order, persistent=False)
 
@@ -165,19 +157,26 @@ class PromptLearner(PromptEmbeddings):
         return prompts
 
 
-class CoOpModel(ClipMethod):
+class FrozenClipMethod(ClipMethod):
+    """A frozen CLIP with a text encoder over learned prompts (CoOp, CoCoOp)."""
+
+    def __init__(self, clip: nn.Module):
+        super().__init__(clip)
+        clip.requires_grad_(False)
+        self.text_encoder = TextEncoder(clip)
+
+    def encode_image(self, image: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():  # the image tower is frozen: no graph (and PyTorch's fused attention path)
+            return self.clip.encode_image(image)
+
+
+class CoOpModel(FrozenClipMethod):
     """Frozen CLIP + CoOp's learned context; class text features from the truncated prompts."""
 
     def __init__(self, clip: nn.Module, classnames: Sequence[str], n_ctx: int = 16, ctx_init: str = "",
                  csc: bool = False, class_token_position: str = "end"):
         super().__init__(clip)
-        clip.requires_grad_(False)
-        self.text_encoder = TextEncoder(clip)
         self.prompt_learner = PromptLearner(self.text_encoder, classnames, n_ctx, ctx_init, csc, class_token_position)
-
-    def encode_image(self, image: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():  # the image tower is frozen: no graph (and PyTorch's fused attention path)
-            return self.clip.encode_image(image)
 
     def class_text_features(self) -> torch.Tensor:
         features = self.text_encoder.forward_embeddings(self.prompt_learner(), self.prompt_learner.eot_index)

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._report import mismatch_lines
 from .params import Selection
 from .text import TextEncoder, TokenizedPrompts
 
@@ -176,10 +177,6 @@ def checkpoint_metadata(selection: Selection, backbone: str = "") -> Dict[str, o
     }
 
 
-def _short(names: List[str]) -> str:
-    return ", ".join(names[:5]) + (f", ... ({len(names)} in all)" if len(names) > 5 else "")
-
-
 def load_trained_state_dict(
     model: nn.Module,
     state: Mapping[str, torch.Tensor],
@@ -199,7 +196,8 @@ def load_trained_state_dict(
     if not_in_model:
         raise KeyError(f"load_trained_state_dict: the model has no parameters named {not_in_model[:5]}")
     missing = [n for n in expected if n not in state]
-    unexpected = [n for n in state if n not in set(expected)]
+    expected_set = set(expected)
+    unexpected = [n for n in state if n not in expected_set]
     wrong_shape = [
         f"{n} checkpoint {tuple(state[n].shape)} vs model {tuple(params[n].shape)}"
         for n in expected
@@ -211,12 +209,13 @@ def load_trained_state_dict(
             f"{source} does not match the trained parameters of this model"
             + (f" (preset {preset!r}, {len(expected)} tensors):" if preset else f" ({len(expected)} tensors):")
         ]
-        if missing:
-            lines.append(f"  missing from the checkpoint ({len(missing)}): {_short(missing)}")
-        if unexpected:
-            lines.append(f"  not trained by this model ({len(unexpected)}): {_short(unexpected)}")
-        if wrong_shape:
-            lines.append(f"  shape mismatches ({len(wrong_shape)}): {_short(wrong_shape)}")
+        lines += mismatch_lines(
+            [
+                ("missing from the checkpoint", missing),
+                ("not trained by this model", unexpected),
+                ("shape mismatches", wrong_shape),
+            ]
+        )
         if metadata:
             lines.append(
                 f"  the checkpoint was trained with preset {metadata.get('preset', '?')!r} on backbone "

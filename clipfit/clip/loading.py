@@ -34,6 +34,7 @@ from open_clip.model import CLIP, set_model_preprocess_cfg
 from open_clip.pretrained import download_pretrained, get_pretrained_cfg, list_pretrained_tags_by_model
 from open_clip.transformer import QuickGELU
 
+from ._report import SHOW, mismatch_lines
 from .backbones import BackboneSpec, build_architecture, native_image_size, resolve_backbone
 
 __all__ = [
@@ -57,7 +58,6 @@ PROBE_TIMEOUT_S = 3.0
 DOWNLOAD_SOCKET_TIMEOUT_S = 60.0
 # Extra entries of OpenAI TorchScript archives that are not parameters.
 _ARCHIVE_ONLY_KEYS = ("input_resolution", "context_length", "vocab_size")
-_SHOW = 5  # how many offending keys an error message lists
 
 
 class ClipWeightsNotFound(FileNotFoundError):
@@ -146,7 +146,7 @@ def _normalise_state_dict(obj: object, file: Path) -> Dict[str, torch.Tensor]:
     not_tensors = [k for k, v in state.items() if not isinstance(v, torch.Tensor)]
     if not_tensors:
         raise ClipWeightsUnreadable(
-            f"{file} is not a plain state dict: entries {not_tensors[:_SHOW]} are not tensors. Save only "
+            f"{file} is not a plain state dict: entries {not_tensors[:SHOW]} are not tensors. Save only "
             f"model.state_dict() (optionally under the key 'state_dict')."
         )
     if state and all(k.startswith("module.") for k in state):
@@ -173,11 +173,6 @@ def read_state_dict(path: Union[str, Path]) -> Dict[str, torch.Tensor]:
     return _normalise_state_dict(raw, file)
 
 
-def _first(items: List[str]) -> str:
-    more = f", ... ({len(items)} in all)" if len(items) > _SHOW else ""
-    return ", ".join(items[:_SHOW]) + more
-
-
 def load_state_dict_strict(
     model: torch.nn.Module, state: Mapping[str, torch.Tensor], source: str, arch: str
 ) -> None:
@@ -197,12 +192,9 @@ def load_state_dict_strict(
     ]
     if missing or unexpected or wrong_shape:
         lines = [f"CLIP weights in {source} do not fit architecture {arch!r}:"]
-        if missing:
-            lines.append(f"  missing from the file ({len(missing)}): {_first(missing)}")
-        if unexpected:
-            lines.append(f"  not in the architecture ({len(unexpected)}): {_first(unexpected)}")
-        if wrong_shape:
-            lines.append(f"  shape mismatches ({len(wrong_shape)}): {_first(wrong_shape)}")
+        lines += mismatch_lines(
+            [("missing from the file", missing), ("not in the architecture", unexpected), ("shape mismatches", wrong_shape)]
+        )
         lines.append(
             "Check that MODEL.BACKBONE.NAME matches the weights file (e.g. ViT-B-16.pt needs 'ViT-B/16', "
             "RN50.pt needs 'RN50')."

@@ -145,9 +145,8 @@ class Selection:
 
 
 def _select_tower(
-    model: nn.Module, tower: str, names: List[str], patterns: Sequence[str], by_type: Dict[str, set]
+    params: Dict[str, nn.Parameter], tower: str, names: List[str], patterns: Sequence[str], by_type: Dict[str, set]
 ) -> TowerReport:
-    params = dict(model.named_parameters())
     chosen = [n for n in names if any(_matches(n, p, by_type) for p in patterns)]
     unmatched = [p for p in patterns if not any(_matches(n, p, by_type) for n in names)]
     return TowerReport(
@@ -200,17 +199,16 @@ def select_trainable(
     text_patterns = tuple(preset_text if text_patterns is None else text_patterns)
     image_patterns = tuple(preset_image if image_patterns is None else image_patterns)
 
+    params = dict(model.named_parameters())
     by_type = _norm_param_names(model)
     text_names, image_names, scale_names = split_towers(model)
-    text = _select_tower(model, "text", text_names, text_patterns, by_type)
-    image = _select_tower(model, "image", image_names, image_patterns, by_type)
+    text = _select_tower(params, "text", text_names, text_patterns, by_type)
+    image = _select_tower(params, "image", image_names, image_patterns, by_type)
 
     chosen = set(text.names) | set(image.names) | (set(scale_names) if train_scale else set())
-    scale_count = 0
-    for name, param in model.named_parameters():
+    for name, param in params.items():
         param.requires_grad_(name in chosen)
-        if name in scale_names:
-            scale_count += param.numel()
+    scale_count = sum(params[n].numel() for n in scale_names)
     return Selection(
         preset=preset,
         text=text,

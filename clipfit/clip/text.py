@@ -46,9 +46,6 @@ class TokenizedPrompts:
     def length(self) -> int:
         return int(self.tokens.shape[1])
 
-    def to(self, device: torch.device | str) -> "TokenizedPrompts":
-        return TokenizedPrompts(self.tokens.to(device), self.eot_index.to(device), self.texts)
-
     def __len__(self) -> int:
         return len(self.texts)
 

@@ -73,7 +73,8 @@ def accuracy(output: str) -> float:
 
 
 def train_then_reload(data_root, out_dir, trainer, config, epochs, opts=()):
-    """Train through train.py, then `--eval-only --load-epoch` from the output dir: both outputs."""
+    """Train through train.py, then `--eval-only --load-epoch` from the output dir; asserts that the reload
+    loaded the last epoch's prompt learner and reproduces the accuracy. Returns the training run's output."""
     # The same seed in both runs: the tiny backbone's random weights come from it.
     common = ["--root", data_root, "--seed", "1", "--trainer", trainer, "--dataset-config-file", DATASET_CONFIG,
               "--config-file", config]
@@ -81,4 +82,6 @@ def train_then_reload(data_root, out_dir, trainer, config, epochs, opts=()):
     trained = run_train_py(*common, "--output-dir", out_dir / "train", *opts)
     reloaded = run_train_py(*common, "--output-dir", out_dir / "eval", "--eval-only", "--model-dir", out_dir / "train",
                             "--load-epoch", str(epochs), *opts)
-    return trained, reloaded
+    assert "Loading weights to prompt_learner from" in reloaded and f"(epoch = {epochs})" in reloaded
+    assert accuracy(reloaded) == accuracy(trained)
+    return trained

@@ -1,0 +1,71 @@
+"""Timing, memory and output helpers shared by the benchmark scripts (one JSON line per case)."""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import Callable, Dict, List, Optional, Tuple
+
+import torch
+
+
+def add_iteration_args(parser: argparse.ArgumentParser) -> None:
+    """--quick, --iters and --warmup; `iterations(args)` resolves their defaults."""
+    parser.add_argument("--quick", action="store_true", help="small batches/classes, 1 iteration: CPU smoke run")
+    parser.add_argument("--iters", type=int, default=None, help="timed iterations (default 20; quick 1)")
+    parser.add_argument("--warmup", type=int, default=None, help="warm-up iterations (default 5; quick 1)")
+
+
+def iterations(args: argparse.Namespace) -> Tuple[int, int]:
+    """(warm-up iterations, timed iterations)."""
+    return args.warmup or (1 if args.quick else 5), args.iters or (1 if args.quick else 20)
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def first_call_s(fn: Callable[[], object], device: torch.device) -> float:
+    """Seconds of one call (the first one: compilation, if any)."""
+    start = time.perf_counter()
+    fn()
+    sync(device)
+    return time.perf_counter() - start
+
+
+def time_ms(fn: Callable[[], object], device: torch.device, warmup: int, iters: int) -> List[float]:
+    """Milliseconds of each of `iters` calls after `warmup` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    sync(device)
+    times = []
+    for _ in range(iters):
+        start = time.perf_counter()
+        fn()
+        sync(device)
+        times.append(1000.0 * (time.perf_counter() - start))
+    return times
+
+
+def reset_memory(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def peak_gb(device: torch.device) -> Optional[float]:
+    """Peak GPU memory since `reset_memory` (None on CPU)."""
+    if device.type != "cuda":
+        return None
+    return round(torch.cuda.max_memory_allocated(device) / 2**30, 3)
+
+
+def device_name(device: torch.device) -> str:
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+
+
+def emit(record: Dict[str, object], records: List[Dict[str, object]]) -> None:
+    """Prints the record as one JSON line (flushed) and keeps it."""
+    print(json.dumps(record), flush=True)
+    records.append(record)

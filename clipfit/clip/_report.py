@@ -1,0 +1,17 @@
+"""Error-message pieces shared by the weight loader (`loading`) and the trained-state loader (`classifier`)."""
+from __future__ import annotations
+
+from typing import Iterable, List, Sequence, Tuple
+
+SHOW = 5  # how many offending keys an error message lists
+
+
+def first_few(items: Sequence[str]) -> str:
+    """The first SHOW items, comma-separated, with the total when there are more."""
+    more = f", ... ({len(items)} in all)" if len(items) > SHOW else ""
+    return ", ".join(items[:SHOW]) + more
+
+
+def mismatch_lines(sections: Iterable[Tuple[str, Sequence[str]]]) -> List[str]:
+    """One line `  {label} ({count}): {first few keys}` per (label, keys) section that has keys."""
+    return [f"  {label} ({len(keys)}): {first_few(keys)}" for label, keys in sections if keys]
