@@ -23,11 +23,9 @@ BENCHMARK_ORDER = (
 
 def dataset_classes() -> dict:
     """{registered name: class} of the project's 15 datasets (importing `datasets` registers them)."""
-    from .plugins import PROJECT_ROOT
+    from .plugins import import_project_package
 
-    if PROJECT_ROOT not in sys.path:
-        sys.path.insert(0, PROJECT_ROOT)
-    import datasets
+    import_project_package("datasets")
     from datasets.base import CoOpDataset
 
     from .compat import DATASET_REGISTRY
@@ -50,11 +48,7 @@ class DatasetReport:
     split: str = "-"  # official / absent / generated / official lists / n/a / invalid
     missing: list[str] = field(default_factory=list)  # paths relative to the root
     notes: list[str] = field(default_factory=list)
-    anchor: str = ""
-
-    @property
-    def docs(self) -> str:
-        return f"DATASETS.md#{self.anchor}"
+    docs: str = ""  # the section of DATASETS.md about the dataset
 
 
 def count_images(folder: str) -> int:
@@ -91,26 +85,25 @@ def count_images(folder: str) -> int:
 def inspect_dataset(cls, root: str) -> DatasetReport:
     """Check one dataset's layout under `root`."""
     from datasets.base import TestOnlyDataset, parse_split
-    from datasets.storage import DatasetError, DatasetFiles, find_missing, read_json_file
+    from datasets.storage import DatasetError, DatasetFiles, absent, docs_ref, find_missing, read_json_file
 
     name = cls.__name__
-    dataset_dir = os.path.join(root, cls.dataset_dir)
-    report = DatasetReport(name=name, folder=cls.dataset_dir + "/", status=READY, anchor=cls.anchor())
+    dataset_dir, image_dir = cls.dirs_under(root)
+    report = DatasetReport(name=name, folder=cls.dataset_dir + "/", status=READY, docs=docs_ref(cls.anchor()))
     if not os.path.isdir(dataset_dir):
         report.status = MISSING
         report.missing = [cls.dataset_dir + "/"]
         return report
 
-    def absent(relpaths) -> list[str]:
-        return [os.path.join(cls.dataset_dir, p) for p in relpaths if not os.path.exists(os.path.join(dataset_dir, p))]
+    def missing(relpaths) -> list[str]:
+        return [os.path.join(cls.dataset_dir, p) for p in absent(dataset_dir, relpaths)]
 
-    report.missing = absent(cls.required)
+    report.missing = missing(cls.required)
     files = DatasetFiles(dataset_dir)
-    replacement = cls.split_file or getattr(cls, "preprocessed_file", None)
+    replacement = cls.split_file or cls.preprocessed_file
     found = files.find(replacement) if replacement else None
     if not found:
-        report.missing += absent(cls.native_files)
-    image_dir = os.path.join(dataset_dir, cls.image_subdir) if cls.image_subdir else dataset_dir
+        report.missing += missing(cls.native_files)
 
     entries = None
     if issubclass(cls, TestOnlyDataset):
@@ -126,7 +119,7 @@ def inspect_dataset(cls, root: str) -> DatasetReport:
         try:
             data = read_json_file(found, "")
             entries = parse_split(data, found)
-            generated = found != files.primary(cls.split_file) or files.is_generated(found)
+            generated = files.made_here(found, cls.split_file)
             report.split = "generated" if generated else "official"
             if generated:
                 report.notes.append(f"{found} is a random split made here, not the official file")
@@ -135,7 +128,8 @@ def inspect_dataset(cls, root: str) -> DatasetReport:
             report.status = BROKEN
             report.notes.append(f"{found} cannot be read: {str(e).splitlines()[0][:200]}; delete it")
 
-    if entries is not None and os.path.isdir(image_dir):
+    has_images = os.path.isdir(image_dir)
+    if entries is not None and has_images:
         paths = [os.path.join(image_dir, rel) for key in entries for rel, _, _ in entries[key]]
         missing_images = find_missing(paths)
         report.images = len(paths) - len(missing_images)
@@ -143,7 +137,7 @@ def inspect_dataset(cls, root: str) -> DatasetReport:
             report.status = INCOMPLETE
             shown = ", ".join(os.path.relpath(p, root) for p in missing_images[:3])
             report.notes.append(f"{len(missing_images):,} of {len(paths):,} images in the split file are missing, e.g. {shown}")
-    elif os.path.isdir(image_dir):
+    elif has_images:
         report.images = sum(count_images(os.path.join(dataset_dir, d)) for d in (cls.count_dirs or (cls.image_subdir,)))
         if report.images == 0:
             report.status = INCOMPLETE
@@ -153,13 +147,19 @@ def inspect_dataset(cls, root: str) -> DatasetReport:
     return report
 
 
-def check_root(root: str, names: list[str] | None = None) -> list[DatasetReport]:
+def selected_datasets(names: list[str] | None = None) -> dict:
+    """Registered name -> dataset class for `names` (all when empty); ValueError names unknown ones."""
     classes = dataset_classes()
     names = list(classes) if not names else names
     unknown = [n for n in names if n not in classes]
     if unknown:
         raise ValueError(f"unknown dataset name(s) {unknown}; choose from {sorted(classes)}")
-    return [inspect_dataset(classes[n], os.path.abspath(os.path.expanduser(root))) for n in names]
+    return {n: classes[n] for n in names}
+
+
+def check_root(root: str, names: list[str] | None = None) -> list[DatasetReport]:
+    root = os.path.abspath(os.path.expanduser(root))
+    return [inspect_dataset(cls, root) for cls in selected_datasets(names).values()]
 
 
 def format_reports(reports: list[DatasetReport]) -> str:

@@ -21,14 +21,15 @@ import shlex
 from dataclasses import dataclass, field
 
 from .errors import UserInputError
+from .plugins import PROJECT_ROOT
 
-PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROTOCOLS = ("base2new_train", "base2new_test", "few_shot", "xd_train", "xd_test")
 BASE2NEW_DATASETS = (
     "imagenet", "caltech101", "oxford_pets", "stanford_cars", "oxford_flowers", "food101",
     "fgvc_aircraft", "sun397", "dtd", "eurosat", "ucf101",
 )
-XD_TARGETS = tuple(d for d in BASE2NEW_DATASETS if d != "imagenet")
+TRANSFER_SOURCE = "imagenet"  # the training set of the cross-dataset and domain-generalization settings
+XD_TARGETS = tuple(d for d in BASE2NEW_DATASETS if d != TRANSFER_SOURCE)
 DG_TARGETS = ("imagenetv2", "imagenet_sketch", "imagenet_a", "imagenet_r")
 ZERO_SHOT_TRAINERS = ("ZeroshotCLIP", "ZeroshotCLIP2")
 # scripts/<folder>/ of each method; the zero-shot trainers share scripts/zsclip/
@@ -147,7 +148,7 @@ class Job:
 
     @property
     def train_dataset(self) -> str:
-        return "imagenet" if self.protocol in ("xd_train", "xd_test") else self.dataset
+        return TRANSFER_SOURCE if self.protocol in ("xd_train", "xd_test") else self.dataset
 
     @property
     def train_shots(self) -> int:
@@ -239,6 +240,12 @@ class Job:
         return f"{self.trainer} {self.dataset} seed {self.seed}: {what}"
 
 
+def known_datasets() -> list[str]:
+    """Dataset config stems: the names the scripts take (configs/datasets/<name>.yaml)."""
+    folder = os.path.join(PROJECT_ROOT, "configs", "datasets")
+    return sorted(name[:-5] for name in os.listdir(folder) if name.endswith(".yaml"))
+
+
 def job_from_env(trainer: str, protocol: str, args: list[str]) -> Job:
     """Build a job from a script's positional arguments and the environment knobs."""
     usage = {
@@ -254,9 +261,9 @@ def job_from_env(trainer: str, protocol: str, args: list[str]) -> Job:
         shots = int(values.get("SHOTS", env("SHOTS", "16")))
     except ValueError as e:
         raise UserInputError(f"SEED and SHOTS must be integers: {e}") from e
-    dataset = values.get("DATASET", "imagenet")
-    if not os.path.isfile(os.path.join(PROJECT_ROOT, "configs", "datasets", f"{dataset}.yaml")):
-        known = sorted(f[:-5] for f in os.listdir(os.path.join(PROJECT_ROOT, "configs", "datasets")))
+    dataset = values.get("DATASET", TRANSFER_SOURCE)
+    known = known_datasets()
+    if dataset not in known:
         raise UserInputError(f"unknown dataset {dataset!r}: no configs/datasets/{dataset}.yaml (known: {known})")
     return Job(
         trainer=env("TRAINER", trainer),

@@ -13,19 +13,25 @@ PLUGINS_ENV = "CLIPFIT_PLUGINS"
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def import_plugins() -> None:
-    """Import `trainers` and `datasets` from the project checkout (they live next to `clipfit/`)."""
+def import_project_package(package: str):
+    """Import `trainers` or `datasets` from the project checkout (they live next to `clipfit/`)."""
     if PROJECT_ROOT not in sys.path:
         sys.path.insert(0, PROJECT_ROOT)
+    module = importlib.import_module(package)
+    location = os.path.dirname(os.path.abspath(getattr(module, "__file__", "") or ""))
+    if location != os.path.join(PROJECT_ROOT, package):
+        raise ImportError(
+            f"`import {package}` resolved to {location}, not to this project's {package}/ folder "
+            f"({os.path.join(PROJECT_ROOT, package)}). Another installed package named `{package}` "
+            "shadows it; run from the project root or uninstall the other package."
+        )
+    return module
+
+
+def import_plugins() -> None:
+    """Import the project's `trainers` and `datasets`, then the modules named in CLIPFIT_PLUGINS."""
     for package in ("trainers", "datasets"):
-        module = importlib.import_module(package)
-        location = os.path.dirname(os.path.abspath(getattr(module, "__file__", "") or ""))
-        if location != os.path.join(PROJECT_ROOT, package):
-            raise ImportError(
-                f"`import {package}` resolved to {location}, not to this project's {package}/ folder "
-                f"({os.path.join(PROJECT_ROOT, package)}). Another installed package named `{package}` "
-                "shadows it; run from the project root or uninstall the other package."
-            )
+        import_project_package(package)
     for module_name in filter(None, (m.strip() for m in os.environ.get(PLUGINS_ENV, "").split(","))):
         try:
             importlib.import_module(module_name)

@@ -44,11 +44,16 @@ def run(args: argparse.Namespace) -> int:
 def check(root: str, names: list[str] | None = None, download_splits: bool = False) -> int:
     """Print the table; exit status 1 when a requested dataset, or one whose folder exists, is not ready
     or a download failed."""
-    from ..data_check import READY, check_root, format_reports, summary_line
+    from ..data_check import READY, check_root, format_reports, selected_datasets, summary_line
 
     root = os.path.abspath(os.path.expanduser(root))
     if not os.path.isdir(root):
         print(f"error: data root {root} does not exist (see DATASETS.md for the layout)", file=sys.stderr)
+        return 2
+    try:
+        selected_datasets(names)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
         return 2
     failed = False
     if download_splits:
@@ -61,11 +66,7 @@ def check(root: str, names: list[str] | None = None, download_splits: bool = Fal
         if not results:
             print("No split file to download.")
         print()
-    try:
-        reports = check_root(root, names)
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    reports = check_root(root, names)
     print(format_reports(reports))
     print()
     print(summary_line(reports, root))
