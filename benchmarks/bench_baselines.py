@@ -1,7 +1,7 @@
 """Speed and memory of CoOp and CoCoOp training steps beside CLIPFit's, on the same shapes.
 
 Random ViT-B/16 weights, synthetic images and labels, the trainers' own modules (`trainers.coop`,
-`trainers.cocoop`; CLIPFit's step from bench_clipfit_step.py). Cases:
+`trainers.cocoop`, `trainers.clipfit`), each with or without the shared-prefix text path. Cases:
 
 * train_step, CoOp (N_CTX 16, generic context, class token at the end): batch 32 (its configs' batch);
 * train_step, CoCoOp (the base-to-new config: N_CTX 4 from "a photo of a"): batch 1 (its configs'),
@@ -29,19 +29,12 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _steps  # noqa: E402  (puts the checkout on sys.path)
 import _timing  # noqa: E402
 import bench_clipfit_step as clipfit_bench  # noqa: E402
-from clipfit.clip import (  # noqa: E402
-    autocast,
-    build_random_clip,
-    convert_model,
-    make_grad_scaler,
-    resolve_precision,
-)
+from clipfit.clip import autocast, build_random_clip, convert_model, resolve_precision  # noqa: E402
 from trainers.cocoop import GiB, CoCoOpModel  # noqa: E402
 from trainers.coop import CoOpModel  # noqa: E402
 
@@ -57,35 +50,8 @@ def build_method(method: str, clip: torch.nn.Module, names: List[str], mode: str
     return model
 
 
-def prompt_train_case(model, mode: str, device: torch.device, classes: int, batch: int,
-                      compile_mode: str = "off") -> Callable[[], None]:
-    """One CoOp/CoCoOp training step, as ClipTrainer.forward_backward runs it (TRAINER.<NODE>.COMPILE
-    compiles the same forward half with the default mode)."""
-    learner = model.prompt_learner
-    optimizer = torch.optim.SGD(learner.parameters(), lr=0.002, momentum=0.9, weight_decay=5e-4)
-    scaler = make_grad_scaler(mode, device)
-    images = clipfit_bench.synthetic_images(model.clip, batch, mode, device)
-    labels = torch.randint(0, classes, (batch,), device=device)
-
-    def loss_fn(images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        with autocast(mode, device):
-            return model.loss(images, labels)[0]
-
-    if compile_mode != "off":
-        loss_fn = torch.compile(loss_fn, mode=None if compile_mode == "default" else compile_mode)
-
-    def step() -> None:
-        loss = loss_fn(images, labels)
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
-
-    return step
-
-
 def cocoop_eval_case(model, mode: str, device: torch.device, batch: int) -> Callable[[], torch.Tensor]:
-    images = clipfit_bench.synthetic_images(model.clip, batch, mode, device)
+    images = _steps.synthetic_images(model.clip, batch, mode, device)
 
     def run() -> torch.Tensor:
         with torch.no_grad(), autocast(mode, device):
@@ -105,18 +71,21 @@ def plans(quick: bool, method: str, classes: Sequence[int]) -> List[Tuple[str, i
 
 
 def run_case(args, clip, method: str, case: str, batch: int, n: int, requested: str, mode: str, compile_mode: str,
-             device: torch.device, warmup: int, iters: int) -> Dict[str, object]:
+             share: bool, device: torch.device, warmup: int, iters: int) -> Dict[str, object]:
     _timing.reset_memory(device)
     extra: Dict[str, object] = {}
     if method == "clipfit":
-        fn, length = clipfit_bench.train_case(clip, mode, device, n, batch, compile_mode != "off")
-        n_ctx = 0
-    else:
         with contextlib.redirect_stdout(sys.stderr):  # keep stdout to JSON lines
-            model = build_method(method, clip, clipfit_bench.class_names(n), mode, args.cocoop_budget_gb).to(device)
-        length, n_ctx = model.prompt_learner.length, model.prompt_learner.n_ctx
+            fn, prompts = clipfit_bench.train_case(clip, mode, device, n, batch, compile_mode, share)
+        length, n_ctx, prefix = prompts.length, 0, prompts.prefix_length
+    else:
+        with contextlib.redirect_stdout(sys.stderr):
+            model = build_method(method, clip, _steps.class_names(n), mode, args.cocoop_budget_gb).to(device)
+        model.text_encoder.share_prefix &= share
+        learner = model.prompt_learner
+        length, n_ctx, prefix = learner.length, learner.n_ctx, 1 + learner.n_ctx
         if case == "train_step":
-            fn = prompt_train_case(model, mode, device, n, batch, compile_mode)
+            fn = _steps.train_step(model, mode, device, n, batch, compile_mode)
         else:
             fn = cocoop_eval_case(model, mode, device, batch)
         if method == "cocoop":
@@ -138,8 +107,10 @@ def run_case(args, clip, method: str, case: str, batch: int, n: int, requested: 
         "compile": compile_mode,
         "batch": batch,
         "classes": n,
+        "share_prefix": share,
         "n_ctx": n_ctx,
         "prompt_tokens": length,
+        "prefix_tokens": prefix if share else 0,
         **extra,
         "median_ms": round(median, 2),
         "min_ms": round(min(times), 2),
@@ -161,7 +132,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--cocoop-budget-gb", type=float, default=None,
                         help="CoCoOp's activation budget of one training text pass (default: the model's, 6 GiB)")
     parser.add_argument("--compile", default="off",
-                        help="comma-separated torch.compile modes of the training steps: off, default, reduce-overhead")
+                        help="comma-separated torch.compile modes of the training steps: off, default, reduce-overhead, "
+                        "max-autotune")
+    parser.add_argument("--share-prefix", choices=sorted(clipfit_bench.SHARE_PREFIX), default="on",
+                        help="run the prompts' common first tokens once (on), never (off), or time both")
     parser.add_argument("--select", default="",
                         help="only these cases, comma-separated method:batch:classes (e.g. coop:32:500,cocoop:4:500)")
     return parser.parse_args(argv)
@@ -177,7 +151,7 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, object]]:
     if unknown:
         raise SystemExit(f"unknown --methods {unknown}; choose from {METHODS}")
 
-    compile_modes = [c for c in args.compile.split(",") if c]
+    compile_modes = _steps.compile_modes(args.compile)
     selected = {tuple(x.split(":")) for x in args.select.split(",") if x}
 
     torch.manual_seed(0)
@@ -194,11 +168,10 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, object]]:
                 if selected and (method, str(batch), str(n)) not in selected:
                     continue
                 for compile_mode in compile_modes if case == "train_step" else ["off"]:
-                    if method == "clipfit" and compile_mode == "reduce-overhead":
-                        continue  # bench_clipfit_step compiles with the default mode only
-                    record = run_case(args, clip, method, case, batch, n, requested, mode, compile_mode, device,
-                                      warmup, iters)
-                    _timing.emit(record, results)
+                    for share in clipfit_bench.SHARE_PREFIX[args.share_prefix]:
+                        record = run_case(args, clip, method, case, batch, n, requested, mode, compile_mode, share,
+                                          device, warmup, iters)
+                        _timing.emit(record, results)
             del clip
     return results
 

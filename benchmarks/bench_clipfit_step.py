@@ -1,23 +1,26 @@
 """Speed and memory of a CLIPFit training step and of evaluation, on synthetic tensors.
 
-Random ViT-B/16 weights (speed does not depend on the values). Cases, for every precision mode and
-optionally with torch.compile:
+Random ViT-B/16 weights (speed does not depend on the values). Cases, for every precision mode, every
+torch.compile mode asked for and with or without the shared-prefix text path:
 
-* train_step: image encoder forward+backward with only LayerNorms trainable, text encoder over all
-  class prompts with only the FFN c_proj biases trainable (one pass serves CE and KD), loss
-  CE + 8 * KD against precomputed zero-shot features, SGD step; batch 32, 50 and 500 classes.
+* train_step: the trainer's own `CLIPFitModel.loss` (image encoder with only LayerNorms trainable, text
+  encoder over all class prompts with only the FFN c_proj biases trainable, one pass for CE and KD,
+  lambda 8) with backward and SGD update; batch 32, 50 and 500 classes.
 * eval_batch: 100 images, cached class text features: one image pass and one matmul; 500 and 1000 classes.
 
 Prints one JSON line per case: median ms over the timed iterations after warm-up, and the peak GPU
 memory of the case (null on CPU). `--quick` shrinks batches, classes and iterations for a CPU smoke run.
 
     python benchmarks/bench_clipfit_step.py --device cuda
+    python benchmarks/bench_clipfit_step.py --device cuda --modes fp16 --compile off,reduce-overhead
     python benchmarks/bench_clipfit_step.py --quick --device cpu
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
+import itertools
 import statistics
 import sys
 from pathlib import Path
@@ -26,10 +29,11 @@ from typing import Dict, List, Optional, Sequence
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _steps  # noqa: E402  (puts the checkout on sys.path)
 import _timing  # noqa: E402
+from _steps import TEMPLATE, class_names, synthetic_images  # noqa: E402,F401  (re-exported for tests)
 from clipfit.clip import (  # noqa: E402
     PRECISIONS,
     TextEncoder,
@@ -38,48 +42,19 @@ from clipfit.clip import (  # noqa: E402
     compute_text_features,
     convert_model,
     cosine_logits,
-    input_dtype,
-    kd_loss,
-    make_grad_scaler,
     prompt_for,
     resolve_precision,
     select_trainable,
     tokenize_prompts,
 )
+from trainers.base import compile_step  # noqa: E402
+from trainers.clipfit import CLIPFitModel  # noqa: E402
 
-TEMPLATE = "a photo of a {}, a type of pet."
-_WORDS = (
-    "great pyrenees staffordshire bull terrier american pit english cocker spaniel russian blue "
-    "egyptian mau siamese basset hound german shorthaired pointer japanese chin wheaten yorkshire "
-    "birman bombay maine coon newfoundland samoyed scottish havanese leonberger keeshond"
-).split()
+SHARE_PREFIX = {"on": [True], "off": [False], "both": [True, False]}
 
 
-def class_names(count: int) -> List[str]:
-    """Deterministic 2-3 word names, so prompts are ~12-20 tokens like real pet/car/flower names."""
-    n = len(_WORDS)
-    names = []
-    for i in range(count):
-        words = [_WORDS[i % n], _WORDS[(i // n + 3 * i) % n]]
-        if i % 3 == 0:
-            words.append(_WORDS[(7 * i + 5) % n])
-        names.append(" ".join(words))
-    return names
-
-
-def synthetic_images(model: torch.nn.Module, batch: int, mode: str, device: torch.device) -> torch.Tensor:
-    """Random images at the model's input size, in the dtype the image encoder takes in `mode`."""
-    size = model.visual.image_size
-    return torch.randn(batch, 3, size[0], size[1], device=device).to(input_dtype(mode))
-
-
-def _class_prompts(model: torch.nn.Module, mode: str, device: torch.device, classes: int):
-    """The text encoder, the tokenized class prompts and their normalised features (no grad)."""
-    encoder = TextEncoder(model)
-    prompts = tokenize_prompts([prompt_for(TEMPLATE, n) for n in class_names(classes)], device=device)
-    with torch.no_grad(), autocast(mode, device):
-        features = compute_text_features(encoder, prompts)
-    return encoder, prompts, features
+def class_prompts(classes: int, device: torch.device):
+    return tokenize_prompts([prompt_for(TEMPLATE, n) for n in class_names(classes)], device=device)
 
 
 def prepare_model(master: torch.nn.Module, mode: str, device: torch.device) -> torch.nn.Module:
@@ -88,48 +63,31 @@ def prepare_model(master: torch.nn.Module, mode: str, device: torch.device) -> t
     return model
 
 
-def train_case(
-    model: torch.nn.Module, mode: str, device: torch.device, classes: int, batch: int, compile_: bool, lam: float = 8.0
-):
-    """A CLIPFit step closure, and the prompt length it uses."""
-    encoder, prompts, zero_shot = _class_prompts(model, mode, device, classes)  # zero-shot: once, before training
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.SGD(params, lr=0.002, momentum=0.9, weight_decay=5e-4)
-    scaler = make_grad_scaler(mode, device)
+def train_case(model: torch.nn.Module, mode: str, device: torch.device, classes: int, batch: int,
+               compile_mode: str = "off", share_prefix: bool = True):
+    """A CLIPFit step closure (the trainer's module: KD, lambda 8), and the prompts it encodes."""
+    prompts = class_prompts(classes, device)
+    with autocast(mode, device):  # the zero-shot teacher: once, before training
+        method = CLIPFitModel(model, prompts, "kd", 8.0)
+    method.text_encoder.share_prefix &= share_prefix
+    return _steps.train_step(method, mode, device, classes, batch, compile_mode), prompts
+
+
+def eval_case(model: torch.nn.Module, mode: str, device: torch.device, classes: int, batch: int,
+              compile_mode: str = "off", share_prefix: bool = True):
+    """An evaluation closure over cached class features, and the prompts."""
+    prompts = class_prompts(classes, device)
+    with torch.no_grad(), autocast(mode, device):  # the evaluation cache's content
+        text_features = compute_text_features(TextEncoder(model, share_prefix), prompts)
     images = synthetic_images(model, batch, mode, device)
-    labels = torch.randint(0, classes, (batch,), device=device)
-
-    def loss_fn(images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        with autocast(mode, device):
-            image_features = model.encode_image(images)
-            text_features = encoder.encode(prompts)  # one pass: CE logits and KD
-            logits = cosine_logits(image_features, text_features, model.logit_scale)
-            return F.cross_entropy(logits.float(), labels) + lam * kd_loss(text_features, zero_shot)
-
-    loss_fn = torch.compile(loss_fn) if compile_ else loss_fn
-
-    def step() -> None:
-        optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(images, labels)
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
-
-    return step, prompts.length
-
-
-def eval_case(model: torch.nn.Module, mode: str, device: torch.device, classes: int, batch: int, compile_: bool):
-    """An evaluation closure over cached class features, and the prompt length."""
-    _, prompts, text_features = _class_prompts(model, mode, device, classes)  # the evaluation cache's content
-    images = synthetic_images(model, batch, mode, device)
-    encode_image = torch.compile(model.encode_image) if compile_ else model.encode_image
+    encode_image = model.encode_image if compile_mode == "off" else compile_step(model.encode_image, compile_mode)
 
     def run() -> torch.Tensor:
         with torch.no_grad(), autocast(mode, device):
             image_features = F.normalize(encode_image(images), dim=-1)
             return cosine_logits(image_features, text_features, model.logit_scale, normalized=True)
 
-    return run, prompts.length
+    return run, prompts
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -138,8 +96,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--backbone", default="ViT-B/16", help="backbone name (random weights); 'tiny' for a smoke run")
     parser.add_argument("--modes", default=",".join(PRECISIONS), help="comma-separated precision modes")
     parser.add_argument(
-        "--compile", choices=("off", "on", "both"), default=None, help="torch.compile (default: off with --quick, else both)"
+        "--compile", default=None,
+        help="comma-separated torch.compile modes: off, default, reduce-overhead, max-autotune "
+        "(default: off with --quick, else off,default)",
     )
+    parser.add_argument("--share-prefix", choices=sorted(SHARE_PREFIX), default="on",
+                        help="run the prompts' common first tokens once (on), never (off), or time both")
     _timing.add_iteration_args(parser)
     parser.add_argument("--cases", default="train,eval", help="comma-separated: train, eval")
     return parser.parse_args(argv)
@@ -150,8 +112,7 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, object]]:
     device = torch.device(args.device)
     quick = args.quick
     warmup, iters = _timing.iterations(args)
-    compile_choice = args.compile or ("off" if quick else "both")
-    compile_flags = {"off": [False], "on": [True], "both": [False, True]}[compile_choice]
+    compile_modes = _steps.compile_modes(args.compile or ("off" if quick else "off,default"))
     train_batch, train_classes = (2, [10]) if quick else (32, [50, 500])
     eval_batch, eval_classes = (4, [20]) if quick else (100, [500, 1000])
     cases = set(args.cases.split(","))
@@ -166,11 +127,13 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, object]]:
     results = []
     for requested in args.modes.split(","):
         mode = resolve_precision(requested, device)
-        for compile_ in compile_flags:
+        for compile_mode in compile_modes:
             model = prepare_model(master, mode, device)
-            for case, build, batch, classes in plans:
+            for (case, build, batch, classes), share in itertools.product(plans, SHARE_PREFIX[args.share_prefix]):
                 _timing.reset_memory(device)
-                fn, length = build(model, mode, device, classes, batch, compile_)
+                with contextlib.redirect_stdout(sys.stderr):  # keep stdout to JSON lines
+                    fn, prompts = build(model, mode, device, classes, batch, compile_mode, share)
+                first_s = _timing.first_call_s(fn, device)
                 times = _timing.time_ms(fn, device, warmup, iters)
                 record = {
                     "case": case,
@@ -178,12 +141,15 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, object]]:
                     "device": _timing.device_name(device),
                     "mode": requested,
                     "effective_mode": mode,
-                    "compile": compile_,
+                    "compile": compile_mode,
+                    "share_prefix": share,
                     "batch": batch,
                     "classes": classes,
-                    "prompt_tokens": length,
+                    "prompt_tokens": prompts.length,
+                    "prefix_tokens": prompts.prefix_length if share else 0,
                     "median_ms": round(statistics.median(times), 2),
                     "min_ms": round(min(times), 2),
+                    "first_call_s": round(first_s, 2),
                     "iters": iters,
                     "peak_mem_gb": _timing.peak_gb(device),
                 }

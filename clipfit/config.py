@@ -15,6 +15,7 @@ def extend_cfg(cfg: CN) -> None:
     cfg.TRAINER.COOP.PREC = "fp16"
     cfg.TRAINER.COOP.CLASS_TOKEN_POSITION = "end"
     cfg.TRAINER.COOP.COMPILE = False  # torch.compile the training step (clipfit addition)
+    cfg.TRAINER.COOP.COMPILE_MODE = "default"  # torch.compile mode: default, reduce-overhead (CUDA graphs), max-autotune
     # The authors' CLIPFit scripts pass these; nothing reads them.
     cfg.TRAINER.COOP.W1 = 1.0
     cfg.TRAINER.COOP.W2 = 1.0
@@ -24,6 +25,7 @@ def extend_cfg(cfg: CN) -> None:
     cfg.TRAINER.COCOOP.CTX_INIT = ""
     cfg.TRAINER.COCOOP.PREC = "fp16"
     cfg.TRAINER.COCOOP.COMPILE = False  # torch.compile the training step (clipfit addition)
+    cfg.TRAINER.COCOOP.COMPILE_MODE = "default"  # torch.compile mode: default, reduce-overhead (CUDA graphs), max-autotune
 
     # CLIP backbone weights, shared by every CLIP trainer. MODEL.BACKBONE.PRETRAINED False = random init.
     cfg.MODEL.BACKBONE.WEIGHTS = ""  # explicit file: an OpenAI TorchScript .pt or a state dict
@@ -38,6 +40,7 @@ def extend_cfg(cfg: CN) -> None:
     cfg.TRAINER.CLIPFIT.REG = "kd"  # kd (distillation to zero-shot text features), mse (bias change) or none
     cfg.TRAINER.CLIPFIT.TEMPLATE = ""  # prompt template with {}; empty = the dataset's hand-written one
     cfg.TRAINER.CLIPFIT.COMPILE = False  # torch.compile the training step
+    cfg.TRAINER.CLIPFIT.COMPILE_MODE = "default"  # torch.compile mode: default, reduce-overhead (CUDA graphs), max-autotune
 
     cfg.DATASET.SUBSAMPLE_CLASSES = "all"  # all, base or new
 

@@ -38,6 +38,14 @@ from clipfit.compat import (
 from clipfit.errors import UserInputError
 
 REGISTERED_NAME = "prompt_learner"
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+
+
+def compile_step(fn, mode: str = "default"):
+    """torch.compile in one of COMPILE_MODES (reduce-overhead replays CUDA graphs: fewest launches)."""
+    if mode not in COMPILE_MODES:
+        raise UserInputError(f"torch.compile mode {mode!r}; use one of {list(COMPILE_MODES)}")
+    return torch.compile(fn, mode=None if mode == "default" else mode)
 
 
 def load_backbone(cfg, device: torch.device) -> nn.Module:
@@ -129,9 +137,13 @@ class ClipTrainer(TrainerX):
         return getattr((cfg or self.cfg).TRAINER, self.CONFIG_NODE)
 
     def check_cfg(self, cfg) -> None:
-        prec = self.method_cfg(cfg).PREC
-        if prec not in PRECISIONS:
-            raise UserInputError(f"TRAINER.{self.CONFIG_NODE}.PREC is {prec!r}; use one of {list(PRECISIONS)}")
+        node, name = self.method_cfg(cfg), f"TRAINER.{self.CONFIG_NODE}"
+        if node.PREC not in PRECISIONS:
+            raise UserInputError(f"{name}.PREC is {node.PREC!r}; use one of {list(PRECISIONS)}")
+        if node.COMPILE_MODE not in COMPILE_MODES:
+            raise UserInputError(f"{name}.COMPILE_MODE is {node.COMPILE_MODE!r}; use one of {list(COMPILE_MODES)}")
+        if node.COMPILE_MODE != "default" and not node.COMPILE:
+            raise UserInputError(f"{name}.COMPILE_MODE {node.COMPILE_MODE} needs {name}.COMPILE True as well")
 
     def build_method(self, clip: nn.Module, classnames: list[str]) -> ClipMethod:
         raise NotImplementedError
@@ -150,9 +162,10 @@ class ClipTrainer(TrainerX):
         self.model = self.build_method(clip, classnames).to(self.device)
         self.scaler = make_grad_scaler(self.precision, self.device)
         self.text_cache = TextFeatureCache(self.model.class_text_features, list(self.model.parameters()))
-        if getattr(self.method_cfg(), "COMPILE", False):
-            print("Compiling the training step with torch.compile (the first steps are slow)")
-            self.training_loss = torch.compile(self.training_loss)
+        node = self.method_cfg()
+        if node.COMPILE:
+            print(f"Compiling the training step with torch.compile, mode {node.COMPILE_MODE} (the first steps are slow)")
+            self.training_loss = compile_step(self.training_loss, node.COMPILE_MODE)
         trained = self.trained_module()
         if trained is not None:
             if cfg.MODEL.INIT_WEIGHTS:

@@ -60,7 +60,8 @@ class CLIPFitModel(TrainedOnlyState, ClipMethod):
             reg = kd_loss(text, self.zs_text_features)
         else:
             reg = mse_bias_loss(self.text_biases, self.initial_text_biases)
-        return ce + self.lam * reg, logits, {self.reg: reg.item()}
+        # A tensor, not .item(): no host sync (or graph break under torch.compile) inside the step.
+        return ce + self.lam * reg, logits, {self.reg: reg.detach()}
 
 
 @TRAINER_REGISTRY.register()

@@ -6,7 +6,9 @@ class text features, and logit(x, k) = scale * cos(f(x), g(prompt_k(x))).
 
 The original loops over the images of a batch in Python, one text pass of n_cls prompts each. Here the
 B x n_cls (image, class) prompts go through the text tower in one batched pass (prompts cut to the longest
-EOT + 1, as everywhere in clipfit), so batches above 1 are practical. When B x n_cls x L tokens would
+EOT + 1, as everywhere in clipfit), so batches above 1 are practical. An image's prompts all begin with
+[SOS] + its context, so those positions run once per image and each pair runs only its class's positions
+(`TextEncoder.forward_prefixed`). When the pairs' tokens would
 need more activation memory than a budget, the pairs are split into chunks, each still one batched
 pass; while training, each chunk runs under activation checkpointing, so only one chunk's activations
 are alive at a time (at the price of recomputing the chunks' forward during backward).
@@ -50,9 +52,10 @@ class PromptLearner(ContextPrompts):
         """ctx + pi(x) for every image: [B, n_ctx, ctx_dim] from normalised image features [B, vis_dim]."""
         return self.ctx.unsqueeze(0) + self.meta_net(image_features).unsqueeze(1)
 
-    def pair_prompts(self, ctx_shifted: torch.Tensor, image_idx: torch.Tensor, class_idx: torch.Tensor) -> torch.Tensor:
-        """Embedded prompts [n, L, dim] of the (image, class) pairs (image_idx[i], class_idx[i])."""
-        return torch.cat([self.token_prefix[class_idx], ctx_shifted[image_idx], self.token_suffix[class_idx]], dim=1)
+    @property
+    def prefix_length(self) -> int:
+        """[SOS] + context: the positions an image's prompts share across classes."""
+        return 1 + self.n_ctx
 
 
 class CoCoOpModel(FrozenClipMethod):
@@ -83,9 +86,18 @@ class CoCoOpModel(FrozenClipMethod):
             return transformer.layers * transformer.width * 16 * itemsize
         return transformer.width * 16 * itemsize
 
+    def tokens_per_pair(self) -> int:
+        """Text positions one (image, class) pair costs: its suffix, plus its copy of the image's prefix
+        keys and values (2 of the ~16 widths a token keeps per layer); the whole prompt without sharing."""
+        learner = self.prompt_learner
+        if not self.text_encoder.share_prefix:
+            return learner.length
+        prefix = learner.prefix_length
+        return learner.length - prefix + -(-prefix // 8)
+
     def pairs_per_chunk(self, training: bool) -> int:
         budget = self.train_memory_budget if training else self.eval_memory_budget
-        return max(1, budget // (self.prompt_learner.length * self._bytes_per_token(training)))
+        return max(1, budget // (self.tokens_per_pair() * self._bytes_per_token(training)))
 
     def text_passes(self, n_pairs: int, training: bool) -> tuple[int, int]:
         """(number of text passes, pairs per pass) for n_pairs (image, class) prompts: equal chunks within budget."""
@@ -97,8 +109,11 @@ class CoCoOpModel(FrozenClipMethod):
         learner = self.prompt_learner
         index = torch.arange(start, end, device=image_features.device)
         image_idx, class_idx = index // learner.n_cls, index % learner.n_cls
-        prompts = learner.pair_prompts(ctx_shifted, image_idx, class_idx)
-        text = F.normalize(self.text_encoder.forward_embeddings(prompts, learner.eot_index[class_idx]), dim=-1)
+        # Image b's prompts all start with [SOS] + ctx + pi(x_b): run once per image, shared by its classes.
+        text = self.text_encoder.forward_prefixed(
+            learner.context_prefix(ctx_shifted), learner.token_suffix[class_idx], learner.eot_index[class_idx], image_idx
+        )
+        text = F.normalize(text, dim=-1)
         return self.logit_scale.exp() * (image_features[image_idx].float() * text.float()).sum(dim=-1)
 
     def conditioned_logits(self, image_features: torch.Tensor) -> torch.Tensor:

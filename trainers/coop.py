@@ -119,6 +119,10 @@ class ContextPrompts(nn.Module):
         self.n_cls, self.n_ctx, self.length = len(prompts), n_ctx, tokenized.length
         self.ctx = nn.Parameter(vectors)
 
+    def context_prefix(self, ctx: torch.Tensor) -> torch.Tensor:
+        """[SOS] + context, the prompt start every class shares: [G, 1 + n_ctx, dim] for contexts [G, n_ctx, dim]."""
+        return torch.cat([self.token_prefix[:1].expand(ctx.shape[0], -1, -1), ctx], dim=1)
+
 
 class PromptLearner(ContextPrompts):
     """CoOp's prompt learner; its state dict is exactly `{"ctx": ...}`."""
@@ -179,7 +183,13 @@ class CoOpModel(FrozenClipMethod):
         self.prompt_learner = PromptLearner(self.text_encoder, classnames, n_ctx, ctx_init, csc, class_token_position)
 
     def class_text_features(self) -> torch.Tensor:
-        features = self.text_encoder.forward_embeddings(self.prompt_learner(), self.prompt_learner.eot_index)
+        learner = self.prompt_learner
+        if learner.ctx.dim() == 2 and learner.class_token_position == "end":
+            # A generic context at the start: every prompt begins with [SOS] + ctx, run once.
+            prefix = learner.context_prefix(learner.ctx.unsqueeze(0))
+            features = self.text_encoder.forward_prefixed(prefix, learner.token_suffix, learner.eot_index)
+        else:
+            features = self.text_encoder.forward_embeddings(learner(), learner.eot_index)
         return F.normalize(features, dim=-1)
 
 

@@ -56,7 +56,7 @@ def compute_text_features(
     """
     step = chunk_size or len(prompts)
     parts = [
-        encoder.forward_tokens(prompts.tokens[i : i + step], prompts.eot_index[i : i + step])
+        encoder.forward_tokens(prompts.tokens[i : i + step], prompts.eot_index[i : i + step], prompts.prefix_length)
         for i in range(0, len(prompts), step)
     ]
     features = torch.cat(parts) if len(parts) > 1 else parts[0]

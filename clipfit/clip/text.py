@@ -16,6 +16,8 @@ import torch
 from open_clip.model import CLIP
 from torch import nn
 
+from .shared_prefix import run_prefixed, shared_prefix_length, supports_shared_prefix
+
 __all__ = ["get_tokenizer", "tokenize", "TokenizedPrompts", "tokenize_prompts", "TextEncoder"]
 
 
@@ -34,13 +36,15 @@ def tokenize(texts: Sequence[str], context_length: int = 77) -> torch.Tensor:
 class TokenizedPrompts:
     """Prompts tokenized once, cut to the length the text encoder needs.
 
-    tokens: [n, L] ids with L = max EOT position + 1; eot_index: [n] position of each EOT.
-    Keeping eot_index avoids recomputing (and a host sync for) the length on every step.
+    tokens: [n, L] ids with L = max EOT position + 1; eot_index: [n] position of each EOT;
+    prefix_length: how many leading tokens all prompts share (run once by `TextEncoder`).
+    Keeping these avoids recomputing them (and host syncs) on every step.
     """
 
     tokens: torch.Tensor
     eot_index: torch.Tensor
     texts: Tuple[str, ...]
+    prefix_length: int = 0
 
     @property
     def length(self) -> int:
@@ -64,7 +68,13 @@ def tokenize_prompts(
     if len(texts) == 0:
         raise ValueError("tokenize_prompts: got no texts (is the class list empty?)")
     tokens, eot_index = truncate_tokens(tokenize(texts, context_length))
-    return TokenizedPrompts(tokens.to(device), eot_index.to(device), tuple(texts))
+    prefix = shared_prefix_length(tokens, eot_index)
+    return TokenizedPrompts(tokens.to(device), eot_index.to(device), tuple(texts), prefix)
+
+
+def worth_sharing(prefix_length: int, rows: int, groups: int = 1) -> bool:
+    """Whether running a shared prefix once saves work: more rows than prefixes, and more than [SOS]."""
+    return prefix_length >= 2 and rows > groups
 
 
 class TextEncoder(nn.Module):
@@ -76,7 +86,7 @@ class TextEncoder(nn.Module):
     as in open_clip).
     """
 
-    def __init__(self, model: CLIP):
+    def __init__(self, model: CLIP, share_prefix: bool = True):
         super().__init__()
         parts = ("token_embedding", "positional_embedding", "transformer", "ln_final")
         missing = [a for a in parts if not hasattr(model, a)]
@@ -97,6 +107,9 @@ class TextEncoder(nn.Module):
         self.transformer = model.transformer
         self.ln_final = model.ln_final
         self.text_projection = model.text_projection
+        # Prompts with common leading tokens run them once (clipfit.clip.shared_prefix), where the blocks
+        # are open_clip's plain ones; False always runs full prompts (for comparisons).
+        self.share_prefix = share_prefix and supports_shared_prefix(self.transformer.resblocks)
 
     @property
     def dtype(self) -> torch.dtype:
@@ -107,15 +120,43 @@ class TextEncoder(nn.Module):
         """Token embeddings [n, L, d] (for methods that replace some of them, e.g. CoOp's context)."""
         return self.token_embedding(tokens)
 
-    def forward_tokens(self, tokens: torch.Tensor, eot_index: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward_tokens(
+        self, tokens: torch.Tensor, eot_index: Optional[torch.Tensor] = None, prefix_length: int = 0
+    ) -> torch.Tensor:
         """Text features [n, embed_dim] of token ids [n, T] (any T; cut to max EOT + 1 here).
 
         Pass `eot_index` (as `TokenizedPrompts` holds it) with already truncated tokens to skip the
-        length computation (a host sync on GPU).
+        length computation (a host sync on GPU), and `prefix_length`, the number of leading tokens all
+        rows share, to run those once.
         """
         if eot_index is None:
             tokens, eot_index = truncate_tokens(tokens)
+        if self.share_prefix and worth_sharing(prefix_length, tokens.shape[0]):
+            prefix, suffix = self.embed(tokens[:1, :prefix_length]), self.embed(tokens[:, prefix_length:])
+            return self.forward_prefixed(prefix, suffix, eot_index)
         return self.forward_embeddings(self.embed(tokens), eot_index)
+
+    def _positioned(self, embeddings: torch.Tensor, start: int = 0) -> torch.Tensor:
+        """Embeddings [n, L, d] in the activation dtype with positions start..start+L-1 added."""
+        end = start + embeddings.shape[1]
+        if end > self.positional_embedding.shape[0]:
+            raise ValueError(
+                f"prompt embeddings have {end} positions but the text tower has only "
+                f"{self.positional_embedding.shape[0]}; shorten the prompts"
+            )
+        dtype = self.dtype
+        return embeddings.to(dtype) + self.positional_embedding[start:end].to(dtype)
+
+    def _pool_project(self, x: torch.Tensor, eot_index: torch.Tensor) -> torch.Tensor:
+        """Projected features of the tokens at eot_index in x [n, L, d]."""
+        # LayerNorm is per token, so pooling first and normalising n rows instead of n*L is identical.
+        x = x[torch.arange(x.shape[0], device=x.device), eot_index]
+        x = self.ln_final(x)
+        if isinstance(self.text_projection, nn.Linear):
+            return self.text_projection(x)
+        if self.text_projection is not None:
+            return x @ self.text_projection
+        return x
 
     def forward_embeddings(self, prompt_embeddings: torch.Tensor, eot_index: torch.Tensor) -> torch.Tensor:
         """Text features [n, embed_dim] of embedded prompts [n, L, d], L <= context length.
@@ -123,29 +164,37 @@ class TextEncoder(nn.Module):
         The caller passes embeddings already truncated to L (max EOT position + 1) and the EOT
         position of every prompt.
         """
-        length = prompt_embeddings.shape[1]
-        if length > self.positional_embedding.shape[0]:
-            raise ValueError(
-                f"prompt embeddings have {length} positions but the text tower has only "
-                f"{self.positional_embedding.shape[0]}; shorten the prompts"
-            )
-        dtype = self.dtype
-        x = prompt_embeddings.to(dtype) + self.positional_embedding[:length].to(dtype)
+        x = self._positioned(prompt_embeddings)
+        length = x.shape[1]
         # Same additive causal mask as open_clip's build_causal_mask, cut to L x L.
         mask = torch.full((length, length), float("-inf"), device=x.device, dtype=x.dtype).triu_(1)
-        x = self.transformer(x, attn_mask=mask)
-        # LayerNorm is per token, so pooling first and normalising n rows instead of n*L is identical.
-        x = x[torch.arange(x.shape[0], device=x.device), eot_index]
-        x = self.ln_final(x)
-        if isinstance(self.text_projection, nn.Linear):
-            x = self.text_projection(x)
-        elif self.text_projection is not None:
-            x = x @ self.text_projection
-        return x
+        return self._pool_project(self.transformer(x, attn_mask=mask), eot_index)
+
+    def forward_prefixed(
+        self,
+        prefix: torch.Tensor,
+        suffix: torch.Tensor,
+        eot_index: torch.Tensor,
+        group: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        """Features [M, embed_dim] of the prompts prefix[group[m]] ++ suffix[m], equal to
+        `forward_embeddings` on those full prompts, with each prefix run once.
+
+        prefix: [G, P, d] embeddings; suffix: [M, S, d]; eot_index: [M] EOT positions in the full
+        prompts (each >= P); group: [M] prefix of each row (None: G must be 1, shared by all rows).
+        """
+        prefix_len = prefix.shape[1]
+        if not (self.share_prefix and worth_sharing(prefix_len, suffix.shape[0], prefix.shape[0])):
+            shared = prefix.expand(suffix.shape[0], -1, -1) if group is None else prefix[group]
+            return self.forward_embeddings(torch.cat([shared.to(suffix.dtype), suffix], dim=1), eot_index)
+        x = run_prefixed(
+            self.transformer.resblocks, self._positioned(prefix), self._positioned(suffix, prefix_len), group
+        )
+        return self._pool_project(x, eot_index - prefix_len)
 
     def forward(self, tokens: torch.Tensor, eot_index: Optional[torch.Tensor] = None) -> torch.Tensor:
         return self.forward_tokens(tokens, eot_index)
 
     def encode(self, prompts: TokenizedPrompts) -> torch.Tensor:
         """Features of tokenized prompts (projected, not normalised)."""
-        return self.forward_tokens(prompts.tokens, prompts.eot_index)
+        return self.forward_tokens(prompts.tokens, prompts.eot_index, prompts.prefix_length)

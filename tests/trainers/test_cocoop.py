@@ -85,7 +85,7 @@ def test_chunks_over_images_and_classes_give_the_same_logits_and_gradients(tiny_
         whole = tiny_model(image)
     loss, grads = _loss_and_grads(tiny_model, tiny_model, image, label)
     per_token = {True: tiny_model._bytes_per_token(True), False: tiny_model._bytes_per_token(False)}
-    length = tiny_model.prompt_learner.length
+    length = tiny_model.tokens_per_pair()
     # 4 pairs per chunk: chunks cross image boundaries (5 classes per image); training chunks are checkpointed.
     monkeypatch.setattr(tiny_model, "train_memory_budget", 4 * length * per_token[True])
     monkeypatch.setattr(tiny_model, "eval_memory_budget", 4 * length * per_token[False])

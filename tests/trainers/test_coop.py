@@ -70,6 +70,29 @@ def test_class_token_position_places_ctx_name_period_and_eot_as_coop(position):
             assert not torch.allclose(model.class_text_features(), end.class_text_features())
 
 
+def test_shared_context_prefix_runs_once_with_the_full_prompts_features_and_gradient():
+    model = CoOpModel(tiny_clip(), NAMES, n_ctx=6)
+    learner = model.prompt_learner
+
+    def features_and_grad():
+        learner.ctx.grad = None
+        features = model.class_text_features()
+        (features * torch.linspace(-1, 1, features.shape[-1])).sum().backward()
+        return features.detach(), learner.ctx.grad.clone()
+
+    shared = features_and_grad()
+    model.text_encoder.share_prefix = False
+    full = features_and_grad()
+    with torch.no_grad():  # the full path: Dassl's embedded prompts [SOS][ctx][name][.][EOS]
+        direct = torch.nn.functional.normalize(
+            model.text_encoder.forward_embeddings(learner(), learner.eot_index), dim=-1
+        )
+    torch.testing.assert_close(full[0], direct, atol=0, rtol=0)
+    torch.testing.assert_close(shared[0], full[0], atol=1e-6, rtol=0)
+    torch.testing.assert_close(shared[1], full[1], atol=1e-6, rtol=1e-4)
+    assert full[1].abs().sum() > 0
+
+
 def test_token_order_caps_a_name_longer_than_the_prompt():
     order = token_order([5], [9], n_ctx=2, length=6, position="front")
     # name capped to the 2 positions between the context and the EOT; the EOT stays at 5

@@ -1,0 +1,71 @@
+"""Synthetic inputs and the training step every method's benchmark times (the trainers' own modules)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Callable, List
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+
+from clipfit.clip import autocast, input_dtype, make_grad_scaler  # noqa: E402
+from trainers.base import compile_step  # noqa: E402
+
+TEMPLATE = "a photo of a {}, a type of pet."
+_WORDS = (
+    "great pyrenees staffordshire bull terrier american pit english cocker spaniel russian blue "
+    "egyptian mau siamese basset hound german shorthaired pointer japanese chin wheaten yorkshire "
+    "birman bombay maine coon newfoundland samoyed scottish havanese leonberger keeshond"
+).split()
+
+
+def class_names(count: int) -> List[str]:
+    """Deterministic 2-3 word names, so prompts are ~12-20 tokens like real pet/car/flower names."""
+    n = len(_WORDS)
+    names = []
+    for i in range(count):
+        words = [_WORDS[i % n], _WORDS[(i // n + 3 * i) % n]]
+        if i % 3 == 0:
+            words.append(_WORDS[(7 * i + 5) % n])
+        names.append(" ".join(words))
+    return names
+
+
+def synthetic_images(model: torch.nn.Module, batch: int, mode: str, device: torch.device) -> torch.Tensor:
+    """Random images at the model's input size, in the dtype the image encoder takes in `mode`."""
+    size = model.visual.image_size
+    return torch.randn(batch, 3, size[0], size[1], device=device).to(input_dtype(mode))
+
+
+def train_step(method: torch.nn.Module, mode: str, device: torch.device, classes: int, batch: int,
+               compile_mode: str = "off") -> Callable[[], None]:
+    """One training step of a ClipMethod as ClipTrainer runs it: `method.loss` under the precision's
+    autocast (compiled as TRAINER.<NODE>.COMPILE / COMPILE_MODE do), backward, SGD (momentum 0.9) update
+    of the trained parameters through the precision's grad scaler."""
+    params = [p for p in method.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(params, lr=0.002, momentum=0.9, weight_decay=5e-4)
+    scaler = make_grad_scaler(mode, device)
+    images = synthetic_images(method.clip, batch, mode, device)
+    labels = torch.randint(0, classes, (batch,), device=device)
+
+    def loss_fn(images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        with autocast(mode, device):
+            return method.loss(images, labels)[0]
+
+    if compile_mode != "off":
+        loss_fn = compile_step(loss_fn, compile_mode)
+
+    def step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        loss = loss_fn(images, labels)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+
+    return step
+
+
+def compile_modes(value: str) -> List[str]:
+    """--compile: comma-separated off, default, reduce-overhead, max-autotune, ..."""
+    return [m for m in value.split(",") if m]
