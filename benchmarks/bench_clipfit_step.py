@@ -104,6 +104,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help="run the prompts' common first tokens once (on), never (off), or time both")
     _timing.add_iteration_args(parser)
     parser.add_argument("--cases", default="train,eval", help="comma-separated: train, eval")
+    parser.add_argument("--classes", default="",
+                        help="only cases with these class counts, comma-separated (train 50, 500; eval 500, 1000)")
     return parser.parse_args(argv)
 
 
@@ -121,6 +123,9 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, object]]:
         plans += [("train_step", train_case, train_batch, c) for c in train_classes]
     if "eval" in cases:
         plans += [("eval_batch", eval_case, eval_batch, c) for c in eval_classes]
+    if args.classes:
+        keep = {int(c) for c in args.classes.split(",")}
+        plans = [plan for plan in plans if plan[3] in keep]
 
     torch.manual_seed(0)
     master = build_random_clip(args.backbone)

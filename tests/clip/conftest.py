@@ -1,9 +1,6 @@
 """Fixtures of the CLIP library tests (CPU, fp32). GPU tests carry @pytest.mark.gpu."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
 
@@ -41,13 +38,3 @@ def vitb16():
     """
     torch.manual_seed(0)
     return build_random_clip("ViT-B/16")
-
-
-@pytest.fixture(scope="session")
-def bench():
-    """benchmarks/bench_clipfit_step.py as a module (benchmarks/ is not a package)."""
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_clipfit_step.py"
-    spec = importlib.util.spec_from_file_location("bench_clipfit_step", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module

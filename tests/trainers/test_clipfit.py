@@ -229,3 +229,22 @@ def test_interrupted_training_resumes_from_the_rolling_checkpoint(data_root, tmp
     straight.train()
     a, b = straight.model.state_dict(), resumed.model.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_compiled_step_equals_the_eager_step_and_compile_mode_is_checked(data_root, tmp_path):
+    """TRAINER.CLIPFIT.COMPILE runs the same step through torch.compile (inductor on CPU, ~30 s)."""
+    eager = make_trainer(data_root, tmp_path / "eager", opts=("OPTIM.WARMUP_EPOCH", "0", "OPTIM.LR", "0.5"))
+    compiled = make_trainer(data_root, tmp_path / "compiled", opts=("OPTIM.WARMUP_EPOCH", "0", "OPTIM.LR", "0.5",
+                                                                    "TRAINER.CLIPFIT.COMPILE", "True"))
+    batch = _batch(eager)
+    summaries = [_train_one_step(t, batch) for t in (eager, compiled)]
+    assert summaries[1]["loss"] == pytest.approx(summaries[0]["loss"], rel=1e-5)
+    assert summaries[1]["kd"] == pytest.approx(summaries[0]["kd"], abs=1e-7)
+    for name, value in eager.model.state_dict().items():
+        torch.testing.assert_close(compiled.model.state_dict()[name], value, atol=1e-6, rtol=1e-5)
+    for opts, message in (
+        (("TRAINER.CLIPFIT.COMPILE_MODE", "reduce-overhead"), "needs TRAINER.CLIPFIT.COMPILE True"),
+        (("TRAINER.CLIPFIT.COMPILE", "True", "TRAINER.CLIPFIT.COMPILE_MODE", "fastest"), "COMPILE_MODE is 'fastest'"),
+    ):
+        with pytest.raises(UserInputError, match=message):
+            make_trainer(data_root, tmp_path / "bad", opts=opts)

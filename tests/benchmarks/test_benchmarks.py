@@ -1,0 +1,139 @@
+"""The benchmark scripts run (tiny CLIP, one iteration) and print the JSON lines they return."""
+import json
+
+import pytest
+import torch
+
+from clipfit.clip import prompt_for, tokenize
+
+QUICK_CPU = ["--quick", "--device", "cpu", "--backbone", "tiny"]
+
+
+def _json_lines(capsys):
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+
+
+def test_clipfit_benchmark_on_cpu_with_tiny(bench, capsys):
+    records = bench.main([*QUICK_CPU, "--modes", "fp16,fp32", "--share-prefix", "both"])
+    assert _json_lines(capsys) == records
+    assert [(r["case"], r["mode"], r["effective_mode"], r["share_prefix"]) for r in records] == [
+        ("train_step", "fp16", "fp32", True),
+        ("train_step", "fp16", "fp32", False),
+        ("eval_batch", "fp16", "fp32", True),
+        ("eval_batch", "fp16", "fp32", False),
+        ("train_step", "fp32", "fp32", True),
+        ("train_step", "fp32", "fp32", False),
+        ("eval_batch", "fp32", "fp32", True),
+        ("eval_batch", "fp32", "fp32", False),
+    ]
+    assert {(r["prefix_tokens"], r["share_prefix"]) for r in records} == {(5, True), (0, False)}  # [SOS] a photo of a
+    assert all(r["median_ms"] > 0 and r["peak_mem_gb"] is None and r["compile"] == "off" for r in records)
+
+
+def test_benchmark_prompts_have_realistic_lengths(bench):
+    names = bench.class_names(500)
+    assert len(set(names)) == 500
+    lengths = tokenize([prompt_for(bench.TEMPLATE, n) for n in names]).argmax(dim=-1) + 1
+    assert 14 <= lengths.float().mean() <= 20 and lengths.max() <= 24
+
+
+def test_baselines_benchmark_times_every_method_with_its_shapes(benchmark_module, capsys):
+    baselines = benchmark_module("bench_baselines")
+    records = baselines.main([*QUICK_CPU])
+    assert _json_lines(capsys) == records
+    cases = [(r["method"], r["case"], r["batch"], r["classes"]) for r in records]
+    assert cases == [
+        ("coop", "train_step", 2, 10),
+        ("cocoop", "train_step", 1, 10),
+        ("cocoop", "train_step", 2, 10),
+        ("cocoop", "eval_batch", 4, 10),
+        ("clipfit", "train_step", 2, 10),
+    ]
+    coop, cocoop = records[0], records[1]
+    assert (coop["n_ctx"], coop["prefix_tokens"]) == (16, 17)  # [SOS] + the generic context
+    assert (cocoop["n_ctx"], cocoop["prefix_tokens"], cocoop["text_passes"]) == (4, 5, 1)
+    assert all(r["ms_per_image"] > 0 for r in records)
+
+
+def test_baselines_benchmark_selects_cases_and_refuses_unknown_methods(benchmark_module, capsys):
+    baselines = benchmark_module("bench_baselines")
+    records = baselines.main([*QUICK_CPU, "--select", "coop:2:10", "--share-prefix", "off"])
+    assert [(r["method"], r["share_prefix"], r["prefix_tokens"]) for r in records] == [("coop", False, 0)]
+    with pytest.raises(SystemExit, match="unknown --methods"):
+        baselines.main([*QUICK_CPU, "--methods", "coop,lora"])
+
+
+def test_text_prefix_benchmark_reports_both_paths_and_the_speedup(benchmark_module, capsys):
+    text_prefix = benchmark_module("bench_text_prefix")
+    records = text_prefix.main([*QUICK_CPU, "--methods", "coop,cocoop", "--images", "2"])
+    assert _json_lines(capsys) == records
+    assert [(r["method"], r["case"], r.get("share_prefix")) for r in records] == [
+        ("coop", "text_fwd_bwd", False),
+        ("coop", "text_fwd_bwd", True),
+        ("coop", "text_fwd_bwd_speedup", None),
+        ("cocoop", "text_fwd_bwd", False),
+        ("cocoop", "text_fwd_bwd", True),
+        ("cocoop", "text_fwd_bwd_speedup", None),
+    ]
+    assert all(r["speedup"] > 0 for r in records if r["case"].endswith("speedup"))
+
+
+def test_run_all_labels_every_method(benchmark_module, capsys):
+    run_all = benchmark_module("run_all")
+    records = run_all.main(["--quick", "--device", "cpu", "--backbone", "tiny"])
+    assert _json_lines(capsys) == records
+    assert [r["method"] for r in records] == ["coop", "cocoop", "cocoop", "cocoop", "clipfit", "clipfit/coop/zsclip"]
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_benchmark_quick_on_cuda_reports_memory(bench):
+    records = bench.main(["--quick", "--device", "cuda", "--backbone", "tiny", "--compile", "off"])
+    assert len(records) == 8
+    assert all(r["peak_mem_gb"] is not None and r["peak_mem_gb"] > 0 for r in records)
+
+
+def test_targets_pick_the_best_matching_record_and_say_what_is_missing(benchmark_module, tmp_path, capsys):
+    targets = benchmark_module("targets")
+    lines = [
+        '[clipfit.clip] a notice line',
+        json.dumps({"case": "train_step", "batch": 32, "classes": 500, "mode": "fp16", "compile": "off",
+                    "share_prefix": True, "median_ms": 40.0, "peak_mem_gb": 3.5, "device": "H200"}),
+        json.dumps({"case": "train_step", "batch": 32, "classes": 500, "mode": "bf16", "compile": "reduce-overhead",
+                    "share_prefix": True, "median_ms": 17.5, "peak_mem_gb": 3.9, "device": "H200"}),
+        json.dumps({"method": "coop", "case": "train_step", "batch": 32, "classes": 500, "mode": "fp16",
+                    "median_ms": 16.0, "peak_mem_gb": 2.0}),
+        json.dumps({"method": "cocoop", "case": "train_step", "batch": 4, "classes": 500, "mode": "fp16",
+                    "median_ms": 40.0, "ms_per_image": 10.0, "peak_mem_gb": None}),
+    ]
+    path = tmp_path / "records.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    results = {r["target"]: r for r in targets.main([str(path)])}
+    fastest = results["CLIPFit step, 500 classes, fastest mode"]
+    assert (fastest["value"], fastest["met"]) == (17.5, True)
+    assert fastest["from"] == {"mode": "bf16", "compile": "reduce-overhead", "share_prefix": True}
+    assert (results["CLIPFit step, 500 classes, fp16"]["value"], results["CLIPFit step, 500 classes, fp16"]["met"]) == (40.0, True)
+    assert results["CLIPFit step, 500 classes, peak memory"]["value"] == 3.5
+    assert results["CoOp step, 500 classes"]["met"] is False
+    assert results["CoCoOp step, 500 classes, batch 4, per image"]["met"] is True
+    assert results["CoCoOp step, 500 classes, batch 4, peak memory"]["met"] is None  # measured on a CPU: no memory
+    assert results["Evaluation, 100 images, 1000 classes"]["value"] is None
+    out = capsys.readouterr().out
+    assert "CoOp step, 500 classes" in out and " NO " in out and "n/a" in out
+
+
+def test_gpu_session_script_runs_every_step_in_smoke_mode(tmp_path):
+    """benchmarks/gpu_session.sh with SMOKE=1: same steps and flags, tiny CLIP on the CPU (~30 s)."""
+    import os
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = {**os.environ, "SMOKE": "1", "OUT": str(tmp_path)}
+    done = subprocess.run(["bash", "benchmarks/gpu_session.sh"], cwd=root, env=env, capture_output=True, text=True,
+                          timeout=600)
+    steps = [line for line in done.stdout.splitlines() if ": rc=" in line]
+    assert [s.split(":")[0] for s in steps] == ["text_prefix", "all_fp16", "clipfit_modes", "clipfit_graphs",
+                                                "baselines_graphs"], done.stdout + done.stderr
+    assert all(": rc=0 " in s for s in steps), done.stdout
+    assert "CoOp step, 500 classes" in done.stdout
+    assert (tmp_path / "targets.txt").exists() and (tmp_path / "all_fp16.jsonl").stat().st_size > 0
