@@ -32,6 +32,14 @@ def class_names(count: int) -> List[str]:
     return names
 
 
+def varied_class_names(count: int) -> List[str]:
+    """Deterministic names of 1 to 6 words (mostly short), spread like ImageNet's ("tench", "great white
+    shark", "Chesapeake Bay retriever"), so prompt lengths vary as they do there (names may repeat)."""
+    n = len(_WORDS)
+    sizes = (1, 1, 1, 2, 2, 2, 3, 3, 4, 6)
+    return [" ".join(_WORDS[(7 * i + 3 * j + i // n) % n] for j in range(sizes[i % len(sizes)])) for i in range(count)]
+
+
 def synthetic_images(model: torch.nn.Module, batch: int, mode: str, device: torch.device) -> torch.Tensor:
     """Random images at the model's input size, in the dtype the image encoder takes in `mode`."""
     size = model.visual.image_size

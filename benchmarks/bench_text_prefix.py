@@ -1,4 +1,4 @@
-"""The text tower alone, with and without running the prompts' shared first tokens once.
+"""The text tower alone: full prompts, shared first tokens run once, and that plus length buckets.
 
 For each method's prompt set, the trainers' own modules compute the class text features with gradient
 and backpropagate (what a training step does on the text side; the image tower is left out):
@@ -7,8 +7,14 @@ and backpropagate (what a training step does on the text side; the image tower i
 * coop: 16 generic context vectors, class token at the end (shared: [SOS] + 16 context vectors);
 * cocoop: "a photo of a" context shifted per image, batch of images x classes (shared per image).
 
-Prints one JSON line per (method, share_prefix) with the median ms, and a last line per method with the
-speed-up of sharing. ViT-B/16's text tower at 100 classes takes about 3 minutes on 2 CPU cores:
+Variants: `full` (every prompt padded to the longest), `prefix` (shared tokens once, suffixes in one
+bucket), `buckets` (shared tokens once, suffixes in up to MAX_BUCKETS length buckets), each forced
+whatever it saves, and `auto`, what the library picks on this device (on a GPU it skips a path that saves
+under GPU_MIN_SAVED_TOKENS positions per layer; on a CPU it equals `buckets`). Name sets: `pets` (2-3
+words, the step benchmarks' names) and `varied` (1-6 words, spread like ImageNet's).
+
+Prints one JSON line per (names, method, variant) with the median ms, and one line per (names, method)
+with the speed-ups over `full`. ViT-B/16's text tower at 100 classes takes about 8 minutes on 2 CPU cores:
 
     python benchmarks/bench_text_prefix.py --device cpu --classes 100
     python benchmarks/bench_text_prefix.py --device cuda --prec fp16
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import statistics
 import sys
 from pathlib import Path
@@ -29,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _steps  # noqa: E402  (puts the checkout on sys.path)
 import _timing  # noqa: E402
+from clipfit.clip import shared_prefix  # noqa: E402
 from clipfit.clip import (  # noqa: E402
     autocast,
     build_random_clip,
@@ -42,11 +50,25 @@ from trainers.clipfit import CLIPFitModel  # noqa: E402
 from trainers.cocoop import CoCoOpModel  # noqa: E402
 from trainers.coop import CoOpModel  # noqa: E402
 
+BUCKETS, GPU_MIN_SAVED = shared_prefix.MAX_BUCKETS, shared_prefix.GPU_MIN_SAVED_TOKENS
+
 METHODS = ("clipfit", "coop", "cocoop")
+VARIANTS = ("full", "prefix", "buckets", "auto")
+NAMES = {"pets": _steps.class_names, "varied": _steps.varied_class_names}
 
 
-def build(method: str, clip: torch.nn.Module, classes: int, mode: str, device: torch.device):
-    names = _steps.class_names(classes)
+@contextlib.contextmanager
+def variant_settings(variant: str):
+    """Inside, the text path is the variant's (layouts are planned when a model is built or first runs)."""
+    shared_prefix.MAX_BUCKETS = 1 if variant == "prefix" else BUCKETS
+    shared_prefix.GPU_MIN_SAVED_TOKENS = GPU_MIN_SAVED if variant == "auto" else 0
+    try:
+        yield
+    finally:
+        shared_prefix.MAX_BUCKETS, shared_prefix.GPU_MIN_SAVED_TOKENS = BUCKETS, GPU_MIN_SAVED
+
+
+def build(method: str, clip: torch.nn.Module, names: List[str], mode: str, device: torch.device):
     if method == "clipfit":
         select_trainable(clip, "clipfit")
         prompts = tokenize_prompts([prompt_for(_steps.TEMPLATE, n) for n in names], device=device)
@@ -80,6 +102,7 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, object]]:
     parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated, of {METHODS}")
     parser.add_argument("--classes", type=int, default=None, help="class count (default 500; quick 10)")
     parser.add_argument("--images", type=int, default=4, help="CoCoOp's images per batch (default 4)")
+    parser.add_argument("--names", default="pets,varied", help=f"comma-separated name sets, of {sorted(NAMES)}")
     _timing.add_iteration_args(parser)
     args = parser.parse_args(argv)
     device = torch.device(args.device)
@@ -90,26 +113,28 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, object]]:
     torch.manual_seed(0)
     clip = convert_model(build_random_clip(args.backbone), mode).to(device)
     results: List[Dict[str, object]] = []
-    for method in args.methods.split(","):
-        with contextlib.redirect_stdout(sys.stderr):  # keep stdout to JSON lines
-            model = build(method, clip, classes, mode, device)
-        run = text_pass(method, model, args.images, device)
+    for names_key, method in itertools.product(args.names.split(","), args.methods.split(",")):
+        names = NAMES[names_key](classes)
         medians = {}
-        for share in (False, True):
-            model.text_encoder.share_prefix = share
-            with autocast(mode, device):
-                _timing.reset_memory(device)
-                times = _timing.time_ms(run, device, warmup, iters)
-            medians[share] = statistics.median(times)
+        for variant in VARIANTS:
+            with variant_settings(variant):
+                with contextlib.redirect_stdout(sys.stderr):  # keep stdout to JSON lines
+                    model = build(method, clip, names, mode, device)
+                model.text_encoder.share_prefix &= variant != "full"
+                run = text_pass(method, model, args.images, device)
+                with autocast(mode, device):
+                    _timing.reset_memory(device)
+                    times = _timing.time_ms(run, device, warmup, iters)
+            medians[variant] = statistics.median(times)
             _timing.emit({
-                "method": method, "case": "text_fwd_bwd", "backbone": args.backbone,
-                "device": _timing.device_name(device), "mode": args.prec, "effective_mode": mode,
-                "classes": classes, "images": args.images if method == "cocoop" else None, "share_prefix": share,
-                "median_ms": round(medians[share], 2), "min_ms": round(min(times), 2), "iters": iters,
+                "method": method, "case": "text_fwd_bwd", "names": names_key, "variant": variant,
+                "backbone": args.backbone, "device": _timing.device_name(device), "mode": args.prec,
+                "effective_mode": mode, "classes": classes, "images": args.images if method == "cocoop" else None,
+                "median_ms": round(medians[variant], 2), "min_ms": round(min(times), 2), "iters": iters,
                 "peak_mem_gb": _timing.peak_gb(device),
             }, results)
-        _timing.emit({"method": method, "case": "text_fwd_bwd_speedup", "classes": classes,
-                      "speedup": round(medians[False] / medians[True], 2)}, results)
+        _timing.emit({"method": method, "case": "text_fwd_bwd_speedup", "names": names_key, "classes": classes,
+                      **{f"{v}_speedup": round(medians["full"] / medians[v], 2) for v in VARIANTS[1:]}}, results)
     return results
 
 

@@ -164,7 +164,8 @@ class ClipTrainer(TrainerX):
         self.text_cache = TextFeatureCache(self.model.class_text_features, list(self.model.parameters()))
         node = self.method_cfg()
         if node.COMPILE:
-            print(f"Compiling the training step with torch.compile, mode {node.COMPILE_MODE} (the first steps are slow)")
+            print(f"Compiling the training step with torch.compile, mode {node.COMPILE_MODE} "
+                  "(the first steps are slow)")
             self.training_loss = compile_step(self.training_loss, node.COMPILE_MODE)
         trained = self.trained_module()
         if trained is not None:

@@ -52,11 +52,6 @@ class PromptLearner(ContextPrompts):
         """ctx + pi(x) for every image: [B, n_ctx, ctx_dim] from normalised image features [B, vis_dim]."""
         return self.ctx.unsqueeze(0) + self.meta_net(image_features).unsqueeze(1)
 
-    @property
-    def prefix_length(self) -> int:
-        """[SOS] + context: the positions an image's prompts share across classes."""
-        return 1 + self.n_ctx
-
 
 class CoCoOpModel(FrozenClipMethod):
     """Frozen CLIP + CoCoOp's prompt learner; logits of all (image, class) pairs in batched text passes."""
@@ -87,13 +82,14 @@ class CoCoOpModel(FrozenClipMethod):
         return transformer.width * 16 * itemsize
 
     def tokens_per_pair(self) -> int:
-        """Text positions one (image, class) pair costs: its suffix, plus its copy of the image's prefix
-        keys and values (2 of the ~16 widths a token keeps per layer); the whole prompt without sharing."""
+        """Text positions one (image, class) pair costs on average: its suffix up to its EOT (as the
+        length buckets pad it), plus its copy of the image's prefix keys and values (2 of the ~16 widths a
+        token keeps per layer); the whole prompt without sharing."""
         learner = self.prompt_learner
         if not self.text_encoder.share_prefix:
             return learner.length
-        prefix = learner.prefix_length
-        return learner.length - prefix + -(-prefix // 8)
+        suffix_tokens = learner.pair_layout(0, learner.n_cls).tokens
+        return -(-suffix_tokens // learner.n_cls) + -(-learner.prefix_length // 8)
 
     def pairs_per_chunk(self, training: bool) -> int:
         budget = self.train_memory_budget if training else self.eval_memory_budget
@@ -110,8 +106,10 @@ class CoCoOpModel(FrozenClipMethod):
         index = torch.arange(start, end, device=image_features.device)
         image_idx, class_idx = index // learner.n_cls, index % learner.n_cls
         # Image b's prompts all start with [SOS] + ctx + pi(x_b): run once per image, shared by its classes.
+        layout = learner.pair_layout(start, end, ctx_shifted.shape[0])
         text = self.text_encoder.forward_prefixed(
-            learner.context_prefix(ctx_shifted), learner.token_suffix[class_idx], learner.eot_index[class_idx], image_idx
+            learner.context_prefix(ctx_shifted), learner.token_suffix[class_idx], learner.eot_index[class_idx],
+            image_idx, layout,
         )
         text = F.normalize(text, dim=-1)
         return self.logit_scale.exp() * (image_features[image_idx].float() * text.float()).sum(dim=-1)

@@ -19,6 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from clipfit.clip import TextEncoder, tokenize, tokenize_prompts
+from clipfit.clip.shared_prefix import SuffixLayout, plan_suffixes
 from clipfit.clip.text import get_tokenizer
 from clipfit.compat import TRAINER_REGISTRY
 from clipfit.errors import UserInputError
@@ -118,6 +119,23 @@ class ContextPrompts(nn.Module):
         self.register_buffer("eot_index", tokenized.eot_index, persistent=False)
         self.n_cls, self.n_ctx, self.length = len(prompts), n_ctx, tokenized.length
         self.ctx = nn.Parameter(vectors)
+        self.prefix_length = 1 + n_ctx  # [SOS] + context: what the prompts of one context share
+        self._eot_cpu = tokenized.eot_index.cpu()
+        self._layouts: dict = {}
+
+    def pair_layout(self, start: int, end: int, groups: int = 1) -> SuffixLayout:
+        """Where the name + '.' + EOS positions of the (image, class) pairs start..end-1 go when each
+        image's [SOS] + context runs once (`TextEncoder.forward_prefixed`): pair i is image i // n_cls,
+        class i % n_cls, of `groups` images. Planned once per range; CoOp's prompts are pairs 0..n_cls-1."""
+        device = self.token_suffix.device
+        key = (start, end, groups, device)
+        if key not in self._layouts:
+            index = torch.arange(start, end)
+            group = None if groups == 1 else index // self.n_cls
+            self._layouts[key] = plan_suffixes(
+                self._eot_cpu[index % self.n_cls], self.prefix_length, self.token_suffix.shape[1], group, device
+            )
+        return self._layouts[key]
 
     def context_prefix(self, ctx: torch.Tensor) -> torch.Tensor:
         """[SOS] + context, the prompt start every class shares: [G, 1 + n_ctx, dim] for contexts [G, n_ctx, dim]."""
@@ -187,7 +205,9 @@ class CoOpModel(FrozenClipMethod):
         if learner.ctx.dim() == 2 and learner.class_token_position == "end":
             # A generic context at the start: every prompt begins with [SOS] + ctx, run once.
             prefix = learner.context_prefix(learner.ctx.unsqueeze(0))
-            features = self.text_encoder.forward_prefixed(prefix, learner.token_suffix, learner.eot_index)
+            features = self.text_encoder.forward_prefixed(
+                prefix, learner.token_suffix, learner.eot_index, layout=learner.pair_layout(0, learner.n_cls)
+            )
         else:
             features = self.text_encoder.forward_embeddings(learner(), learner.eot_index)
         return F.normalize(features, dim=-1)

@@ -54,12 +54,14 @@ def compute_text_features(
 
     Runs under the caller's grad mode: wrap in `torch.no_grad()` for zero-shot/teacher features.
     """
-    step = chunk_size or len(prompts)
-    parts = [
-        encoder.forward_tokens(prompts.tokens[i : i + step], prompts.eot_index[i : i + step], prompts.prefix_length)
-        for i in range(0, len(prompts), step)
-    ]
-    features = torch.cat(parts) if len(parts) > 1 else parts[0]
+    if chunk_size and chunk_size < len(prompts):
+        features = torch.cat([
+            encoder.forward_tokens(prompts.tokens[i : i + chunk_size], prompts.eot_index[i : i + chunk_size],
+                                   prompts.prefix_length)
+            for i in range(0, len(prompts), chunk_size)
+        ])
+    else:
+        features = encoder.encode(prompts)
     return F.normalize(features, dim=-1) if normalize else features
 
 

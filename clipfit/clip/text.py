@@ -3,7 +3,9 @@
 CLIP's text transformer is causal: position i attends to positions <= i only, and the feature is read
 at the end-of-text (EOT) token. Padding after the last EOT therefore cannot change any pooled feature,
 so running `L = max EOT position + 1` positions instead of 77 gives the same result as
-`CLIP.encode_text` at a fraction of the cost (class prompts are ~10-20 tokens).
+`CLIP.encode_text` at a fraction of the cost (class prompts are ~10-20 tokens). Going further the same
+way, the leading tokens all prompts share run once and each prompt runs only up to its own EOT
+(`clipfit.clip.shared_prefix`).
 """
 from __future__ import annotations
 
@@ -16,7 +18,14 @@ import torch
 from open_clip.model import CLIP
 from torch import nn
 
-from .shared_prefix import run_prefixed, shared_prefix_length, supports_shared_prefix
+from .shared_prefix import (
+    SuffixLayout,
+    plan_suffixes,
+    run_prefixed,
+    shared_prefix_length,
+    supports_shared_prefix,
+    worth_sharing,
+)
 
 __all__ = ["get_tokenizer", "tokenize", "TokenizedPrompts", "tokenize_prompts", "TextEncoder"]
 
@@ -37,7 +46,8 @@ class TokenizedPrompts:
     """Prompts tokenized once, cut to the length the text encoder needs.
 
     tokens: [n, L] ids with L = max EOT position + 1; eot_index: [n] position of each EOT;
-    prefix_length: how many leading tokens all prompts share (run once by `TextEncoder`).
+    prefix_length: how many leading tokens all prompts share (run once by `TextEncoder`); layout: where
+    the rest of each prompt goes, in length buckets (None when nothing is shared).
     Keeping these avoids recomputing them (and host syncs) on every step.
     """
 
@@ -45,6 +55,7 @@ class TokenizedPrompts:
     eot_index: torch.Tensor
     texts: Tuple[str, ...]
     prefix_length: int = 0
+    layout: Optional[SuffixLayout] = None
 
     @property
     def length(self) -> int:
@@ -69,12 +80,11 @@ def tokenize_prompts(
         raise ValueError("tokenize_prompts: got no texts (is the class list empty?)")
     tokens, eot_index = truncate_tokens(tokenize(texts, context_length))
     prefix = shared_prefix_length(tokens, eot_index)
-    return TokenizedPrompts(tokens.to(device), eot_index.to(device), tuple(texts), prefix)
+    layout = None
+    if worth_sharing(prefix, len(texts), device=device):
+        layout = plan_suffixes(eot_index, prefix, tokens.shape[1] - prefix, device=torch.device(device))
+    return TokenizedPrompts(tokens.to(device), eot_index.to(device), tuple(texts), prefix, layout)
 
-
-def worth_sharing(prefix_length: int, rows: int, groups: int = 1) -> bool:
-    """Whether running a shared prefix once saves work: more rows than prefixes, and more than [SOS]."""
-    return prefix_length >= 2 and rows > groups
 
 
 class TextEncoder(nn.Module):
@@ -121,19 +131,23 @@ class TextEncoder(nn.Module):
         return self.token_embedding(tokens)
 
     def forward_tokens(
-        self, tokens: torch.Tensor, eot_index: Optional[torch.Tensor] = None, prefix_length: int = 0
+        self,
+        tokens: torch.Tensor,
+        eot_index: Optional[torch.Tensor] = None,
+        prefix_length: int = 0,
+        layout: Optional[SuffixLayout] = None,
     ) -> torch.Tensor:
         """Text features [n, embed_dim] of token ids [n, T] (any T; cut to max EOT + 1 here).
 
         Pass `eot_index` (as `TokenizedPrompts` holds it) with already truncated tokens to skip the
         length computation (a host sync on GPU), and `prefix_length`, the number of leading tokens all
-        rows share, to run those once.
+        rows share, to run those once (with the rows' `layout`, planned here if not given).
         """
         if eot_index is None:
             tokens, eot_index = truncate_tokens(tokens)
-        if self.share_prefix and worth_sharing(prefix_length, tokens.shape[0]):
+        if self.share_prefix and worth_sharing(prefix_length, tokens.shape[0], device=tokens.device):
             prefix, suffix = self.embed(tokens[:1, :prefix_length]), self.embed(tokens[:, prefix_length:])
-            return self.forward_prefixed(prefix, suffix, eot_index)
+            return self.forward_prefixed(prefix, suffix, eot_index, layout=layout)
         return self.forward_embeddings(self.embed(tokens), eot_index)
 
     def _positioned(self, embeddings: torch.Tensor, start: int = 0) -> torch.Tensor:
@@ -147,10 +161,9 @@ class TextEncoder(nn.Module):
         dtype = self.dtype
         return embeddings.to(dtype) + self.positional_embedding[start:end].to(dtype)
 
-    def _pool_project(self, x: torch.Tensor, eot_index: torch.Tensor) -> torch.Tensor:
-        """Projected features of the tokens at eot_index in x [n, L, d]."""
+    def _project(self, x: torch.Tensor) -> torch.Tensor:
+        """Projected features of the EOT outputs x [n, d]."""
         # LayerNorm is per token, so pooling first and normalising n rows instead of n*L is identical.
-        x = x[torch.arange(x.shape[0], device=x.device), eot_index]
         x = self.ln_final(x)
         if isinstance(self.text_projection, nn.Linear):
             return self.text_projection(x)
@@ -168,7 +181,8 @@ class TextEncoder(nn.Module):
         length = x.shape[1]
         # Same additive causal mask as open_clip's build_causal_mask, cut to L x L.
         mask = torch.full((length, length), float("-inf"), device=x.device, dtype=x.dtype).triu_(1)
-        return self._pool_project(self.transformer(x, attn_mask=mask), eot_index)
+        x = self.transformer(x, attn_mask=mask)
+        return self._project(x[torch.arange(x.shape[0], device=x.device), eot_index])
 
     def forward_prefixed(
         self,
@@ -176,25 +190,31 @@ class TextEncoder(nn.Module):
         suffix: torch.Tensor,
         eot_index: torch.Tensor,
         group: Optional[torch.Tensor] = None,
+        layout: Optional[SuffixLayout] = None,
     ) -> torch.Tensor:
         """Features [M, embed_dim] of the prompts prefix[group[m]] ++ suffix[m], equal to
-        `forward_embeddings` on those full prompts, with each prefix run once.
+        `forward_embeddings` on those full prompts, with each prefix run once and each suffix run
+        only up to its EOT.
 
         prefix: [G, P, d] embeddings; suffix: [M, S, d]; eot_index: [M] EOT positions in the full
         prompts (each >= P); group: [M] prefix of each row (None: G must be 1, shared by all rows).
+        layout: `plan_suffixes(eot_index, P, S, group)`, which callers running every step keep; planned
+        here when None (a host sync on GPU).
         """
         prefix_len = prefix.shape[1]
-        if not (self.share_prefix and worth_sharing(prefix_len, suffix.shape[0], prefix.shape[0])):
+        if not (self.share_prefix and worth_sharing(prefix_len, suffix.shape[0], prefix.shape[0], suffix.device)):
             shared = prefix.expand(suffix.shape[0], -1, -1) if group is None else prefix[group]
             return self.forward_embeddings(torch.cat([shared.to(suffix.dtype), suffix], dim=1), eot_index)
+        if layout is None:
+            layout = plan_suffixes(eot_index, prefix_len, suffix.shape[1], group)
         x = run_prefixed(
-            self.transformer.resblocks, self._positioned(prefix), self._positioned(suffix, prefix_len), group
+            self.transformer.resblocks, self._positioned(prefix), self._positioned(suffix, prefix_len), layout
         )
-        return self._pool_project(x, eot_index - prefix_len)
+        return self._project(x)
 
     def forward(self, tokens: torch.Tensor, eot_index: Optional[torch.Tensor] = None) -> torch.Tensor:
         return self.forward_tokens(tokens, eot_index)
 
     def encode(self, prompts: TokenizedPrompts) -> torch.Tensor:
         """Features of tokenized prompts (projected, not normalised)."""
-        return self.forward_tokens(prompts.tokens, prompts.eot_index, prompts.prefix_length)
+        return self.forward_tokens(prompts.tokens, prompts.eot_index, prompts.prefix_length, prompts.layout)

@@ -63,19 +63,30 @@ def test_baselines_benchmark_selects_cases_and_refuses_unknown_methods(benchmark
         baselines.main([*QUICK_CPU, "--methods", "coop,lora"])
 
 
-def test_text_prefix_benchmark_reports_both_paths_and_the_speedup(benchmark_module, capsys):
+def test_text_prefix_benchmark_reports_every_variant_and_the_speedups(benchmark_module, capsys):
     text_prefix = benchmark_module("bench_text_prefix")
-    records = text_prefix.main([*QUICK_CPU, "--methods", "coop,cocoop", "--images", "2"])
+    records = text_prefix.main([*QUICK_CPU, "--methods", "coop,cocoop", "--images", "2", "--names", "varied"])
     assert _json_lines(capsys) == records
-    assert [(r["method"], r["case"], r.get("share_prefix")) for r in records] == [
-        ("coop", "text_fwd_bwd", False),
-        ("coop", "text_fwd_bwd", True),
+    rows = [(r["method"], r["case"], r.get("variant")) for r in records]
+    assert rows == [
+        ("coop", "text_fwd_bwd", "full"),
+        ("coop", "text_fwd_bwd", "prefix"),
+        ("coop", "text_fwd_bwd", "buckets"),
+        ("coop", "text_fwd_bwd", "auto"),
         ("coop", "text_fwd_bwd_speedup", None),
-        ("cocoop", "text_fwd_bwd", False),
-        ("cocoop", "text_fwd_bwd", True),
+        ("cocoop", "text_fwd_bwd", "full"),
+        ("cocoop", "text_fwd_bwd", "prefix"),
+        ("cocoop", "text_fwd_bwd", "buckets"),
+        ("cocoop", "text_fwd_bwd", "auto"),
         ("cocoop", "text_fwd_bwd_speedup", None),
     ]
-    assert all(r["speedup"] > 0 for r in records if r["case"].endswith("speedup"))
+    speedups = [r for r in records if r["case"] == "text_fwd_bwd_speedup"]
+    assert all(r["names"] == "varied" and min(r["prefix_speedup"], r["buckets_speedup"], r["auto_speedup"]) > 0
+               for r in speedups)
+    from clipfit.clip import shared_prefix
+
+    # restored after the variants
+    assert (shared_prefix.MAX_BUCKETS, shared_prefix.GPU_MIN_SAVED_TOKENS) == (4, 2048)
 
 
 def test_run_all_labels_every_method(benchmark_module, capsys):
@@ -112,7 +123,8 @@ def test_targets_pick_the_best_matching_record_and_say_what_is_missing(benchmark
     fastest = results["CLIPFit step, 500 classes, fastest mode"]
     assert (fastest["value"], fastest["met"]) == (17.5, True)
     assert fastest["from"] == {"mode": "bf16", "compile": "reduce-overhead", "share_prefix": True}
-    assert (results["CLIPFit step, 500 classes, fp16"]["value"], results["CLIPFit step, 500 classes, fp16"]["met"]) == (40.0, True)
+    fp16 = results["CLIPFit step, 500 classes, fp16"]
+    assert (fp16["value"], fp16["met"]) == (40.0, True)
     assert results["CLIPFit step, 500 classes, peak memory"]["value"] == 3.5
     assert results["CoOp step, 500 classes"]["met"] is False
     assert results["CoCoOp step, 500 classes, batch 4, per image"]["met"] is True

@@ -6,7 +6,14 @@ import torch
 from torch import nn
 
 from clipfit.clip import TextEncoder, autocast, convert_model, prompts_for, select_trainable, tokenize_prompts
-from clipfit.clip.shared_prefix import shared_prefix_length, supports_shared_prefix
+from clipfit.clip.shared_prefix import (
+    _bucket_bounds,
+    min_saved_tokens,
+    plan_suffixes,
+    shared_prefix_length,
+    supports_shared_prefix,
+    worth_sharing,
+)
 
 PETS = ["abyssinian", "great_pyrenees", "staffordshire_bull_terrier", "pug", "english cocker spaniel"]
 
@@ -101,3 +108,55 @@ def test_other_block_types_run_full_prompts(tiny):
 def test_shared_prefix_length_of_identical_rows_keeps_their_eot():
     tokens = torch.tensor([[49406, 5, 7, 49407, 0], [49406, 5, 7, 49407, 0]])
     assert shared_prefix_length(tokens, tokens.argmax(dim=-1)) == 3
+
+
+def test_suffix_buckets_cut_padding_and_keep_every_row_in_place():
+    eot = torch.tensor([6, 14, 7, 6, 15, 7, 6])  # prefix 5: rows need 2, 10, 3, 2, 11, 3, 2 positions
+    need = eot - 5 + 1
+    group = torch.tensor([0, 1, 2, 0, 1, 2, 0])
+    layout = plan_suffixes(eot, 5, 11, group)
+    # 5 short rows padded to 3 and 2 long ones to 11: 37 positions instead of 7 x 11 = 77; more buckets
+    # would save under 5% of 77 each.
+    assert layout.buckets == ((5, 3), (2, 11)) and layout.tokens == 37
+    assert layout.gather.shape == (37,)
+    assert torch.equal(layout.gather[layout.pool], torch.arange(7) * 11 + need - 1)  # each row's EOT
+    starts = torch.cat([layout.gather[: 5 * 3 : 3], layout.gather[15::11]]) // 11  # the row of each bucket slot
+    assert sorted(starts.tolist()) == list(range(7)) and torch.equal(layout.group, group[starts])
+    assert plan_suffixes(torch.full((4,), 9), 5, 5).buckets == ((4, 5),)  # equal lengths: one bucket
+    with pytest.raises(ValueError, match="EOT positions must lie in the suffix"):
+        plan_suffixes(torch.tensor([4, 9]), 5, 5)
+
+
+def test_prompts_of_very_different_lengths_run_in_buckets_with_the_same_features(tiny):
+    select_trainable(tiny, "clipfit")
+    names = ["cat", "dog", "great crested newt", "ox", "a b c d e f g h i j k l", "x y z w v u t s", "pug", "emu"]
+    prompts = tokenize_prompts([f"a photo of a {n}." for n in names])
+    assert len(prompts.layout.buckets) >= 2
+    assert prompts.layout.tokens < len(names) * (prompts.length - prompts.prefix_length)
+    results = []
+    for encoder in _full_and_shared(tiny):
+        tiny.zero_grad()
+        features = encoder.encode(prompts)
+        (features * torch.linspace(-1, 1, features.shape[-1])).sum().backward()
+        results.append((features.detach(), [p.grad.clone() for p in tiny.parameters() if p.grad is not None]))
+    (full, full_grads), (shared, shared_grads) = results
+    torch.testing.assert_close(shared, full, atol=1e-5, rtol=0)
+    assert len(full_grads) == len(shared_grads) == 2
+    for g, e in zip(shared_grads, full_grads):
+        torch.testing.assert_close(g, e, atol=1e-5, rtol=1e-4)
+
+
+def test_gpu_takes_a_separate_prefix_or_another_bucket_only_for_enough_tokens():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")  # a device descriptor: no GPU needed
+    assert worth_sharing(5, 50, device=cpu) and not worth_sharing(1, 50, device=cpu)
+    assert not worth_sharing(5, 4, groups=4, device=cpu)  # one row per prefix: nothing to share
+    # GPU: (rows - prefixes) x prefix positions saved per layer must reach GPU_MIN_SAVED_TOKENS (2048)
+    assert not worth_sharing(5, 50, device=cuda)  # CLIPFit at 50 classes: 245
+    assert worth_sharing(5, 500, device=cuda)  # CLIPFit at 500 classes: 2495
+    assert worth_sharing(5, 2000, groups=4, device=cuda)  # CoCoOp, 4 images x 500 classes
+    assert min_saved_tokens(cuda) == 2048 and min_saved_tokens(cpu) == 0
+    # 300 rows each of 2, 6, 10 and 14 positions: 1 to 4 buckets run 16800, 12000, 10800, 9600 positions
+    lengths, counts = [2, 6, 10, 14], [300] * 4
+    assert _bucket_bounds(lengths, counts, 4, 0) == [0, 1, 2, 3]  # CPU: every bucket saves over 5% (840)
+    assert _bucket_bounds(lengths, counts, 4, 2048) == [1, 3]  # GPU: only the second bucket saves 2048
+    assert _bucket_bounds(lengths, counts, 4, 10**5) == [3]

@@ -89,7 +89,7 @@ def test_shared_context_prefix_runs_once_with_the_full_prompts_features_and_grad
         )
     torch.testing.assert_close(full[0], direct, atol=0, rtol=0)
     torch.testing.assert_close(shared[0], full[0], atol=1e-6, rtol=0)
-    torch.testing.assert_close(shared[1], full[1], atol=1e-6, rtol=1e-4)
+    torch.testing.assert_close(shared[1], full[1], atol=1e-5, rtol=1e-4)  # gradients ~1e-2: fp32 sums differ
     assert full[1].abs().sum() > 0
 
 
