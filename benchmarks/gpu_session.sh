@@ -30,10 +30,10 @@ step() {  # step NAME SECONDS SCRIPT ARGS...: stdout -> NAME.jsonl, stderr -> NA
   echo "$name: rc=$? in $((SECONDS - start)) s"
 }
 
-step text_prefix 40 benchmarks/bench_text_prefix.py --prec fp16 --iters 10
+step text_prefix 60 benchmarks/bench_text_prefix.py --prec fp16 --iters 10
 step all_fp16 110 benchmarks/run_all.py --prec fp16 --share-prefix both
 step clipfit_modes 80 benchmarks/bench_clipfit_step.py --modes fp16,bf16,amp,fp32 --compile off
-step clipfit_graphs 140 benchmarks/bench_clipfit_step.py --modes bf16,fp16 --compile reduce-overhead \
+step clipfit_graphs 120 benchmarks/bench_clipfit_step.py --modes bf16,fp16 --compile reduce-overhead \
   --classes 50,500,1000 --iters 10
 step baselines_graphs 90 benchmarks/bench_baselines.py --prec fp16 --compile reduce-overhead \
   --select coop:32:500,cocoop:4:500 --iters 10
