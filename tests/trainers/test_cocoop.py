@@ -146,3 +146,20 @@ def test_cuda_half_precision_batched_equals_per_image_with_finite_gradients(mode
     for name, p in learner.named_parameters():  # fp16 steps may round small updates away; check the gradients
         assert p.grad is not None and p.grad.dtype == dtype and torch.isfinite(p.grad).all(), name
         assert p.grad.abs().sum() > 0, name
+
+
+def test_compiled_step_equals_the_eager_step(data_root, tmp_path):
+    """TRAINER.COCOOP.COMPILE through torch.compile on the CPU: the per-image prefixes, suffix buckets
+    and their cached layouts trace, and the step gives the eager step's loss and update."""
+    opts = ("OPTIM.WARMUP_EPOCH", "0", "OPTIM.LR", "0.5", "DATALOADER.TRAIN_X.BATCH_SIZE", "2")
+    eager = make_trainer(data_root, tmp_path / "eager", "CoCoOp", CONFIG, opts)
+    compiled = make_trainer(data_root, tmp_path / "compiled", "CoCoOp", CONFIG, (*opts, "TRAINER.COCOOP.COMPILE", "True"))
+    batch = next(iter(eager.train_loader_x))
+    losses = []
+    for trainer in (eager, compiled):
+        trainer.set_model_mode("train")
+        trainer.batch_idx, trainer.num_batches = 0, 2
+        losses.append(trainer.forward_backward(batch)["loss"])
+    assert losses[1] == pytest.approx(losses[0], rel=1e-5)
+    for name, value in eager.model.prompt_learner.state_dict().items():
+        torch.testing.assert_close(compiled.model.prompt_learner.state_dict()[name], value, atol=1e-6, rtol=1e-5)
