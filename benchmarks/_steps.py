@@ -10,6 +10,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from clipfit.clip import autocast, input_dtype, make_grad_scaler  # noqa: E402
+from clipfit.clip.shared_prefix import worth_sharing  # noqa: E402
 from trainers.base import compile_step  # noqa: E402
 
 TEMPLATE = "a photo of a {}, a type of pet."
@@ -72,6 +73,13 @@ def train_step(method: torch.nn.Module, mode: str, device: torch.device, classes
         scaler.update()
 
     return step
+
+
+def text_path(encoder, prefix_length: int, rows: int, groups: int, device: torch.device, layout) -> dict:
+    """What the text tower runs for `rows` prompts of `groups` shared prefixes: the prefix positions
+    run once (0: full prompts) and the number of suffix length buckets."""
+    shared = encoder.share_prefix and worth_sharing(prefix_length, rows, groups, device)
+    return {"prefix_tokens": prefix_length if shared else 0, "suffix_buckets": len(layout.buckets) if shared else 0}
 
 
 def compile_modes(value: str) -> List[str]:

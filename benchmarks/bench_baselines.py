@@ -77,13 +77,14 @@ def run_case(args, clip, method: str, case: str, batch: int, n: int, requested: 
     if method == "clipfit":
         with contextlib.redirect_stdout(sys.stderr):  # keep stdout to JSON lines
             fn, prompts = clipfit_bench.train_case(clip, mode, device, n, batch, compile_mode, share)
-        length, n_ctx, prefix = prompts.length, 0, prompts.prefix_length
+        length, n_ctx = prompts.length, 0
+        extra = clipfit_bench.prompts_path(prompts, share, device)
     else:
         with contextlib.redirect_stdout(sys.stderr):
             model = build_method(method, clip, _steps.class_names(n), mode, args.cocoop_budget_gb).to(device)
         model.text_encoder.share_prefix &= share
         learner = model.prompt_learner
-        length, n_ctx, prefix = learner.length, learner.n_ctx, 1 + learner.n_ctx
+        length, n_ctx = learner.length, learner.n_ctx
         if case == "train_step":
             fn = _steps.train_step(model, mode, device, n, batch, compile_mode)
         else:
@@ -93,7 +94,11 @@ def run_case(args, clip, method: str, case: str, batch: int, n: int, requested: 
             with autocast(mode, device):
                 passes, per_pass = model.text_passes(batch * n, training)
             extra = {"text_passes": passes, "pairs_per_text_pass": per_pass,
-                     "checkpointed_chunks": training and passes > 1}
+                     "checkpointed_chunks": training and passes > 1,
+                     **_steps.text_path(model.text_encoder, learner.prefix_length, per_pass, batch, device,
+                                        learner.pair_layout(0, per_pass, batch))}
+        else:
+            extra = _steps.text_path(model.text_encoder, learner.prefix_length, n, 1, device, learner.pair_layout(0, n))
     first_s = _timing.first_call_s(fn, device)
     times = _timing.time_ms(fn, device, warmup, iters)
     median = statistics.median(times)
@@ -110,7 +115,6 @@ def run_case(args, clip, method: str, case: str, batch: int, n: int, requested: 
         "share_prefix": share,
         "n_ctx": n_ctx,
         "prompt_tokens": length,
-        "prefix_tokens": prefix if share else 0,
         **extra,
         "median_ms": round(median, 2),
         "min_ms": round(min(times), 2),

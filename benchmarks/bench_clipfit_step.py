@@ -23,6 +23,7 @@ import copy
 import itertools
 import statistics
 import sys
+from types import SimpleNamespace
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
@@ -55,6 +56,12 @@ SHARE_PREFIX = {"on": [True], "off": [False], "both": [True, False]}
 
 def class_prompts(classes: int, device: torch.device):
     return tokenize_prompts([prompt_for(TEMPLATE, n) for n in class_names(classes)], device=device)
+
+
+def prompts_path(prompts, share: bool, device: torch.device) -> dict:
+    """The text path of the class prompts: prefix positions run once (0: full prompts), suffix buckets."""
+    encoder = SimpleNamespace(share_prefix=share)
+    return _steps.text_path(encoder, prompts.prefix_length, len(prompts), 1, device, prompts.layout)
 
 
 def prepare_model(master: torch.nn.Module, mode: str, device: torch.device) -> torch.nn.Module:
@@ -151,7 +158,7 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, object]]:
                     "batch": batch,
                     "classes": classes,
                     "prompt_tokens": prompts.length,
-                    "prefix_tokens": prompts.prefix_length if share else 0,
+                    **prompts_path(prompts, share, device),
                     "median_ms": round(statistics.median(times), 2),
                     "min_ms": round(min(times), 2),
                     "first_call_s": round(first_s, 2),
