@@ -96,10 +96,11 @@ class SuffixLayout:
         return sum(rows * length for rows, length in self.buckets)
 
     def to(self, device: torch.device) -> "SuffixLayout":
-        if self.pool.device == torch.device(device):
+        pool = self.pool.to(device)
+        if pool is self.pool:  # already there ("cuda" and "cuda:0" alike)
             return self
         group = None if self.group is None else self.group.to(device)
-        return SuffixLayout(self.buckets, self.gather.to(device), group, self.pool.to(device))
+        return SuffixLayout(self.buckets, self.gather.to(device), group, pool)
 
 
 def _bucket_bounds(lengths: List[int], counts: List[int], max_buckets: int, min_saving: int) -> List[int]:
