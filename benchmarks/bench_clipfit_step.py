@@ -59,7 +59,7 @@ def class_prompts(classes: int, device: torch.device):
 
 
 def prompts_path(prompts, share: bool, device: torch.device) -> dict:
-    """The text path of the class prompts: prefix positions run once (0: full prompts), suffix buckets."""
+    """The text path of the class prompts: prefix positions run once (0: full prompts), unpadded suffixes."""
     encoder = SimpleNamespace(share_prefix=share)
     return _steps.text_path(encoder, prompts.prefix_length, len(prompts), 1, device, prompts.layout)
 

@@ -1,4 +1,4 @@
-"""The text tower alone: full prompts, shared first tokens run once, and that plus length buckets.
+"""The text tower alone: full prompts, shared first tokens run once, and that with unpadded suffixes.
 
 For each method's prompt set, the trainers' own modules compute the class text features with gradient
 and backpropagate (what a training step does on the text side; the image tower is left out):
@@ -7,11 +7,11 @@ and backpropagate (what a training step does on the text side; the image tower i
 * coop: 16 generic context vectors, class token at the end (shared: [SOS] + 16 context vectors);
 * cocoop: "a photo of a" context shifted per image, batch of images x classes (shared per image).
 
-Variants: `full` (every prompt padded to the longest), `prefix` (shared tokens once, suffixes in one
-bucket), `buckets` (shared tokens once, suffixes in up to MAX_BUCKETS length buckets), each forced
-whatever it saves, and `auto`, what the library picks on this device (on a GPU it skips a path that saves
-under GPU_MIN_SAVED_TOKENS positions per layer; on a CPU it equals `buckets`). Name sets: `pets` (2-3
-words, the step benchmarks' names) and `varied` (1-6 words, spread like ImageNet's).
+Variants: `full` (every prompt padded to the longest), `prefix` (shared tokens once, suffixes padded to
+the longest), `unpadded` (shared tokens once, each suffix only up to its EOT outside attention), each
+forced whatever it saves, and `auto`, what the library picks on this device (on a GPU it skips a path
+that saves under GPU_MIN_SAVED_TOKENS positions per layer; on a CPU it equals `unpadded`). Name sets:
+`pets` (2-3 words, the step benchmarks' names) and `varied` (1-6 words, spread like ImageNet's).
 
 Prints one JSON line per (names, method, variant) with the median ms, and one line per (names, method)
 with the speed-ups over `full`. ViT-B/16's text tower at 100 classes takes about 8 minutes on 2 CPU cores:
@@ -50,22 +50,22 @@ from trainers.clipfit import CLIPFitModel  # noqa: E402
 from trainers.cocoop import CoCoOpModel  # noqa: E402
 from trainers.coop import CoOpModel  # noqa: E402
 
-BUCKETS, GPU_MIN_SAVED = shared_prefix.MAX_BUCKETS, shared_prefix.GPU_MIN_SAVED_TOKENS
+GPU_MIN_SAVED = shared_prefix.GPU_MIN_SAVED_TOKENS
 
 METHODS = ("clipfit", "coop", "cocoop")
-VARIANTS = ("full", "prefix", "buckets", "auto")
+VARIANTS = ("full", "prefix", "unpadded", "auto")
 NAMES = {"pets": _steps.class_names, "varied": _steps.varied_class_names}
 
 
 @contextlib.contextmanager
 def variant_settings(variant: str):
     """Inside, the text path is the variant's (layouts are planned when a model is built or first runs)."""
-    shared_prefix.MAX_BUCKETS = 1 if variant == "prefix" else BUCKETS
+    shared_prefix.UNPAD_SUFFIXES = variant != "prefix"
     shared_prefix.GPU_MIN_SAVED_TOKENS = GPU_MIN_SAVED if variant == "auto" else 0
     try:
         yield
     finally:
-        shared_prefix.MAX_BUCKETS, shared_prefix.GPU_MIN_SAVED_TOKENS = BUCKETS, GPU_MIN_SAVED
+        shared_prefix.UNPAD_SUFFIXES, shared_prefix.GPU_MIN_SAVED_TOKENS = True, GPU_MIN_SAVED
 
 
 def build(method: str, clip: torch.nn.Module, names: List[str], mode: str, device: torch.device):

@@ -82,9 +82,9 @@ class CoCoOpModel(FrozenClipMethod):
         return transformer.width * 16 * itemsize
 
     def tokens_per_pair(self) -> int:
-        """Text positions one (image, class) pair costs on average: its suffix up to its EOT (as the
-        length buckets pad it), plus its copy of the image's prefix keys and values (2 of the ~16 widths a
-        token keeps per layer); the whole prompt without sharing."""
+        """Text positions one (image, class) pair costs on average: its suffix (up to its EOT where
+        unpadded), plus its copy of the image's prefix keys and values (2 of the ~16 widths a token keeps
+        per layer); the whole prompt without sharing."""
         learner = self.prompt_learner
         if not self.text_encoder.share_prefix:
             return learner.length

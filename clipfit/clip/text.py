@@ -47,7 +47,7 @@ class TokenizedPrompts:
 
     tokens: [n, L] ids with L = max EOT position + 1; eot_index: [n] position of each EOT;
     prefix_length: how many leading tokens all prompts share (run once by `TextEncoder`); layout: where
-    the rest of each prompt goes, in length buckets (None when nothing is shared).
+    the rest of each prompt goes (None when nothing is shared).
     Keeping these avoids recomputing them (and host syncs) on every step.
     """
 

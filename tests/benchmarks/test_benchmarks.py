@@ -71,22 +71,22 @@ def test_text_prefix_benchmark_reports_every_variant_and_the_speedups(benchmark_
     assert rows == [
         ("coop", "text_fwd_bwd", "full"),
         ("coop", "text_fwd_bwd", "prefix"),
-        ("coop", "text_fwd_bwd", "buckets"),
+        ("coop", "text_fwd_bwd", "unpadded"),
         ("coop", "text_fwd_bwd", "auto"),
         ("coop", "text_fwd_bwd_speedup", None),
         ("cocoop", "text_fwd_bwd", "full"),
         ("cocoop", "text_fwd_bwd", "prefix"),
-        ("cocoop", "text_fwd_bwd", "buckets"),
+        ("cocoop", "text_fwd_bwd", "unpadded"),
         ("cocoop", "text_fwd_bwd", "auto"),
         ("cocoop", "text_fwd_bwd_speedup", None),
     ]
     speedups = [r for r in records if r["case"] == "text_fwd_bwd_speedup"]
-    assert all(r["names"] == "varied" and min(r["prefix_speedup"], r["buckets_speedup"], r["auto_speedup"]) > 0
+    assert all(r["names"] == "varied" and min(r["prefix_speedup"], r["unpadded_speedup"], r["auto_speedup"]) > 0
                for r in speedups)
     from clipfit.clip import shared_prefix
 
     # restored after the variants
-    assert (shared_prefix.MAX_BUCKETS, shared_prefix.GPU_MIN_SAVED_TOKENS) == (4, 2048)
+    assert (shared_prefix.UNPAD_SUFFIXES, shared_prefix.GPU_MIN_SAVED_TOKENS) == (True, 2048)
 
 
 def test_run_all_labels_every_method(benchmark_module, capsys):

@@ -7,12 +7,12 @@ from torch import nn
 
 from clipfit.clip import TextEncoder, autocast, convert_model, prompts_for, select_trainable, tokenize_prompts
 from clipfit.clip.shared_prefix import (
-    _bucket_bounds,
     min_saved_tokens,
     plan_suffixes,
     shared_prefix_length,
     supports_shared_prefix,
     worth_sharing,
+    worth_unpadding,
 )
 
 PETS = ["abyssinian", "great_pyrenees", "staffordshire_bull_terrier", "pug", "english cocker spaniel"]
@@ -110,29 +110,32 @@ def test_shared_prefix_length_of_identical_rows_keeps_their_eot():
     assert shared_prefix_length(tokens, tokens.argmax(dim=-1)) == 3
 
 
-def test_suffix_buckets_cut_padding_and_keep_every_row_in_place():
-    eot = torch.tensor([6, 14, 7, 6, 15, 7, 6])  # prefix 5: rows need 2, 10, 3, 2, 11, 3, 2 positions
-    need = eot - 5 + 1
-    group = torch.tensor([0, 1, 2, 0, 1, 2, 0])
+def test_suffix_layout_keeps_each_row_to_its_eot_and_pads_only_for_attention():
+    eot = torch.tensor([6, 14, 7, 6])  # prefix 5: rows need 2, 10, 3, 2 positions of 11
+    group = torch.tensor([0, 1, 2, 0])
     layout = plan_suffixes(eot, 5, 11, group)
-    # 5 short rows padded to 3 and 2 long ones to 11: 37 positions instead of 7 x 11 = 77; more buckets
-    # would save under 5% of 77 each.
-    assert layout.buckets == ((5, 3), (2, 11)) and layout.tokens == 37
-    assert layout.gather.shape == (37,)
-    assert torch.equal(layout.gather[layout.pool], torch.arange(7) * 11 + need - 1)  # each row's EOT
-    starts = torch.cat([layout.gather[: 5 * 3 : 3], layout.gather[15::11]]) // 11  # the row of each bucket slot
-    assert sorted(starts.tolist()) == list(range(7)) and torch.equal(layout.group, group[starts])
-    assert plan_suffixes(torch.full((4,), 9), 5, 5).buckets == ((4, 5),)  # equal lengths: one bucket
+    assert (layout.rows, layout.length, layout.tokens) == (4, 10, 17)  # 17 positions instead of 4 x 10
+    assert layout.gather.tolist() == [0, 1] + list(range(11, 21)) + [22, 23, 24] + [33, 34, 35][:2]
+    assert torch.equal(layout.pool, torch.tensor([1, 11, 14, 16]))  # flat position of each EOT
+    assert torch.equal(layout.gather[layout.pool], torch.arange(4) * 11 + eot - 5)
+    slots = layout.pad.view(4, 10)  # attention's padded view: a row's padding repeats its last position
+    assert slots[0].tolist() == [0, 1] + [1] * 8 and slots[1].tolist() == list(range(2, 12))
+    assert torch.equal(layout.pad[layout.unpad], torch.arange(17))  # unpad inverts pad on the real slots
+    assert torch.equal(layout.group, group)
+    padded = plan_suffixes(eot, 5, 11, group, unpad=False)
+    assert padded.tokens == 40 and padded.pad is None and padded.unpad is None
+    assert torch.equal(padded.pool, torch.arange(4) * 10 + eot - 5)
+    assert plan_suffixes(torch.full((4,), 9), 5, 5).pad is None  # equal lengths: nothing to unpad
     with pytest.raises(ValueError, match="EOT positions must lie in the suffix"):
         plan_suffixes(torch.tensor([4, 9]), 5, 5)
 
 
-def test_prompts_of_very_different_lengths_run_in_buckets_with_the_same_features(tiny):
+def test_prompts_of_very_different_lengths_run_unpadded_with_the_same_features(tiny):
     select_trainable(tiny, "clipfit")
     names = ["cat", "dog", "great crested newt", "ox", "a b c d e f g h i j k l", "x y z w v u t s", "pug", "emu"]
     prompts = tokenize_prompts([f"a photo of a {n}." for n in names])
-    assert len(prompts.layout.buckets) >= 2
-    assert prompts.layout.tokens < len(names) * (prompts.length - prompts.prefix_length)
+    assert prompts.layout.unpad is not None
+    assert prompts.layout.tokens == int((prompts.eot_index - prompts.prefix_length + 1).sum())
     results = []
     for encoder in _full_and_shared(tiny):
         tiny.zero_grad()
@@ -146,7 +149,7 @@ def test_prompts_of_very_different_lengths_run_in_buckets_with_the_same_features
         torch.testing.assert_close(g, e, atol=1e-5, rtol=1e-4)
 
 
-def test_gpu_takes_a_separate_prefix_or_another_bucket_only_for_enough_tokens():
+def test_gpu_takes_a_separate_prefix_or_unpads_only_for_enough_tokens():
     cpu, cuda = torch.device("cpu"), torch.device("cuda")  # a device descriptor: no GPU needed
     assert worth_sharing(5, 50, device=cpu) and not worth_sharing(1, 50, device=cpu)
     assert not worth_sharing(5, 4, groups=4, device=cpu)  # one row per prefix: nothing to share
@@ -155,8 +158,7 @@ def test_gpu_takes_a_separate_prefix_or_another_bucket_only_for_enough_tokens():
     assert worth_sharing(5, 500, device=cuda)  # CLIPFit at 500 classes: 2495
     assert worth_sharing(5, 2000, groups=4, device=cuda)  # CoCoOp, 4 images x 500 classes
     assert min_saved_tokens(cuda) == 2048 and min_saved_tokens(cpu) == 0
-    # 300 rows each of 2, 6, 10 and 14 positions: 1 to 4 buckets run 16800, 12000, 10800, 9600 positions
-    lengths, counts = [2, 6, 10, 14], [300] * 4
-    assert _bucket_bounds(lengths, counts, 4, 0) == [0, 1, 2, 3]  # CPU: every bucket saves over 5% (840)
-    assert _bucket_bounds(lengths, counts, 4, 2048) == [1, 3]  # GPU: only the second bucket saves 2048
-    assert _bucket_bounds(lengths, counts, 4, 10**5) == [3]
+    # Unpadding 1000 rows of 2 or 4 positions (4000 padded, 3000 real) saves 1000: enough on a CPU only.
+    assert plan_suffixes(torch.tensor([6, 8] * 500), 5, 4).unpad is not None
+    assert worth_unpadding(4000, 3000, cpu) and not worth_unpadding(4000, 3000, cuda)
+    assert worth_unpadding(10_000, 6000, cuda) and not worth_unpadding(4000, 4000, cpu)

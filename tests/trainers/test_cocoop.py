@@ -149,8 +149,8 @@ def test_cuda_half_precision_batched_equals_per_image_with_finite_gradients(mode
 
 
 def test_compiled_step_equals_the_eager_step(data_root, tmp_path):
-    """TRAINER.COCOOP.COMPILE through torch.compile on the CPU: the per-image prefixes, suffix buckets
-    and their cached layouts trace, and the step gives the eager step's loss and update."""
+    """TRAINER.COCOOP.COMPILE through torch.compile on the CPU: the per-image prefixes, unpadded
+    suffixes and their cached layouts trace, and the step gives the eager step's loss and update."""
     opts = ("OPTIM.WARMUP_EPOCH", "0", "OPTIM.LR", "0.5", "DATALOADER.TRAIN_X.BATCH_SIZE", "2")
     eager = make_trainer(data_root, tmp_path / "eager", "CoCoOp", CONFIG, opts)
     compiled = make_trainer(data_root, tmp_path / "compiled", "CoCoOp", CONFIG, (*opts, "TRAINER.COCOOP.COMPILE", "True"))
