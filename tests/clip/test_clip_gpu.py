@@ -83,11 +83,15 @@ def test_truncated_equals_full_on_cuda(vitb16):
 
 
 @pytest.mark.parametrize("mode", ["fp16", "amp", "bf16"])
-def test_shared_prefix_equals_full_prompts_on_cuda(vitb16, mode):
+def test_shared_prefix_equals_full_prompts_on_cuda(vitb16, mode, monkeypatch):
+    from clipfit.clip import shared_prefix
+
+    monkeypatch.setattr(shared_prefix, "GPU_MIN_SAVED_TOKENS", 0)  # 5 classes save few positions: force the path
     mode = resolve_precision(mode, "cuda")
     model = convert_model(copy.deepcopy(vitb16), mode).cuda()
-    prompts = tokenize_prompts(prompts_for("OxfordPets", CLASSES), device="cuda")
-    assert prompts.prefix_length == 5
+    names = CLASSES + ["a b c d e f g h", "x"]  # lengths differ: suffixes run unpadded
+    prompts = tokenize_prompts(prompts_for("OxfordPets", names), device="cuda")
+    assert prompts.prefix_length == 5 and prompts.layout.unpad is not None
     with torch.no_grad():
         reference = TextEncoder(copy.deepcopy(vitb16).cuda(), share_prefix=False).encode(prompts)
         with autocast(mode, "cuda"):

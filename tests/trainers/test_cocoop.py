@@ -124,9 +124,11 @@ def test_train_py_trains_batch_2_and_eval_only_reload_reproduces_accuracy(data_r
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 @pytest.mark.parametrize("mode", ["fp16", "amp"])
-def test_cuda_half_precision_batched_equals_per_image_with_finite_gradients(mode):
-    from clipfit.clip import autocast, convert_model, input_dtype
+@pytest.mark.parametrize("min_saved", [0, 2048])  # 0: the shared-prefix path even for these few pairs
+def test_cuda_half_precision_batched_equals_per_image_with_finite_gradients(mode, min_saved, monkeypatch):
+    from clipfit.clip import autocast, convert_model, input_dtype, shared_prefix
 
+    monkeypatch.setattr(shared_prefix, "GPU_MIN_SAVED_TOKENS", min_saved)
     device = torch.device("cuda")
     clip = convert_model(tiny_clip(), mode).to(device)
     model = CoCoOpModel(clip, NAMES, n_ctx=4, ctx_init="a photo of a", half=mode == "fp16").to(device)

@@ -152,9 +152,10 @@ def test_train_py_trains_and_eval_only_reload_reproduces_accuracy(data_root, tmp
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 @pytest.mark.parametrize("position", ["end", "middle"])
-def test_cuda_fp16_step_updates_the_half_context(position):
-    from clipfit.clip import convert_model, input_dtype
+def test_cuda_fp16_step_updates_the_half_context(position, monkeypatch):
+    from clipfit.clip import convert_model, input_dtype, shared_prefix
 
+    monkeypatch.setattr(shared_prefix, "GPU_MIN_SAVED_TOKENS", 0)  # 'end' takes the shared-prefix path
     device = torch.device("cuda")
     clip = convert_model(tiny_clip(), "fp16").to(device)
     model = CoOpModel(clip, NAMES, n_ctx=8, class_token_position=position).to(device)
