@@ -75,10 +75,10 @@ def train_step(method: torch.nn.Module, mode: str, device: torch.device, classes
     return step
 
 
-def text_path(encoder, prefix_length: int, rows: int, groups: int, device: torch.device, layout) -> dict:
-    """What the text tower runs for `rows` prompts of `groups` shared prefixes: the prefix positions
-    run once (0: full prompts) and whether the suffixes run unpadded outside attention."""
-    shared = encoder.share_prefix and worth_sharing(prefix_length, rows, groups, device)
+def text_path(share: bool, prefix_length: int, rows: int, groups: int, device: torch.device, layout) -> dict:
+    """What the text tower runs for `rows` prompts of `groups` shared prefixes (`share`: the encoder's
+    share_prefix): the prefix positions run once (0: full prompts) and whether the suffixes run unpadded."""
+    shared = share and worth_sharing(prefix_length, rows, groups, device)
     return {"prefix_tokens": prefix_length if shared else 0, "unpadded": shared and layout.unpad is not None}
 
 

@@ -1,4 +1,4 @@
-"""Timing, memory and output helpers shared by the benchmark scripts (one JSON line per case)."""
+"""Timing, memory, output and command-line helpers shared by the benchmark scripts (one JSON line per case)."""
 from __future__ import annotations
 
 import argparse
@@ -7,6 +7,21 @@ import time
 from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
+
+
+# --share-prefix: which text paths a case is timed with (TextEncoder.share_prefix on / off).
+SHARE_PREFIX = {"on": [True], "off": [False], "both": [True, False]}
+
+
+def add_model_args(parser: argparse.ArgumentParser) -> None:
+    """--device and --backbone (random weights)."""
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--backbone", default="ViT-B/16", help="backbone name (random weights); 'tiny' for a smoke run")
+
+
+def add_share_prefix_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--share-prefix", choices=sorted(SHARE_PREFIX), default="on",
+                        help="run the prompts' common first tokens once (on), never (off), or time both")
 
 
 def add_iteration_args(parser: argparse.ArgumentParser) -> None:

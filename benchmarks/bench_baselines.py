@@ -95,10 +95,10 @@ def run_case(args, clip, method: str, case: str, batch: int, n: int, requested: 
                 passes, per_pass = model.text_passes(batch * n, training)
             extra = {"text_passes": passes, "pairs_per_text_pass": per_pass,
                      "checkpointed_chunks": training and passes > 1,
-                     **_steps.text_path(model.text_encoder, learner.prefix_length, per_pass, batch, device,
+                     **_steps.text_path(share, learner.prefix_length, per_pass, batch, device,
                                         learner.pair_layout(0, per_pass, batch))}
         else:
-            extra = _steps.text_path(model.text_encoder, learner.prefix_length, n, 1, device, learner.pair_layout(0, n))
+            extra = _steps.text_path(share, learner.prefix_length, n, 1, device, learner.pair_layout(0, n))
     first_s = _timing.first_call_s(fn, device)
     times = _timing.time_ms(fn, device, warmup, iters)
     median = statistics.median(times)
@@ -127,9 +127,8 @@ def run_case(args, clip, method: str, case: str, batch: int, n: int, requested: 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    _timing.add_model_args(parser)
     parser.add_argument("--prec", default="fp16", help="comma-separated precision modes (fp16, amp, bf16, fp32)")
-    parser.add_argument("--backbone", default="ViT-B/16", help="backbone name (random weights); 'tiny' for a smoke run")
     parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated, of {METHODS}")
     parser.add_argument("--classes", default=None, help="comma-separated class counts (default 50,500; quick 10)")
     _timing.add_iteration_args(parser)
@@ -138,8 +137,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--compile", default="off",
                         help="comma-separated torch.compile modes of the training steps: off, default, reduce-overhead, "
                         "max-autotune")
-    parser.add_argument("--share-prefix", choices=sorted(clipfit_bench.SHARE_PREFIX), default="on",
-                        help="run the prompts' common first tokens once (on), never (off), or time both")
+    _timing.add_share_prefix_arg(parser)
     parser.add_argument("--select", default="",
                         help="only these cases, comma-separated method:batch:classes (e.g. coop:32:500,cocoop:4:500)")
     return parser.parse_args(argv)
@@ -172,7 +170,7 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, object]]:
                 if selected and (method, str(batch), str(n)) not in selected:
                     continue
                 for compile_mode in compile_modes if case == "train_step" else ["off"]:
-                    for share in clipfit_bench.SHARE_PREFIX[args.share_prefix]:
+                    for share in _timing.SHARE_PREFIX[args.share_prefix]:
                         record = run_case(args, clip, method, case, batch, n, requested, mode, compile_mode, share,
                                           device, warmup, iters)
                         _timing.emit(record, results)

@@ -23,7 +23,6 @@ import copy
 import itertools
 import statistics
 import sys
-from types import SimpleNamespace
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
@@ -51,17 +50,13 @@ from clipfit.clip import (  # noqa: E402
 from trainers.base import compile_step  # noqa: E402
 from trainers.clipfit import CLIPFitModel  # noqa: E402
 
-SHARE_PREFIX = {"on": [True], "off": [False], "both": [True, False]}
-
-
 def class_prompts(classes: int, device: torch.device):
     return tokenize_prompts([prompt_for(TEMPLATE, n) for n in class_names(classes)], device=device)
 
 
 def prompts_path(prompts, share: bool, device: torch.device) -> dict:
     """The text path of the class prompts: prefix positions run once (0: full prompts), unpadded suffixes."""
-    encoder = SimpleNamespace(share_prefix=share)
-    return _steps.text_path(encoder, prompts.prefix_length, len(prompts), 1, device, prompts.layout)
+    return _steps.text_path(share, prompts.prefix_length, len(prompts), 1, device, prompts.layout)
 
 
 def prepare_model(master: torch.nn.Module, mode: str, device: torch.device) -> torch.nn.Module:
@@ -99,16 +94,14 @@ def eval_case(model: torch.nn.Module, mode: str, device: torch.device, classes: 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--backbone", default="ViT-B/16", help="backbone name (random weights); 'tiny' for a smoke run")
+    _timing.add_model_args(parser)
     parser.add_argument("--modes", default=",".join(PRECISIONS), help="comma-separated precision modes")
     parser.add_argument(
         "--compile", default=None,
         help="comma-separated torch.compile modes: off, default, reduce-overhead, max-autotune "
         "(default: off with --quick, else off,default)",
     )
-    parser.add_argument("--share-prefix", choices=sorted(SHARE_PREFIX), default="on",
-                        help="run the prompts' common first tokens once (on), never (off), or time both")
+    _timing.add_share_prefix_arg(parser)
     _timing.add_iteration_args(parser)
     parser.add_argument("--cases", default="train,eval", help="comma-separated: train, eval")
     parser.add_argument("--classes", default="",
@@ -141,7 +134,7 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, object]]:
         mode = resolve_precision(requested, device)
         for compile_mode in compile_modes:
             model = prepare_model(master, mode, device)
-            for (case, build, batch, classes), share in itertools.product(plans, SHARE_PREFIX[args.share_prefix]):
+            for (case, build, batch, classes), share in itertools.product(plans, _timing.SHARE_PREFIX[args.share_prefix]):
                 _timing.reset_memory(device)
                 with contextlib.redirect_stdout(sys.stderr):  # keep stdout to JSON lines
                     fn, prompts = build(model, mode, device, classes, batch, compile_mode, share)

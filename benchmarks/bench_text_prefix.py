@@ -50,7 +50,6 @@ from trainers.clipfit import CLIPFitModel  # noqa: E402
 from trainers.cocoop import CoCoOpModel  # noqa: E402
 from trainers.coop import CoOpModel  # noqa: E402
 
-GPU_MIN_SAVED = shared_prefix.GPU_MIN_SAVED_TOKENS
 
 METHODS = ("clipfit", "coop", "cocoop")
 VARIANTS = ("full", "prefix", "unpadded", "auto")
@@ -60,12 +59,13 @@ NAMES = {"pets": _steps.class_names, "varied": _steps.varied_class_names}
 @contextlib.contextmanager
 def variant_settings(variant: str):
     """Inside, the text path is the variant's (layouts are planned when a model is built or first runs)."""
+    saved = shared_prefix.UNPAD_SUFFIXES, shared_prefix.GPU_MIN_SAVED_TOKENS
     shared_prefix.UNPAD_SUFFIXES = variant != "prefix"
-    shared_prefix.GPU_MIN_SAVED_TOKENS = GPU_MIN_SAVED if variant == "auto" else 0
+    shared_prefix.GPU_MIN_SAVED_TOKENS = saved[1] if variant == "auto" else 0
     try:
         yield
     finally:
-        shared_prefix.UNPAD_SUFFIXES, shared_prefix.GPU_MIN_SAVED_TOKENS = True, GPU_MIN_SAVED
+        shared_prefix.UNPAD_SUFFIXES, shared_prefix.GPU_MIN_SAVED_TOKENS = saved
 
 
 def build(method: str, clip: torch.nn.Module, names: List[str], mode: str, device: torch.device):
@@ -96,9 +96,8 @@ def text_pass(method: str, model: torch.nn.Module, images: int, device: torch.de
 
 def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, object]]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    _timing.add_model_args(parser)
     parser.add_argument("--prec", default="fp16", help="precision mode (CPU runs fp32)")
-    parser.add_argument("--backbone", default="ViT-B/16", help="backbone name (random weights); 'tiny' for a smoke run")
     parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated, of {METHODS}")
     parser.add_argument("--classes", type=int, default=None, help="class count (default 500; quick 10)")
     parser.add_argument("--images", type=int, default=4, help="CoCoOp's images per batch (default 4)")

@@ -23,16 +23,14 @@ import bench_clipfit_step  # noqa: E402
 
 def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--device", default=None, help="cuda or cpu (default: cuda when available)")
+    _timing.add_model_args(parser)
     parser.add_argument("--prec", default="fp16", help="comma-separated precision modes")
-    parser.add_argument("--backbone", default="ViT-B/16", help="backbone name (random weights); 'tiny' for a smoke run")
     parser.add_argument("--compile", default="off", help="comma-separated torch.compile modes of the training steps")
-    parser.add_argument("--share-prefix", choices=("on", "off", "both"), default="on",
-                        help="run the prompts' common first tokens once (on), never (off), or time both")
+    _timing.add_share_prefix_arg(parser)
     parser.add_argument("--quick", action="store_true", help="small shapes, 1 iteration: CPU smoke run")
     args = parser.parse_args(argv)
-    common = ["--backbone", args.backbone, "--share-prefix", args.share_prefix]
-    common += (["--device", args.device] if args.device else []) + (["--quick"] if args.quick else [])
+    common = ["--device", args.device, "--backbone", args.backbone, "--share-prefix", args.share_prefix]
+    common += ["--quick"] if args.quick else []
     records = bench_baselines.main([*common, "--prec", args.prec, "--compile", args.compile])
     with contextlib.redirect_stdout(sys.stderr):  # its own unlabelled lines; printed below with the method
         cached = bench_clipfit_step.main([*common, "--modes", args.prec, "--compile", "off", "--cases", "eval"])

@@ -41,10 +41,14 @@ REGISTERED_NAME = "prompt_learner"
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
+def check_compile_mode(mode: str, what: str = "torch.compile mode") -> None:
+    if mode not in COMPILE_MODES:
+        raise UserInputError(f"{what} is {mode!r}; use one of {list(COMPILE_MODES)}")
+
+
 def compile_step(fn, mode: str = "default"):
     """torch.compile in one of COMPILE_MODES (reduce-overhead replays CUDA graphs: fewest launches)."""
-    if mode not in COMPILE_MODES:
-        raise UserInputError(f"torch.compile mode {mode!r}; use one of {list(COMPILE_MODES)}")
+    check_compile_mode(mode)
     return torch.compile(fn, mode=None if mode == "default" else mode)
 
 
@@ -140,8 +144,7 @@ class ClipTrainer(TrainerX):
         node, name = self.method_cfg(cfg), f"TRAINER.{self.CONFIG_NODE}"
         if node.PREC not in PRECISIONS:
             raise UserInputError(f"{name}.PREC is {node.PREC!r}; use one of {list(PRECISIONS)}")
-        if node.COMPILE_MODE not in COMPILE_MODES:
-            raise UserInputError(f"{name}.COMPILE_MODE is {node.COMPILE_MODE!r}; use one of {list(COMPILE_MODES)}")
+        check_compile_mode(node.COMPILE_MODE, f"{name}.COMPILE_MODE")
         if node.COMPILE_MODE != "default" and not node.COMPILE:
             raise UserInputError(f"{name}.COMPILE_MODE {node.COMPILE_MODE} needs {name}.COMPILE True as well")
 
