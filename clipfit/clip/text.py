@@ -86,7 +86,6 @@ def tokenize_prompts(
     return TokenizedPrompts(tokens.to(device), eot_index.to(device), tuple(texts), prefix, layout)
 
 
-
 class TextEncoder(nn.Module):
     """CLIP's text tower over truncated prompts, sharing the parameters of `model` (no copies).
 
