@@ -6,27 +6,31 @@
 # Prepare on this machine, then call the device tool with carry [".whl"] and timeout_s 600:
 #   EXTRA_WHEELS="pytest iniconfig pluggy" bash ../shared/gpu/prepare-wheels.sh
 #   bash benchmarks/gpu_session.sh
-# SMOKE=1 runs the same steps on the CPU with the tiny CLIP and --quick shapes (a check of the script).
+# SMOKE=1 runs the same steps on the CPU with the tiny CLIP and --quick shapes and no time limits (a check
+# of the script). PYTHON picks the interpreter (default python3, the GPU image's).
 set -uo pipefail
 OUT=${OUT:-output/gpu-session}
+PY=${PYTHON:-python3}
 mkdir -p "$OUT"
 extra=()
+limit() { timeout "$@"; }  # limit SECONDS CMD...: the GPU run's per-step limits
 if [ -n "${SMOKE:-}" ]; then
   extra=(--quick --backbone tiny --device cpu)
+  limit() { shift; "$@"; }  # a check of the script: a busy machine must not decide it
 else
   if [ -d .whl ]; then  # the GPU image lacks open_clip_torch, ftfy, yacs (and maybe pytest)
-    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
+    "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
       .whl/*.whl 2>/dev/null && export PYTHONPATH=/tmp/site:$PWD || { echo "installing .whl failed"; exit 1; }
   fi
   nvidia-smi --query-gpu=name,memory.total,clocks.max.sm --format=csv 2>&1 | tee "$OUT/gpu.txt"
-  timeout 100 python3 -m pytest -q -m gpu -p no:cacheprovider tests > "$OUT/gpu_tests.txt" 2>&1
+  limit 100 "$PY" -m pytest -q -m gpu -p no:cacheprovider tests > "$OUT/gpu_tests.txt" 2>&1
   echo "gpu_tests: rc=$? $(tail -1 "$OUT/gpu_tests.txt")"
 fi
 
 step() {  # step NAME SECONDS SCRIPT ARGS...: stdout -> NAME.jsonl, stderr -> NAME.log
   local name=$1 limit=$2 start=$SECONDS
   shift 2
-  timeout "$limit" python3 "$@" "${extra[@]}" > "$OUT/$name.jsonl" 2> "$OUT/$name.log"
+  limit "$limit" "$PY" "$@" "${extra[@]}" > "$OUT/$name.jsonl" 2> "$OUT/$name.log"
   echo "$name: rc=$? in $((SECONDS - start)) s"
 }
 
@@ -37,4 +41,4 @@ step clipfit_graphs 120 benchmarks/bench_clipfit_step.py --modes bf16,fp16 --com
   --classes 50,500,1000 --iters 10
 step baselines_graphs 90 benchmarks/bench_baselines.py --prec fp16 --compile reduce-overhead \
   --select coop:32:500,cocoop:4:500 --iters 10
-python3 benchmarks/targets.py "$OUT"/*.jsonl | tee "$OUT/targets.txt" | tail -9
+"$PY" benchmarks/targets.py "$OUT"/*.jsonl | tee "$OUT/targets.txt" | tail -9

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from clipfit.clip import (
     PRECISIONS,
     TextFeatureCache,
+    at_least_fp32,
     autocast,
     convert_model,
     cosine_logits,
@@ -123,7 +124,7 @@ class ClipMethod(nn.Module):
     def loss(self, image: torch.Tensor, label: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict]:
         """(total loss, logits, extra scalars to log). Methods with regularisers override this."""
         logits = self(image)
-        return F.cross_entropy(logits.float(), label), logits, {}
+        return F.cross_entropy(at_least_fp32(logits), label), logits, {}
 
     def train(self, mode: bool = True):
         # The frozen CLIP keeps eval behaviour (BatchNorm statistics of RN backbones stay fixed).

@@ -23,7 +23,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
-from clipfit.clip import TextEncoder, autocast, input_dtype
+from clipfit.clip import TextEncoder, at_least_fp32, autocast, input_dtype
 from clipfit.compat import TRAINER_REGISTRY
 
 from .base import ClipTrainer
@@ -112,7 +112,7 @@ class CoCoOpModel(FrozenClipMethod):
             image_idx, layout,
         )
         text = F.normalize(text, dim=-1)
-        return self.logit_scale.exp() * (image_features[image_idx].float() * text.float()).sum(dim=-1)
+        return self.logit_scale.exp() * (at_least_fp32(image_features[image_idx]) * at_least_fp32(text)).sum(dim=-1)
 
     def conditioned_logits(self, image_features: torch.Tensor) -> torch.Tensor:
         """Logits [B, n_cls] of normalised image features, each image with its own context."""

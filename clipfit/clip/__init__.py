@@ -32,7 +32,7 @@ from .loading import (
     read_state_dict,
 )
 from .params import PRESETS, Selection, select_trainable
-from .precision import PRECISIONS, autocast, convert_model, input_dtype, make_grad_scaler, resolve_precision
+from .precision import PRECISIONS, at_least_fp32, autocast, convert_model, input_dtype, make_grad_scaler, resolve_precision
 from .templates import (
     CLIPFIT_TEMPLATES,
     DEFAULT_TEMPLATE,
@@ -49,7 +49,8 @@ __all__ = [
     "resolve_backbone", "TextFeatureCache", "TrainedStateMismatch", "checkpoint_metadata", "compute_text_features",
     "cosine_logits", "kd_loss", "load_trained_state_dict", "mse_bias_loss", "trained_state_dict", "CONFIG_KEY",
     "ClipInfo", "ClipWeightsMismatch", "ClipWeightsNotFound", "ClipWeightsUnreadable", "get_clip_info", "load_clip",
-    "openai_cache_dir", "read_state_dict", "PRESETS", "Selection", "select_trainable", "PRECISIONS", "autocast",
+    "openai_cache_dir", "read_state_dict", "PRESETS", "Selection", "select_trainable", "PRECISIONS", "at_least_fp32",
+    "autocast",
     "convert_model", "input_dtype", "make_grad_scaler", "resolve_precision", "CLIPFIT_TEMPLATES", "DEFAULT_TEMPLATE",
     "IMAGENET_TEMPLATES_SELECT", "ZSCLIP_TEMPLATES", "prompt_for", "prompts_for", "template_for", "TextEncoder",
     "TokenizedPrompts", "tokenize", "tokenize_prompts",

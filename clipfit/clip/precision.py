@@ -34,11 +34,17 @@ __all__ = [
     "input_dtype",
     "autocast",
     "make_grad_scaler",
+    "at_least_fp32",
 ]
 
 PRECISIONS = ("fp16", "amp", "bf16", "fp32")
 
 Device = Union[str, torch.device]
+
+
+def at_least_fp32(x: torch.Tensor) -> torch.Tensor:
+    """`x` in fp32 when it is half precision; float64 stays float64 (the equivalence tests run in it)."""
+    return x if x.dtype == torch.float64 else x.float()
 
 
 def _device_type(device: Device) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
+import sys
 import time
 
 from ..jobs import PROJECT_ROOT, SCRIPT_FOLDERS, Job
@@ -53,7 +54,8 @@ def run(args) -> int:
         "Backbone: `tiny`, a randomly initialised CLIP of the real architecture (no pretrained weights, so\n"
         "new-class accuracy is near chance: this shows the pipeline, not CLIP's transfer).\n"
     )
-    env = dict(os.environ, DATA=data_root, OUTPUT=runs_root, CFG=DEMO_CFG, FORCE="1" if args.force else "0")
+    # The scripts run PYTHON: this interpreter, so the demo works without an activated venv.
+    env = dict(os.environ, PYTHON=sys.executable, DATA=data_root, OUTPUT=runs_root, CFG=DEMO_CFG, FORCE="1" if args.force else "0")
     env.pop("TRAINER", None)
     env.pop("OPTS", None)
     total, index, started = len(METHODS) * len(STEPS), 0, time.time()

@@ -25,6 +25,23 @@ def tiny():
 
 
 @pytest.fixture
+def tiny64():
+    """The tiny CLIP in float64, for tests that compare two mathematically equal computations: fp32
+    reduction-order noise depends on the CPU and the thread count, float64's is ~1e-15, so a tight
+    tolerance there proves equality on any machine."""
+    torch.manual_seed(0)
+    return load_clip("tiny").double()
+
+
+@pytest.fixture(scope="session")
+def vitb16_64(vitb16):
+    """A float64 copy of `vitb16` (see `tiny64`)."""
+    import copy
+
+    return copy.deepcopy(vitb16).double()
+
+
+@pytest.fixture
 def tiny_rn():
     torch.manual_seed(0)
     return load_clip("tiny-rn")

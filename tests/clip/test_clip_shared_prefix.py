@@ -15,6 +15,9 @@ from clipfit.clip.shared_prefix import (
     worth_unpadding,
 )
 
+# Equivalence tests run in float64 (the `tiny64` / `vitb16_64` fixtures): tolerances of 1e-10 prove the
+# paths equal on any CPU and thread count, which fp32 reduction-order noise would not allow.
+EXACT = dict(atol=1e-10, rtol=1e-10)
 PETS = ["abyssinian", "great_pyrenees", "staffordshire_bull_terrier", "pug", "english cocker spaniel"]
 
 
@@ -37,7 +40,8 @@ def _full_and_shared(model):
     return TextEncoder(model, share_prefix=False), TextEncoder(model)
 
 
-@pytest.mark.parametrize("model_name", ["tiny", "vitb16"])
+@pytest.mark.numeric
+@pytest.mark.parametrize("model_name", ["tiny64", "vitb16_64"])
 def test_shared_prefix_features_equal_full_prompts(model_name, request):
     model = request.getfixturevalue(model_name)
     full, shared = _full_and_shared(model)
@@ -45,18 +49,21 @@ def test_shared_prefix_features_equal_full_prompts(model_name, request):
     prompts = _pets()
     with torch.no_grad():
         expected = model.encode_text(torch.nn.functional.pad(prompts.tokens, (0, 77 - prompts.length)))
-        torch.testing.assert_close(full.encode(prompts), expected, atol=1e-5, rtol=0)
-        torch.testing.assert_close(shared.encode(prompts), expected, atol=1e-5, rtol=0)
+        assert expected.dtype == torch.float64
+        torch.testing.assert_close(full.encode(prompts), expected, **EXACT)
+        torch.testing.assert_close(shared.encode(prompts), expected, **EXACT)
 
 
-def test_groups_of_prefixes_equal_full_prompts_in_value_and_gradient(tiny):
+@pytest.mark.numeric
+def test_groups_of_prefixes_equal_full_prompts_in_value_and_gradient(tiny64):
     """CoCoOp's case: one prefix per image, each shared by that image's class suffixes."""
+    tiny = tiny64
     select_trainable(tiny, "clipfit")
     full, shared = _full_and_shared(tiny)
     torch.manual_seed(0)
     prompts = _pets()
     suffix_tokens = prompts.tokens[:, 3:]
-    prefix_leaf = torch.randn(3, 3, 64, requires_grad=True)  # 3 groups, 3 positions ([SOS] + 2 learned)
+    prefix_leaf = torch.randn(3, 3, 64, dtype=torch.float64, requires_grad=True)  # 3 groups, 3 positions ([SOS] + 2 learned)
     suffix_leaf = shared.embed(suffix_tokens).detach().requires_grad_(True)
     group = torch.tensor([2, 0, 1, 1, 2, 0, 0])
     rows = torch.tensor([0, 1, 2, 3, 4, 0, 2])
@@ -72,10 +79,10 @@ def test_groups_of_prefixes_equal_full_prompts_in_value_and_gradient(tiny):
 
     expected, got = run(full), run(shared)
     assert expected[0].shape == (7, 64)
-    torch.testing.assert_close(got[0], expected[0], atol=1e-5, rtol=0)
+    torch.testing.assert_close(got[0], expected[0], **EXACT)
     for g, e in zip(got[1:3] + tuple(got[3]), expected[1:3] + tuple(expected[3])):
         assert e.abs().sum() > 0
-        torch.testing.assert_close(g, e, atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(g, e, **EXACT)
 
 
 def test_one_prefix_needs_no_group_but_several_do(tiny):
@@ -130,7 +137,9 @@ def test_suffix_layout_keeps_each_row_to_its_eot_and_pads_only_for_attention():
         plan_suffixes(torch.tensor([4, 9]), 5, 5)
 
 
-def test_prompts_of_very_different_lengths_run_unpadded_with_the_same_features(tiny):
+@pytest.mark.numeric
+def test_prompts_of_very_different_lengths_run_unpadded_with_the_same_features(tiny64):
+    tiny = tiny64
     select_trainable(tiny, "clipfit")
     names = ["cat", "dog", "great crested newt", "ox", "a b c d e f g h i j k l", "x y z w v u t s", "pug", "emu"]
     prompts = tokenize_prompts([f"a photo of a {n}." for n in names])
@@ -143,10 +152,10 @@ def test_prompts_of_very_different_lengths_run_unpadded_with_the_same_features(t
         (features * torch.linspace(-1, 1, features.shape[-1])).sum().backward()
         results.append((features.detach(), [p.grad.clone() for p in tiny.parameters() if p.grad is not None]))
     (full, full_grads), (shared, shared_grads) = results
-    torch.testing.assert_close(shared, full, atol=1e-5, rtol=0)
+    torch.testing.assert_close(shared, full, **EXACT)
     assert len(full_grads) == len(shared_grads) == 2
     for g, e in zip(shared_grads, full_grads):
-        torch.testing.assert_close(g, e, atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(g, e, **EXACT)
 
 
 def test_gpu_takes_a_separate_prefix_or_unpads_only_for_enough_tokens():

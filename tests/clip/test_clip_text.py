@@ -27,7 +27,13 @@ def test_tokenize_prompts_cuts_at_the_longest_prompt():
         tokenize_prompts([])
 
 
-def test_truncated_features_equal_encode_text_on_tiny(tiny):
+# Truncation is exact; compared in float64 so that a tight tolerance holds on any CPU and thread count.
+EXACT = dict(atol=1e-10, rtol=1e-10)
+
+
+@pytest.mark.numeric
+def test_truncated_features_equal_encode_text_on_tiny(tiny64):
+    tiny = tiny64
     encoder = TextEncoder(tiny)
     prompts = tokenize_prompts(MIXED)
     with torch.no_grad():
@@ -36,11 +42,14 @@ def test_truncated_features_equal_encode_text_on_tiny(tiny):
         from_full_tokens = encoder.forward_tokens(tokenize(MIXED))  # cut inside
         from_embeddings = encoder.forward_embeddings(encoder.embed(prompts.tokens), prompts.eot_index)
     assert prompts.length < 30
+    assert expected.dtype == torch.float64
     for result in (truncated, from_full_tokens, from_embeddings):
-        torch.testing.assert_close(result, expected, atol=1e-5, rtol=0)
+        torch.testing.assert_close(result, expected, **EXACT)
 
 
-def test_truncated_features_equal_encode_text_on_vitb16(vitb16):
+@pytest.mark.numeric
+def test_truncated_features_equal_encode_text_on_vitb16(vitb16_64):
+    vitb16 = vitb16_64
     encoder = TextEncoder(vitb16)
     prompts = tokenize_prompts(prompts_for("OxfordPets", PETS) + MIXED)
     with torch.no_grad():
@@ -48,7 +57,7 @@ def test_truncated_features_equal_encode_text_on_vitb16(vitb16):
         truncated = encoder.encode(prompts)
     assert expected.shape == (8, 512)
     assert expected.abs().max() > 0.1  # real, non-degenerate features
-    torch.testing.assert_close(truncated, expected, atol=1e-5, rtol=0)
+    torch.testing.assert_close(truncated, expected, **EXACT)
 
 
 def test_encoder_shares_the_model_parameters(tiny):

@@ -125,7 +125,7 @@ def test_multi_exp(tmp_path, capsys):
 
 def test_script_in_repo_root(three_seeds):
     proc = subprocess.run([sys.executable, "parse_test_res.py", three_seeds, "--ci95"], cwd=REPO,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-2:] == ["* accuracy: 81.17% +- 1.16%", "==="]
 

@@ -1,14 +1,31 @@
 """`clipfit demo`, the README's first command, end to end on the CPU."""
 import os
 import subprocess
+import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+def _clipfit_command() -> list:
+    """The `clipfit` console script installed beside this interpreter (`venv/bin/clipfit`), else `-m clipfit`."""
+    script = os.path.join(os.path.dirname(sys.executable), "clipfit")
+    return [script] if os.path.isfile(script) else [sys.executable, "-m", "clipfit"]
+
+
+def _env_without_venv_on_path() -> dict:
+    """As from a shell where the venv is not active: its bin folder is not on PATH, so the scripts the demo
+    starts must be told which interpreter to use."""
+    bin_dir = os.path.dirname(sys.executable)
+    path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if os.path.abspath(p) != bin_dir)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATA", "OUTPUT", "CFG", "OPTS", "TRAINER", "FORCE", "PYTHON", "VIRTUAL_ENV")}
+    return {**env, "PATH": path}
+
+
 def test_demo_runs_three_methods_and_writes_the_leaderboard(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATA", "OUTPUT", "CFG", "OPTS", "TRAINER", "FORCE")}
-    proc = subprocess.run(["clipfit", "demo", "--output", str(tmp_path)], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=600)
+    env = _env_without_venv_on_path()
+    command = [*_clipfit_command(), "demo", "--output", str(tmp_path)]
+    proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     for step in range(1, 7):
         assert f"[{step}/6] bash scripts/" in proc.stdout
@@ -20,8 +37,7 @@ def test_demo_runs_three_methods_and_writes_the_leaderboard(tmp_path):
     with open(tmp_path / "leaderboard.png", "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
 
-    again = subprocess.run(["clipfit", "demo", "--output", str(tmp_path)], cwd=REPO, env=env,
-                           capture_output=True, text=True, timeout=600)
+    again = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
     assert again.returncode == 0 and again.stdout.count("done in") == 6
     assert len(list((tmp_path / "runs" / "base2new" / "train_base" / "dtd" / "shots_16" / "CLIPFit" / "tiny_demo"
                      / "seed1").glob("log.txt*"))) == 1  # finished runs were skipped, not rerun

@@ -1,6 +1,7 @@
 """The real bash scripts end to end on the demo data with the tiny backbone, then the report."""
 import os
 import subprocess
+import sys
 
 import pytest
 
@@ -17,13 +18,13 @@ def world(tmp_path_factory):
 
 
 def bash(world, script, *args, **env):
-    full = dict(os.environ, DATA=str(world / "data"), OUTPUT=str(world / "out"), CFG="tiny_demo",
+    full = dict(os.environ, PYTHON=sys.executable, DATA=str(world / "data"), OUTPUT=str(world / "out"), CFG="tiny_demo",
                 OPTS="OPTIM.MAX_EPOCH 1")
     full.update(env)
     for key in ("TRAINER", "FORCE", "LAMBDA"):
         if key not in env:
             full.pop(key, None)
-    return subprocess.run(["bash", f"scripts/{script}", *args], cwd=REPO, env=full, capture_output=True, text=True, timeout=300)
+    return subprocess.run(["bash", f"scripts/{script}", *args], cwd=REPO, env=full, capture_output=True, text=True)
 
 
 def run_dir(world, split, trainer="CLIPFit"):
@@ -55,8 +56,8 @@ def test_base2new_train_test_skip_force_and_report(world):
     moved = [p for p in os.listdir(train_dir.parent) if p.startswith("seed1.old-")]
     assert len(moved) == 1 and (train_dir / "log.txt").is_file()
 
-    report = subprocess.run(["clipfit", "report", "--output-dir", str(world / "out"), "--no-published"],
-                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    report = subprocess.run([sys.executable, "-m", "clipfit", "report", "--output-dir", str(world / "out"), "--no-published"],
+                            cwd=REPO, capture_output=True, text=True)
     assert report.returncode == 0, report.stderr
     assert "CLIPFit" in report.stdout and "DTD" in report.stdout
     with open(world / "out" / "leaderboard.png", "rb") as f:
@@ -74,3 +75,19 @@ def test_missing_data_root_and_bad_usage(world, tmp_path):
     assert proc.returncode == 2 and f"data root {tmp_path / 'nope'} does not exist" in proc.stderr
     proc = bash(world, "clipfit/few_shot.sh", "dtd", "1")
     assert proc.returncode == 2 and "usage: few_shot.sh DATASET SHOTS SEED" in proc.stderr
+
+
+def test_scripts_run_python_from_path_by_hand_and_the_callers_interpreter_when_told(tmp_path):
+    """CoOp's habit by hand (`python` from PATH); PYTHON, which `clipfit demo`, the sweep and the tests set to
+    their own interpreter, wins."""
+    fake = tmp_path / "python"
+    fake.write_text('#!/bin/sh\necho "python from PATH: $*"\n')
+    fake.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHON"}
+    env["PATH"] = f"{tmp_path}{os.pathsep}{env.get('PATH', '')}"
+    by_hand = subprocess.run(["bash", "scripts/coop/few_shot.sh", "dtd", "4", "1"], cwd=REPO, env=env,
+                             capture_output=True, text=True)
+    assert by_hand.stdout.strip() == "python from PATH: -m clipfit.runner CoOp few_shot dtd 4 1"
+    told = subprocess.run(["bash", "scripts/coop/few_shot.sh", "dtd", "4", "1"], cwd=REPO,
+                          env={**env, "PYTHON": "echo"}, capture_output=True, text=True)
+    assert told.stdout.strip() == "-m clipfit.runner CoOp few_shot dtd 4 1"

@@ -13,6 +13,7 @@ from clipfit.errors import UserInputError
 from clipfit.testing.demo import make_demo_dataset
 
 from _clipfit_helpers import REPO, make_trainer
+from _helpers_baselines import assert_same_update
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +106,7 @@ def test_mse_regulariser_matches_independent_value(data_root, tmp_path):
     assert loss.item() == pytest.approx(F.cross_entropy(logits, label).item() + 2.0 * expected_mse.item(), rel=1e-5)
 
 
+@pytest.mark.numeric
 def test_eval_cache_recomputes_only_after_weights_change(data_root, tmp_path):
     trainer = make_trainer(data_root, tmp_path)
     trainer.set_model_mode("eval")
@@ -117,8 +119,10 @@ def test_eval_cache_recomputes_only_after_weights_change(data_root, tmp_path):
     after = trainer.model_inference(image)
     assert trainer.text_cache.computations == 2
     with torch.no_grad():
-        expected = trainer.model(image)
-    torch.testing.assert_close(after, expected.float())
+        expected = trainer.model(image).float()
+    # Logits are 100 x a cosine: fp32 rounding of the two orders of work is ~1e-6 of the largest logit on
+    # any CPU; stale class features would change them by far more than 1e-4 of it.
+    torch.testing.assert_close(after, expected, atol=float(1e-4 * expected.abs().max()), rtol=0)
     assert not torch.equal(first, after)
 
 
@@ -183,7 +187,7 @@ def test_missing_weights_error_names_the_file_and_the_ways(data_root, tmp_path, 
 
 
 def _train_py(*args):
-    proc = subprocess.run([sys.executable, "train.py", *args], cwd=REPO, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, "train.py", *args], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout
 
@@ -231,17 +235,20 @@ def test_interrupted_training_resumes_from_the_rolling_checkpoint(data_root, tmp
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.numeric
 def test_compiled_step_equals_the_eager_step_and_compile_mode_is_checked(data_root, tmp_path):
     """TRAINER.CLIPFIT.COMPILE runs the same step through torch.compile (inductor on CPU, ~30 s)."""
     eager = make_trainer(data_root, tmp_path / "eager", opts=("OPTIM.WARMUP_EPOCH", "0", "OPTIM.LR", "0.5"))
     compiled = make_trainer(data_root, tmp_path / "compiled", opts=("OPTIM.WARMUP_EPOCH", "0", "OPTIM.LR", "0.5",
                                                                     "TRAINER.CLIPFIT.COMPILE", "True"))
     batch = _batch(eager)
+    initial = {k: v.clone() for k, v in eager.model.state_dict().items()}
+    assert all(torch.equal(v, initial[k]) for k, v in compiled.model.state_dict().items())
     summaries = [_train_one_step(t, batch) for t in (eager, compiled)]
     assert summaries[1]["loss"] == pytest.approx(summaries[0]["loss"], rel=1e-5)
-    assert summaries[1]["kd"] == pytest.approx(summaries[0]["kd"], abs=1e-7)
-    for name, value in eager.model.state_dict().items():
-        torch.testing.assert_close(compiled.model.state_dict()[name], value, atol=1e-6, rtol=1e-5)
+    # kd = 1 - cos(w, w_zs) is ~0 before the first update: a few fp32 ulps of a cosine near 1 either way
+    assert summaries[1]["kd"] == pytest.approx(summaries[0]["kd"], abs=1e-6)
+    assert_same_update(compiled.model.state_dict(), eager.model.state_dict(), initial)
     for opts, message in (
         (("TRAINER.CLIPFIT.COMPILE_MODE", "reduce-overhead"), "needs TRAINER.CLIPFIT.COMPILE True"),
         (("TRAINER.CLIPFIT.COMPILE", "True", "TRAINER.CLIPFIT.COMPILE_MODE", "fastest"), "COMPILE_MODE is 'fastest'"),

@@ -1,10 +1,14 @@
 """ZeroshotCLIP / ZeroshotCLIP2: text features against independent full-context computations, eval-only runs."""
+import copy
+
 import pytest
 import torch
 import torch.nn.functional as F
 
-from clipfit.clip import IMAGENET_TEMPLATES_SELECT, tokenize
+from clipfit.clip import IMAGENET_TEMPLATES_SELECT, TextEncoder, tokenize
 from clipfit.errors import UserInputError
+
+from trainers.zsclip import ensemble_text_features
 
 from _helpers_baselines import DATASET_CONFIG, FAST_OPTS, accuracy, make_trainer, run_train_py, write_demo
 
@@ -23,27 +27,41 @@ def _full_context_features(clip, template, classnames):
         return F.normalize(clip.encode_text(tokenize(texts)), dim=-1)
 
 
+@pytest.mark.numeric
+def _assert_features_are_the_full_context_ones(trainer, templates):
+    """The model's features are `ensemble_text_features` of its CLIP, which equals the mean of CLIP's own
+    77-token features over the templates, renormalised; that equality is checked in float64, where a
+    1e-10 tolerance holds on any CPU (fp32 rounding would depend on it)."""
+    classnames = trainer.dm.dataset.classnames
+    clip = trainer.model.clip
+    with torch.no_grad():
+        assert torch.equal(trainer.model.class_text_features(), ensemble_text_features(TextEncoder(clip), classnames,
+                                                                                       templates))
+        clip64 = copy.deepcopy(clip).double()
+        mean = torch.stack([_full_context_features(clip64, t, classnames) for t in templates]).mean(0)
+        got = ensemble_text_features(TextEncoder(clip64), classnames, templates)
+    assert got.dtype == torch.float64
+    torch.testing.assert_close(got, mean / mean.norm(dim=-1, keepdim=True), atol=1e-10, rtol=1e-10)
+
+
 def test_zeroshot_clip_uses_coop_dtd_template_and_trains_nothing(data_root, tmp_path):
     trainer = make_trainer(data_root, tmp_path, "ZeroshotCLIP", CONFIG)
     model = trainer.model
     assert trainer.trained_module() is None and trainer.get_model_names() == []
     assert trainer.num_trainable() == 0
-    expected = _full_context_features(model.clip, "{} texture.", trainer.dm.dataset.classnames)
-    assert torch.allclose(model.class_text_features(), expected, atol=1e-6)
+    _assert_features_are_the_full_context_ones(trainer, ["{} texture."])
     with pytest.raises(UserInputError, match="nothing is trainable"):
         trainer.train()
 
 
+@pytest.mark.numeric
 def test_zeroshot_clip2_averages_normalised_template_features_without_accumulating(data_root, tmp_path):
     for run in range(2):  # a second trainer in one process must not see the custom template twice
         trainer = make_trainer(data_root, tmp_path / str(run), "ZeroshotCLIP2", CONFIG)
         templates = trainer.templates()
         assert templates == [*IMAGENET_TEMPLATES_SELECT, "{} texture."]
         classnames = trainer.dm.dataset.classnames
-        clip = trainer.model.clip
-        mean = torch.stack([_full_context_features(clip, t, classnames) for t in templates]).mean(0)
-        expected = mean / mean.norm(dim=-1, keepdim=True)
-        assert torch.allclose(trainer.model.class_text_features(), expected, atol=1e-6)
+        _assert_features_are_the_full_context_ones(trainer, templates)
     assert len(IMAGENET_TEMPLATES_SELECT) == 7
 
 
