@@ -28,5 +28,5 @@ setup(
         "test": ["pytest", "submitit"],
         "slurm": ["submitit"],
     },
-    entry_points={"console_scripts": ["clipfit=clipfit.cli:main"]},
+    entry_points={"console_scripts": ["clipfit=clipfit.app.cli:main"]},
 )

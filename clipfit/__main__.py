@@ -1,6 +1,6 @@
 """`python -m clipfit`: the `clipfit` console script, for when only the interpreter is at hand."""
 import sys
 
-from .cli import main
+from .app.cli import main
 
 sys.exit(main())

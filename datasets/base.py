@@ -21,8 +21,8 @@ from collections import OrderedDict, defaultdict
 from typing import Callable, Iterable
 
 from clipfit.compat import Datum, DatasetBase
-from clipfit.engine.data.pickling import save_datum_pickle
-from clipfit.engine.utils.files import atomic_write
+from clipfit.datum_pickle import save_datum_pickle
+from clipfit.files import atomic_write, dump_json_text
 
 from .storage import (
     DOCS_FILE,
@@ -33,7 +33,6 @@ from .storage import (
     absent,
     check_images_exist,
     docs_ref,
-    dump_json_text,
     list_names,
     load_datum_cache,
     make_datum,

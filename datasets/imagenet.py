@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 
 from clipfit.compat import DATASET_REGISTRY
-from clipfit.engine.data.pickling import save_datum_pickle
+from clipfit.datum_pickle import save_datum_pickle
 
 from .base import FewShotDataset, classname_lookup, read_class_folders
 from .storage import CorruptDatasetFile, docs_ref, list_names, load_datum_cache, resolve_cached_paths

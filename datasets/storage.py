@@ -17,10 +17,8 @@ from collections import defaultdict
 from typing import Any, Callable, Iterable, Iterator
 
 from clipfit.compat import Datum
-from clipfit.engine.data.base_dataset import DASSL_DATUM_PATH
-from clipfit.engine.data.base_dataset import Datum as EngineDatum
-from clipfit.engine.data.pickling import DatumUnpickler
-from clipfit.engine.utils.files import atomic_write
+from clipfit.datum_pickle import DATUM_PATHS, DatumUnpickler
+from clipfit.files import atomic_write
 
 DOCS_FILE = "DATASETS.md"
 CACHE_ENV = "CLIPFIT_CACHE"
@@ -169,11 +167,6 @@ def text_lines(path: str) -> Iterator[tuple[int, str]]:
                 yield lineno, line
 
 
-def dump_json_text(obj: Any) -> str:
-    """Dassl's JSON layout: indent 4, no space before the colon."""
-    return json.dumps(obj, indent=4, separators=(",", ": "))
-
-
 # Globals a few-shot cache or preprocessed.pkl may reference besides Datum (protocol 0/1 objects,
 # numpy scalars written by forks). Anything else is refused instead of being imported and run.
 _SAFE_GLOBALS = {
@@ -185,12 +178,9 @@ _SAFE_GLOBALS = {
 }
 
 
-_DATUM_PATHS = {DASSL_DATUM_PATH, (EngineDatum.__module__, EngineDatum.__qualname__)}
-
-
 class _CacheUnpickler(DatumUnpickler):
     def find_class(self, module: str, name: str):
-        if (module, name) in _DATUM_PATHS or (module, name) in _SAFE_GLOBALS:
+        if (module, name) in DATUM_PATHS or (module, name) in _SAFE_GLOBALS:
             return super().find_class(module, name)
         raise pickle.UnpicklingError(f"it references {module}.{name}, which a Datum cache never holds")
 

@@ -1,8 +1,8 @@
-# Sourced by every benchmark script: run one job through clipfit.runner from the repository root.
+# Sourced by every benchmark script: run one job through clipfit.app.runner from the repository root.
 # The recipe (config per dataset, options, output folder) lives in clipfit/jobs.py; env knobs are listed there.
 # By hand the scripts run `python` from PATH, as CoOp's do; callers such as `clipfit demo`, `clipfit sweep`
 # and the tests set PYTHON to their own interpreter so a venv need not be active.
 run_job() {
     cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
-    exec "${PYTHON:-python}" -m clipfit.runner "$@"
+    exec "${PYTHON:-python}" -m clipfit.app.runner "$@"
 }

@@ -131,7 +131,7 @@ def make_demo_dataset(
             draw_demo_image(classname, size, rng).save(os.path.join(folder, name), format="JPEG", quality=90)
             part = "train" if i <= n_train else "val" if i <= n_train + n_val else "test"
             split[part].append([f"{classname}/{name}", label, classname])
-    from clipfit.engine.utils.files import write_json  # imports the engine (torch): only when needed
+    from ..files import write_json
 
     write_json(split, os.path.join(dataset_dir, DEMO_SPLIT_FILE))
     return DemoDataset(

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from clipfit.cli import main as clipfit_main
-from clipfit.data_check import check_root, format_reports
+from clipfit.app.cli import main as clipfit_main
+from clipfit.app.data_check import check_root, format_reports
 from clipfit.engine.data.data_manager import DataManager
 from clipfit.engine.utils.env import set_random_seed
 from clipfit.testing import DEMO_CLASSNAMES, DEMO_DATASET_NAME, make_demo_dataset

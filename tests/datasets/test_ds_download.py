@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from clipfit.cli import main as clipfit_main
-from clipfit.data_download import DownloadFailed, download_missing_splits, download_split, split_url
+from clipfit.app.cli import main as clipfit_main
+from clipfit.app.data_download import DownloadFailed, download_missing_splits, download_split, split_url
 from clipfit.testing.fixtures import fixture_split_json
 
 VALID = json.dumps(fixture_split_json("DescribableTextures")).encode()

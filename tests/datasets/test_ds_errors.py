@@ -11,7 +11,7 @@ import pytest
 
 import datasets.base
 import datasets.storage
-from clipfit.engine.data.pickling import save_datum_pickle
+from clipfit.datum_pickle import save_datum_pickle
 from datasets.storage import CorruptDatasetFile, DatasetNotFound, MissingImages, StaleCache, fallback_dir, find_missing
 
 

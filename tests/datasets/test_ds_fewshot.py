@@ -8,7 +8,7 @@ import random
 import pytest
 
 from clipfit.compat import Datum, build_dataset
-from clipfit.engine.data.pickling import load_datum_pickle
+from clipfit.datum_pickle import load_datum_pickle
 from clipfit.engine.utils.env import set_random_seed
 
 from datasets.base import subsample_classes

@@ -178,7 +178,7 @@ def test_imagenet_fewshot_pickle_has_train_only(fresh, build):
     root = fresh("ImageNet")
     ds = build(root, "ImageNet", shots=2)
     assert len(ds.train_x) == 6 and len(ds.test) == 6 and ds.val is ds.test
-    from clipfit.engine.data.pickling import load_datum_pickle
+    from clipfit.datum_pickle import load_datum_pickle
 
     data = load_datum_pickle(os.path.join(root, "imagenet", "split_fewshot", "shot_2-seed_1.pkl"), Datum)
     assert list(data) == ["train"]

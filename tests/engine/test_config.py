@@ -1,6 +1,6 @@
 import pytest
 
-from clipfit.commands.train import build_parser, setup_cfg
+from clipfit.app.commands.train import build_parser, setup_cfg
 from clipfit.errors import UserInputError
 
 

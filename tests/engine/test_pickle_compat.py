@@ -7,7 +7,7 @@ import types
 import pytest
 
 from clipfit.engine.data.base_dataset import Datum
-from clipfit.engine.data.pickling import dumps_datums, load_datum_pickle, loads_datums, save_datum_pickle
+from clipfit.datum_pickle import dumps_datums, load_datum_pickle, loads_datums, save_datum_pickle
 
 
 def _dassl_written_bytes(image_file):
@@ -50,7 +50,7 @@ def _global_refs(data):
 
 def test_dassl_written_cache_loads_without_dassl(image_file):
     assert "dassl" not in sys.modules
-    data = loads_datums(_dassl_written_bytes(image_file))
+    data = loads_datums(_dassl_written_bytes(image_file), Datum)
     item = data["train"][0]
     assert isinstance(item, Datum)
     assert (item.impath, item.label, item.domain, item.classname) == (image_file, 4, 0, "pug")
@@ -94,7 +94,7 @@ def test_our_cache_loads_in_a_real_dassl_like_environment(image_file, tmp_path):
 def test_round_trip_and_atomic_file(image_file, tmp_path):
     path = tmp_path / "c.pkl"
     save_datum_pickle({"train": [Datum(image_file, 2, 0, "x")]}, str(path))
-    assert load_datum_pickle(str(path))["train"][0].label == 2
+    assert load_datum_pickle(str(path), Datum)["train"][0].label == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.pkl", "img.jpg"]
 
 
@@ -104,7 +104,7 @@ def test_datum_requires_existing_file(tmp_path):
 
 
 def test_fast_and_portable_picklers_agree(image_file):
-    from clipfit.engine.data.pickling import _DasslPathPickler
+    from clipfit.datum_pickle import _DasslPathPickler
     import io
 
     obj = {"train": [Datum(image_file, i % 3, 0, f"c{i % 3}") for i in range(50)], "val": []}
@@ -113,5 +113,12 @@ def test_fast_and_portable_picklers_agree(image_file):
     _DasslPathPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
     slow = buffer.getvalue()
     assert _global_refs(fast) == _global_refs(slow) == [("dassl.data.datasets.base_dataset", "Datum")]
-    a, b = loads_datums(fast), loads_datums(slow)
+    a, b = loads_datums(fast, Datum), loads_datums(slow, Datum)
     assert [x.__dict__ for x in a["train"]] == [x.__dict__ for x in b["train"]]
+
+
+def test_the_neutral_module_names_the_engine_datum_by_its_real_path():
+    """clipfit.datum_pickle imports no engine, so it names the engine's Datum by path: keep them equal."""
+    from clipfit.datum_pickle import ENGINE_DATUM_PATH
+
+    assert (Datum.__module__, Datum.__qualname__) == ENGINE_DATUM_PATH

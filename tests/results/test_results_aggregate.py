@@ -4,10 +4,10 @@ import os
 import numpy as np
 import pytest
 
-from clipfit.results import Stat, build_report, hm
-from clipfit.results.aggregate import Base2NewRow, Method, base2new_average
-from clipfit.results.names import BENCHMARK_DATASETS
-from clipfit.results.tables import fmt_stat
+from clipfit.app.results import Stat, build_report, hm
+from clipfit.app.results.aggregate import Base2NewRow, Method, base2new_average
+from clipfit.app.results.names import BENCHMARK_DATASETS
+from clipfit.app.results.tables import fmt_stat
 from fake_logs import b2n_run, crashed_log, few_shot_run, md_rows, training_log, transfer_run, write
 
 CLIPFIT = Method("CLIPFit", "vit_b16", grid="shots_16")

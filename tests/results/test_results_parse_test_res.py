@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from clipfit.results.coop_parser import NothingFoundError, main, parse_function
+from clipfit.app.results.coop_parser import NothingFoundError, main, parse_function
 from fake_logs import crashed_log, eval_log, result_block, training_log, write
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from clipfit.results import hm
-from clipfit.results.names import BENCHMARK_DATASETS, display_name
-from clipfit.results.published import BASE2NEW, BASE2NEW_AVERAGE, published_method
+from clipfit.app.results import hm
+from clipfit.app.results.names import BENCHMARK_DATASETS, display_name
+from clipfit.app.results.published import BASE2NEW, BASE2NEW_AVERAGE, published_method
 
 
 @pytest.mark.parametrize("method", ["CLIP", "CoOp", "CLIPFit"])

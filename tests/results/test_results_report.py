@@ -4,9 +4,9 @@ import os
 
 import pytest
 
-from clipfit.cli import main
-from clipfit.results import build_report
-from clipfit.results.report import NoRunsFoundError
+from clipfit.app.cli import main
+from clipfit.app.results import build_report
+from clipfit.app.results.report import NoRunsFoundError
 from fake_logs import b2n_run, crashed_log, eval_log, few_shot_run, md_rows, training_log, transfer_run, write
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -2,7 +2,7 @@
 import pytest
 
 from clipfit.errors import UserInputError
-from clipfit.jobs import Job, job_from_env
+from clipfit.app.jobs import Job, job_from_env
 
 
 def _opt(cmd, key):

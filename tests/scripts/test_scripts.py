@@ -87,7 +87,7 @@ def test_scripts_run_python_from_path_by_hand_and_the_callers_interpreter_when_t
     env["PATH"] = f"{tmp_path}{os.pathsep}{env.get('PATH', '')}"
     by_hand = subprocess.run(["bash", "scripts/coop/few_shot.sh", "dtd", "4", "1"], cwd=REPO, env=env,
                              capture_output=True, text=True)
-    assert by_hand.stdout.strip() == "python from PATH: -m clipfit.runner CoOp few_shot dtd 4 1"
+    assert by_hand.stdout.strip() == "python from PATH: -m clipfit.app.runner CoOp few_shot dtd 4 1"
     told = subprocess.run(["bash", "scripts/coop/few_shot.sh", "dtd", "4", "1"], cwd=REPO,
                           env={**env, "PYTHON": "echo"}, capture_output=True, text=True)
-    assert told.stdout.strip() == "-m clipfit.runner CoOp few_shot dtd 4 1"
+    assert told.stdout.strip() == "-m clipfit.app.runner CoOp few_shot dtd 4 1"

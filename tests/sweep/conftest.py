@@ -1,6 +1,6 @@
 import pytest
 
-from clipfit.cli import main as cli_main
+from clipfit.app.cli import main as cli_main
 from clipfit.testing.demo import make_demo_dataset
 
 

@@ -4,9 +4,9 @@ import os
 import pytest
 
 from clipfit.errors import UserInputError
-from clipfit.jobs import Job
-from clipfit.sweep import Grid, Plan, parse_datasets, parse_settings, parse_trainers
-from clipfit.sweep.slurm import parse_time
+from clipfit.app.jobs import Job
+from clipfit.app.sweep import Grid, Plan, parse_datasets, parse_settings, parse_trainers
+from clipfit.app.sweep.slurm import parse_time
 
 
 def grid(**kw):

@@ -7,9 +7,9 @@ import time
 import pytest
 from _sweep_helpers import tiny_grid
 
-from clipfit.sweep import BLOCKED, DONE, FAILED, Grid, Plan, gpu_slots, visible_gpus
-from clipfit.sweep.local import LocalExecutor
-from clipfit.sweep.progress import Progress
+from clipfit.app.sweep import BLOCKED, DONE, FAILED, Grid, Plan, gpu_slots, visible_gpus
+from clipfit.app.sweep.local import LocalExecutor
+from clipfit.app.sweep.progress import Progress
 
 
 @pytest.mark.parametrize("value,gpus", [("0,2", ["0", "2"]), ("", []), ("-1", []), ("1,-1,2", ["1"]),
@@ -45,7 +45,7 @@ def test_scheduler_uses_each_gpu_once_respects_dependencies_and_isolates_failure
         return {"status": FAILED if fails else DONE, "error": "exit code 1" if fails else "",
                 "started": start, "finished": time.time()}
 
-    monkeypatch.setattr("clipfit.sweep.local.run_in_job", fake_run_in_job)
+    monkeypatch.setattr("clipfit.app.sweep.local.run_in_job", fake_run_in_job)
     jobs = Grid(("CLIPFit", "ZeroshotCLIP"), ("base2new",), (1,), datasets=("dtd", "eurosat"),
                 output_root=str(tmp_path)).jobs()
     plan = Plan.build(jobs)

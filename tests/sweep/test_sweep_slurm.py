@@ -11,8 +11,8 @@ import pytest
 from _sweep_helpers import TINY, tiny_grid
 
 from clipfit.errors import UserInputError
-from clipfit.sweep import DONE, SUBMITTED, Grid, Plan, SlurmOptions, make_log_dir, run_sweep
-from clipfit.sweep.slurm import require_submitit
+from clipfit.app.sweep import DONE, SUBMITTED, Grid, Plan, SlurmOptions, make_log_dir, run_sweep
+from clipfit.app.sweep.slurm import require_submitit
 
 needs_submitit = pytest.mark.skipif(importlib.util.find_spec("submitit") is None,
                                     reason="submitit is not installed (pip install 'clipfit[test]')")
@@ -86,7 +86,7 @@ def test_sbatch_scripts_hold_test_jobs_with_afterok_on_their_training_job(sweep,
     ran = {}
     for path in glob.glob(os.path.join(sweep_dir, "submitit", "*_submitted.pkl")):
         delayed = DelayedSubmission.load(path)
-        assert delayed.function.__module__ == "clipfit.sweep.worker"
+        assert delayed.function.__module__ == "clipfit.app.sweep.worker"
         job = delayed.args[0]
         ran[os.path.basename(path)[: -len("_submitted.pkl")]] = (job.trainer, job.protocol)
     assert ran["100_0"] == ("CLIPFit", "base2new_train")
@@ -119,7 +119,7 @@ class RecordingExecutor:
 
 
 def test_dependency_parameters_handed_to_the_executor(tmp_path, monkeypatch):
-    monkeypatch.setattr("clipfit.sweep.slurm.SubmititExecutor._logs", lambda self, planned, job: ())
+    monkeypatch.setattr("clipfit.app.sweep.slurm.SubmititExecutor._logs", lambda self, planned, job: ())
     plan = Plan.build(Grid(("CLIPFit",), ("base2new",), (1,), ("dtd", "eurosat"), output_root=str(tmp_path)).jobs())
     recorder = RecordingExecutor()
     options = SlurmOptions(sbatch=(("mail-type", "FAIL"),))

@@ -3,7 +3,7 @@ import os
 
 from clipfit.compat import build_trainer, set_random_seed
 from clipfit.config import get_cfg
-from clipfit.plugins import import_plugins
+from clipfit.app.plugins import import_plugins
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

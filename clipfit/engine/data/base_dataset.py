@@ -7,10 +7,6 @@ from collections import defaultdict
 from ..registry import DATASET_REGISTRY, build_from_registry
 from ..utils.files import check_isfile
 
-# Few-shot caches written by real Dassl name the class by this path; ours name it the same way.
-DASSL_DATUM_PATH = ("dassl.data.datasets.base_dataset", "Datum")
-
-
 class Datum:
     """One labelled image. The four attribute names are part of the pickle format shared with Dassl."""
 

@@ -1,15 +1,20 @@
-"""File-system, JSON and image helpers with Dassl's names, plus atomic writes."""
+"""File-system, JSON and image helpers with Dassl's names (atomic writes come from `clipfit.files`)."""
 from __future__ import annotations
 
-import contextlib
 import errno
 import json
 import os
-import tempfile
 import warnings
-from typing import IO, Any, Callable, Iterator
+from typing import Any
 
 from PIL import Image
+
+from ...files import atomic_open, atomic_write, write_json
+
+__all__ = [
+    "mkdir_if_missing", "check_isfile", "listdir_nohidden", "read_image", "tolist_if_not", "atomic_open",
+    "atomic_write", "read_json", "write_json",
+]
 
 
 def mkdir_if_missing(dirname: str) -> None:
@@ -43,37 +48,6 @@ def tolist_if_not(x: Any) -> list:
     return x if isinstance(x, list) else [x]
 
 
-@contextlib.contextmanager
-def atomic_open(fpath: str, mode: str = "wb") -> Iterator[IO]:
-    """Open a temporary sibling of `fpath` and move it into place only when the block succeeds.
-
-    A crash or exception never leaves a truncated file under the final name.
-    """
-    directory = os.path.dirname(os.path.abspath(fpath))
-    mkdir_if_missing(directory)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(fpath)}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, fpath)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-        raise
-
-
-def atomic_write(fpath: str, write: Callable[[IO], None], mode: str = "wb") -> None:
-    with atomic_open(fpath, mode) as f:
-        write(f)
-
-
 def read_json(fpath: str) -> Any:
     with open(fpath, "r", encoding="utf-8") as f:
         return json.load(f)
-
-
-def write_json(obj: Any, fpath: str) -> None:
-    """Dassl's JSON layout (indent 4), written atomically."""
-    atomic_write(fpath, lambda f: json.dump(obj, f, indent=4, separators=(",", ": ")), mode="w")

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from .errors import UserInputError
+from ..errors import UserInputError
 from .jobs import PROJECT_ROOT, SCRIPT_FOLDERS, Job, env, job_from_env
 
 SKIPPED, DONE = "skipped", "done"
@@ -77,10 +77,10 @@ def run_job(job: Job, force: bool = False, stdout=None, stderr=None, env=None) -
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m clipfit.runner TRAINER PROTOCOL ARGS...`, what the scripts call."""
+    """`python -m clipfit.app.runner TRAINER PROTOCOL ARGS...`, what the scripts call."""
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) < 2:
-        print("usage: python -m clipfit.runner TRAINER PROTOCOL ARGS...", file=sys.stderr)
+        print("usage: python -m clipfit.app.runner TRAINER PROTOCOL ARGS...", file=sys.stderr)
         return 2
     try:
         job = job_from_env(argv[0], argv[1], argv[2:])

@@ -1,7 +1,7 @@
 """Results of runs: log parsing, seed aggregation, the leaderboard (Markdown, CSV, figures) and the published
 reference numbers. Pure Python + numpy (+ matplotlib, imported only to draw); no torch.
 
-    from clipfit.results import build_report, find_result
+    from clipfit.app.results import build_report, find_result
     find_result("output/base2new/train_base/dtd/shots_16/CLIPFit/vit_b16/seed1")  # 81.9, or None if unfinished
     build_report("output").write("output")  # leaderboard.md, leaderboard.csv, leaderboard.png[, few_shot.png]
 """

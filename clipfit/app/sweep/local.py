@@ -12,7 +12,7 @@ import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
-from ..errors import UserInputError
+from ...errors import UserInputError
 from .outcome import FAILED, INTERRUPTED, NOT_STARTED, Outcome, Recorder, blocked, last_line, ran
 from .plan import Plan, PlannedJob
 from .progress import Progress

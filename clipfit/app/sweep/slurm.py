@@ -1,6 +1,6 @@
 """The SLURM executor, through submitit (an optional dependency: `pip install 'clipfit[slurm]'`).
 
-Each job runs `clipfit.sweep.worker.run_in_job` (the scripts' `clipfit.runner.run_job`) in a SLURM job.
+Each job runs `clipfit.app.sweep.worker.run_in_job` (the scripts' `clipfit.app.runner.run_job`) in a SLURM job.
 
 Dependencies on SLURM: every job that waits for nothing (training jobs, zero-shot jobs, test jobs whose
 training run is already finished) goes into one job array. Test jobs are grouped by the training job they
@@ -21,7 +21,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from ..errors import UserInputError
+from ...errors import UserInputError
 from .outcome import BLOCKED, FAILED, SUBMITTED, Outcome, Recorder, blocked, log_paths, ran
 from .plan import Plan, PlannedJob
 from .progress import Progress

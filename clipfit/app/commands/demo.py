@@ -42,7 +42,7 @@ def _tail(path: str, lines: int = 25) -> str:
 
 def run(args) -> int:
     from ..results import build_report, find_result
-    from ..testing.demo import make_demo_dataset
+    from ...testing.demo import make_demo_dataset
 
     output = os.path.abspath(args.output)
     data_root, runs_root, logs = (os.path.join(output, d) for d in ("data", "runs", "logs"))

@@ -1,8 +1,9 @@
-"""Few-shot cache pickles that real Dassl and this engine can both read.
+"""Few-shot cache pickles that real Dassl and the built-in engine can both read (engine-neutral).
 
 Dassl stores `Datum` as a global reference to `dassl.data.datasets.base_dataset.Datum`. Reading maps
-that path (and the engine's own) to the active Datum class, so Dassl's caches load without Dassl.
-Writing emits the Dassl path for the engine's Datum, so Dassl can read our caches.
+that path (and the built-in engine's own) to the active Datum class, so Dassl's caches load without
+Dassl. Writing emits the Dassl path for the engine's Datum, so Dassl can read our caches; a real Dassl
+Datum already carries that path. Nothing here imports an engine: the classes are named by their paths.
 """
 from __future__ import annotations
 
@@ -10,19 +11,26 @@ import io
 import pickle
 from typing import Any
 
-from ..utils.files import atomic_write
-from .base_dataset import DASSL_DATUM_PATH, Datum
+from .files import atomic_write
 
-_ENGINE_DATUM_PATH = (Datum.__module__, Datum.__qualname__)
+DASSL_DATUM_PATH = ("dassl.data.datasets.base_dataset", "Datum")
+ENGINE_DATUM_PATH = ("clipfit.engine.data.base_dataset", "Datum")  # the built-in engine's Datum
+DATUM_PATHS = (DASSL_DATUM_PATH, ENGINE_DATUM_PATH)
+
+
+def _path(cls: type) -> tuple[str, str]:
+    return cls.__module__, cls.__qualname__
 
 
 class DatumUnpickler(pickle.Unpickler):
-    def __init__(self, file, datum_cls: type = Datum):
+    """Loads either engine's Datum references as `datum_cls`."""
+
+    def __init__(self, file, datum_cls: type):
         super().__init__(file)
         self._datum_cls = datum_cls
 
     def find_class(self, module: str, name: str):
-        if (module, name) in (DASSL_DATUM_PATH, _ENGINE_DATUM_PATH):
+        if (module, name) in DATUM_PATHS:
             return self._datum_cls
         return super().find_class(module, name)
 
@@ -35,7 +43,7 @@ class _DasslPathPickler(pickle._Pickler):
     """
 
     def save_global(self, obj, name=None):
-        if obj is Datum:
+        if isinstance(obj, type) and _path(obj) == ENGINE_DATUM_PATH:
             module, qualname = DASSL_DATUM_PATH
             if self.proto >= 4:
                 self.save(module)
@@ -54,7 +62,7 @@ def _short_string(text: str) -> bytes:
     return pickle.SHORT_BINUNICODE + bytes([len(data)]) + data
 
 
-_ENGINE_MODULE = _short_string(_ENGINE_DATUM_PATH[0])
+_ENGINE_MODULE = _short_string(ENGINE_DATUM_PATH[0])
 _DASSL_MODULE = _short_string(DASSL_DATUM_PATH[0])
 
 
@@ -74,11 +82,11 @@ def dumps_datums(obj: Any) -> bytes:
     return buffer.getvalue()
 
 
-def loads_datums(data: bytes, datum_cls: type = Datum) -> Any:
+def loads_datums(data: bytes, datum_cls: type) -> Any:
     return DatumUnpickler(io.BytesIO(data), datum_cls).load()
 
 
-def load_datum_pickle(fpath: str, datum_cls: type = Datum) -> Any:
+def load_datum_pickle(fpath: str, datum_cls: type) -> Any:
     with open(fpath, "rb") as f:
         return DatumUnpickler(f, datum_cls).load()
 

@@ -10,7 +10,7 @@ import os
 import sys
 
 PLUGINS_ENV = "CLIPFIT_PLUGINS"
-PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def import_project_package(package: str):

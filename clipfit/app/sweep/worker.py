@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from ..errors import UserInputError
+from ...errors import UserInputError
 from ..jobs import Job
 from ..runner import run_job
 from .outcome import FAILED
@@ -19,7 +19,7 @@ class JobFailed(RuntimeError):
 
 def run_in_job(job: Job, force: bool = False, capture: str | None = None, env: dict | None = None,
                raise_on_failure: bool = True) -> dict:
-    """Run `job` through `clipfit.runner.run_job` (the scripts' path: skip if finished, FORCE, input checks).
+    """Run `job` through `clipfit.app.runner.run_job` (the scripts' path: skip if finished, FORCE, input checks).
 
     `capture`: a file that receives the job's output (stdout and stderr), else they are inherited (a SLURM
     job's submitit log). `env`: the train.py process's environment (e.g. CUDA_VISIBLE_DEVICES).

@@ -28,7 +28,7 @@ def dataset_classes() -> dict:
     import_project_package("datasets")
     from datasets.base import CoOpDataset
 
-    from .compat import DATASET_REGISTRY
+    from ..compat import DATASET_REGISTRY
 
     classes = {}
     for name in DATASET_REGISTRY.registered_names():

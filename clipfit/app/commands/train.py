@@ -7,7 +7,7 @@ import sys
 
 import torch
 
-from ..errors import UserInputError
+from ...errors import UserInputError
 
 NAME = "train"
 HELP = "Train or evaluate a trainer on a dataset (the flags of CoOp's train.py)."
@@ -100,7 +100,7 @@ def _merge_opts(cfg, opts: list[str]) -> None:
 
 
 def setup_cfg(args):
-    from ..config import get_cfg
+    from ...config import get_cfg
 
     cfg = get_cfg()
     if args.dataset_config_file:
@@ -144,7 +144,7 @@ def _warn_if_untrained(trainer) -> None:
 
 
 def main(args) -> None:
-    from ..compat import build_trainer, collect_env_info, set_random_seed, setup_logger
+    from ...compat import build_trainer, collect_env_info, set_random_seed, setup_logger
     from ..plugins import import_plugins
 
     import_plugins()

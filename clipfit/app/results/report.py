@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from ..errors import UserInputError
+from ...errors import UserInputError
 from .aggregate import Base2NewTable, FewShotTable, build_base2new, build_few_shot, build_transfer
 from .logs import DEFAULT_KEYWORD
 from .runs import UNKNOWN, Run, discover_runs, relative_to

@@ -6,7 +6,7 @@ import os
 import shlex
 import sys
 
-from ..errors import UserInputError
+from ...errors import UserInputError
 from ..jobs import env
 
 NAME = "sweep"

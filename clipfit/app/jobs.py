@@ -20,7 +20,7 @@ import os
 import shlex
 from dataclasses import dataclass, field
 
-from .errors import UserInputError
+from ..errors import UserInputError
 from .plugins import PROJECT_ROOT
 
 PROTOCOLS = ("base2new_train", "base2new_test", "few_shot", "xd_train", "xd_test")
@@ -194,7 +194,7 @@ class Job:
 
     def max_epoch(self) -> int:
         """The last epoch the training run saves, read from the config and the options as train.py would."""
-        from .config import get_cfg
+        from ..config import get_cfg
 
         cfg = get_cfg()
         cfg.merge_from_file(os.path.join(PROJECT_ROOT, self.config_file))

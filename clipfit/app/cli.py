@@ -1,4 +1,4 @@
-"""The `clipfit` console script: one argparse subcommand per module of `clipfit.commands`."""
+"""The `clipfit` console script: one argparse subcommand per module of `clipfit.app.commands`."""
 from __future__ import annotations
 
 import argparse
@@ -7,11 +7,11 @@ import sys
 
 # Each module defines NAME, HELP, add_arguments(parser) and run(args) -> int.
 COMMAND_MODULES = [
-    "clipfit.commands.train",
-    "clipfit.commands.data",
-    "clipfit.commands.demo",
-    "clipfit.commands.report",
-    "clipfit.commands.sweep",
+    "clipfit.app.commands.train",
+    "clipfit.app.commands.data",
+    "clipfit.app.commands.demo",
+    "clipfit.app.commands.report",
+    "clipfit.app.commands.sweep",
 ]
 
 

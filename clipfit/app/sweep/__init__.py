@@ -1,5 +1,5 @@
 """Experiment grids (`clipfit sweep`): trainers x protocols x datasets x shots x seeds, run as the scripts
-run them (the same `clipfit.jobs.Job` commands and output folders, through `clipfit.runner.run_job`).
+run them (the same `clipfit.app.jobs.Job` commands and output folders, through `clipfit.app.runner.run_job`).
 
     grid.py      the grid, name validation, expansion into jobs
     plan.py      the numbered jobs, test -> train dependencies, finished runs (skipped)
@@ -10,7 +10,7 @@ run them (the same `clipfit.jobs.Job` commands and output folders, through `clip
     progress.py  the progress bar and lines
     run.py       plan -> executor -> summary, with the sweep's log folder
 
-    from clipfit.sweep import Grid, Plan, make_log_dir, run_sweep
+    from clipfit.app.sweep import Grid, Plan, make_log_dir, run_sweep
     plan = Plan.build(Grid(("CLIPFit",), ("base2new",), (1, 2, 3)).jobs())
     summary = run_sweep(plan, make_log_dir("./output"))
 """

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..errors import UserInputError
+from ...errors import UserInputError
 
 NAME = "report"
 HELP = "Write the leaderboard (base/new/HM, few-shot, transfer) of the runs under an output root."

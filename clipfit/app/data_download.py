@@ -74,7 +74,7 @@ def download_split(split_file: str, dest: str, url_template: str | None = None, 
     from datasets.base import parse_split
     from datasets.storage import DatasetError
 
-    from .engine.utils.files import atomic_write
+    from ..files import atomic_write
 
     url = split_url(split_file, url_template)
     data = _fetch(url, quiet=quiet)

@@ -1,5 +1,5 @@
 """The grid of a sweep: trainers x settings x datasets x shots x seeds, validated, expanded into the
-benchmark jobs of `clipfit.jobs` (the scripts' jobs: same commands, same output folders) and de-duplicated.
+benchmark jobs of `clipfit.app.jobs` (the scripts' jobs: same commands, same output folders) and de-duplicated.
 
 Settings (what `--protocols` names) and the jobs each one makes:
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from ..errors import UserInputError
+from ...errors import UserInputError
 from ..jobs import BASE2NEW_DATASETS, DG_TARGETS, RECIPES, TRANSFER_SOURCE, XD_TARGETS, Job, known_datasets
 
 SETTINGS = {
