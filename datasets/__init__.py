@@ -21,7 +21,7 @@ from datasets import (  # noqa: F401  (imported to register)
     sun397,
     ucf101,
 )
-from datasets.base import CoOpDataset, FewShotDataset, SplitDataset, TestOnlyDataset  # noqa: F401
+from datasets.base import BENCHMARK_ROLES, CoOpDataset, FewShotDataset, SplitDataset, TestOnlyDataset  # noqa: F401
 from datasets.storage import (  # noqa: F401
     CorruptDatasetFile,
     DatasetError,
@@ -30,7 +30,15 @@ from datasets.storage import (  # noqa: F401
     StaleCache,
 )
 
+# The papers' order of the benchmark datasets (tables, `clipfit data check`); plugin datasets come after.
+PAPER_ORDER = (
+    "ImageNet", "Caltech101", "OxfordPets", "StanfordCars", "OxfordFlowers", "Food101", "FGVCAircraft", "SUN397",
+    "DescribableTextures", "EuroSAT", "UCF101", "ImageNetV2", "ImageNetSketch", "ImageNetA", "ImageNetR",
+)
+
 __all__ = [
+    "BENCHMARK_ROLES",
+    "PAPER_ORDER",
     "CoOpDataset",
     "CorruptDatasetFile",
     "DatasetError",

@@ -43,6 +43,9 @@ from .storage import (
 
 SUBSAMPLE_CHOICES = ("all", "base", "new")
 SPLIT_KEYS = ("train", "val", "test")
+# What a dataset can be in the benchmarks (its `benchmarks` attribute): one of the 11 base-to-new and
+# few-shot datasets, the source or a target of cross-dataset transfer, a domain-generalization target.
+BENCHMARK_ROLES = ("base2new", "few_shot", "xd_source", "xd_target", "dg_target")
 
 # ----------------------------------------------------------------------------------------------
 # Split files (`split_zhou_<Name>.json`)
@@ -309,6 +312,16 @@ class CoOpDataset(DatasetBase):
       native_files  paths needed only when the split file (or preprocessed cache) is absent
       count_dirs    folders whose images `clipfit data check` counts (default: image_subdir)
       preprocessed_file  a cache of the full lists that replaces native_files when present (ImageNet)
+
+    and its facts, from which the application derives every table of datasets (scripts, sweeps, report,
+    data check, split downloads):
+      config_stem   stem of configs/datasets/<stem>.yaml, the name the scripts take and the output folder;
+                    None: the name of the class's module (datasets/oxford_pets.py -> oxford_pets)
+      config_file   the YAML's path when it is not configs/datasets/<stem>.yaml (a plugin elsewhere)
+      display_name  the name in the published tables; None: the class name
+      benchmarks    its roles, of BENCHMARK_ROLES
+      template      CoOp's hand-written prompt ("a photo of a {}, a type of pet."); None: the default one
+      split_file_id Google Drive id of the official split file (for `clipfit data check --download-splits`)
     """
 
     dataset_dir = ""
@@ -318,6 +331,13 @@ class CoOpDataset(DatasetBase):
     native_files: tuple[str, ...] = ()
     count_dirs: tuple[str, ...] | None = None
     preprocessed_file: str | None = None
+
+    config_stem: str | None = None
+    config_file: str | None = None
+    display_name: str | None = None
+    benchmarks: tuple[str, ...] = ()
+    template: str | None = None
+    split_file_id: str | None = None
 
     # CoOp's helpers, reachable as e.g. `OxfordPets.read_split(...)`
     read_split = staticmethod(read_split)

@@ -12,8 +12,11 @@ NEW_CNAMES = {"airplanes": "airplane", "Faces": "face", "Leopards": "leopard", "
 @DATASET_REGISTRY.register()
 class Caltech101(SplitDataset):
     dataset_dir = "caltech-101"
+    benchmarks = ("base2new", "few_shot", "xd_target")
+    template = "a photo of a {}."
     image_subdir = "101_ObjectCategories"
     split_file = "split_zhou_Caltech101.json"
+    split_file_id = "1hyarUivQE36mY6jSomru6Fjd-JzwcCzN"  # the CoOp authors' file on Google Drive
     required = ("101_ObjectCategories",)
 
     def read_native(self):

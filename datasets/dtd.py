@@ -9,8 +9,12 @@ from .base import SplitDataset, read_and_split_data
 @DATASET_REGISTRY.register()
 class DescribableTextures(SplitDataset):
     dataset_dir = "dtd"
+    display_name = "DTD"
+    benchmarks = ("base2new", "few_shot", "xd_target")
+    template = "{} texture."
     image_subdir = "images"
     split_file = "split_zhou_DescribableTextures.json"
+    split_file_id = "1u3_QfB467jqHgNXC00UIzbLZRQCg2S7x"  # the CoOp authors' file on Google Drive
     required = ("images",)
 
     def read_native(self):

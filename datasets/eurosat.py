@@ -22,8 +22,11 @@ NEW_CNAMES = {
 @DATASET_REGISTRY.register()
 class EuroSAT(SplitDataset):
     dataset_dir = "eurosat"
+    benchmarks = ("base2new", "few_shot", "xd_target")
+    template = "a centered satellite photo of {}."
     image_subdir = "2750"
     split_file = "split_zhou_EuroSAT.json"
+    split_file_id = "1Ip7yaCWFi0eaOFUGga0lUdVi_DDQth1o"  # the CoOp authors' file on Google Drive
     required = ("2750",)
 
     def read_native(self):

@@ -12,6 +12,8 @@ from .storage import CorruptDatasetFile, make_datum, text_lines
 @DATASET_REGISTRY.register()
 class FGVCAircraft(SplitDataset):
     dataset_dir = "fgvc_aircraft"
+    benchmarks = ("base2new", "few_shot", "xd_target")
+    template = "a photo of a {}, a type of aircraft."
     image_subdir = "images"
     split_file = None
     required = ("images",)

@@ -9,8 +9,11 @@ from .base import SplitDataset, read_and_split_data
 @DATASET_REGISTRY.register()
 class Food101(SplitDataset):
     dataset_dir = "food-101"
+    benchmarks = ("base2new", "few_shot", "xd_target")
+    template = "a photo of {}, a type of food."
     image_subdir = "images"
     split_file = "split_zhou_Food101.json"
+    split_file_id = "1QK0tGi096I0Ba6kggatX1ee6dJFIcEJl"  # the CoOp authors' file on Google Drive
     required = ("images",)
 
     def read_native(self):

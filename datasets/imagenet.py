@@ -16,6 +16,8 @@ from .storage import CorruptDatasetFile, docs_ref, list_names, load_datum_cache,
 @DATASET_REGISTRY.register()
 class ImageNet(FewShotDataset):
     dataset_dir = "imagenet"
+    benchmarks = ("base2new", "few_shot", "xd_source")
+    template = "a photo of a {}."
     image_subdir = "images"
     required = ("images",)
     native_files = ("classnames.txt", "images/train", "images/val")

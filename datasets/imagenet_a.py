@@ -9,5 +9,8 @@ from .base import TestOnlyDataset
 @DATASET_REGISTRY.register()
 class ImageNetA(TestOnlyDataset):
     dataset_dir = "imagenet-adversarial"
+    display_name = "ImageNet-A"
+    benchmarks = ("dg_target",)
+    template = "a photo of a {}."
     image_subdir = "imagenet-a"
     required = ("imagenet-a", "classnames.txt")

@@ -9,5 +9,8 @@ from .base import TestOnlyDataset
 @DATASET_REGISTRY.register()
 class ImageNetR(TestOnlyDataset):
     dataset_dir = "imagenet-rendition"
+    display_name = "ImageNet-R"
+    benchmarks = ("dg_target",)
+    template = "a photo of a {}."
     image_subdir = "imagenet-r"
     required = ("imagenet-r", "classnames.txt")

@@ -9,5 +9,8 @@ from .base import TestOnlyDataset
 @DATASET_REGISTRY.register()
 class ImageNetSketch(TestOnlyDataset):
     dataset_dir = "imagenet-sketch"
+    display_name = "ImageNet-Sketch"
+    benchmarks = ("dg_target",)
+    template = "a photo of a {}."
     image_subdir = "images"
     required = ("images", "classnames.txt")

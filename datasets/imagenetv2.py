@@ -14,6 +14,8 @@ NUM_FOLDERS = 1000
 @DATASET_REGISTRY.register()
 class ImageNetV2(TestOnlyDataset):
     dataset_dir = "imagenetv2"
+    benchmarks = ("dg_target",)
+    template = "a photo of a {}."
     image_subdir = "imagenetv2-matched-frequency-format-val"
     required = ("imagenetv2-matched-frequency-format-val", "classnames.txt")
 

@@ -13,8 +13,12 @@ from .storage import CorruptDatasetFile, docs_ref, read_json_file
 @DATASET_REGISTRY.register()
 class OxfordFlowers(SplitDataset):
     dataset_dir = "oxford_flowers"
+    display_name = "Flowers102"
+    benchmarks = ("base2new", "few_shot", "xd_target")
+    template = "a photo of a {}, a type of flower."
     image_subdir = "jpg"
     split_file = "split_zhou_OxfordFlowers.json"
+    split_file_id = "1Pp0sRXzZFZq15zVOzKjKBu4A9i01nozT"  # the CoOp authors' file on Google Drive
     required = ("jpg",)
     native_files = ("imagelabels.mat", "cat_to_name.json")
 

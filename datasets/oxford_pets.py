@@ -12,8 +12,11 @@ from .storage import CorruptDatasetFile, make_datum, text_lines
 @DATASET_REGISTRY.register()
 class OxfordPets(SplitDataset):
     dataset_dir = "oxford_pets"
+    benchmarks = ("base2new", "few_shot", "xd_target")
+    template = "a photo of a {}, a type of pet."
     image_subdir = "images"
     split_file = "split_zhou_OxfordPets.json"
+    split_file_id = "1501r8Ber4nNKvmlFVQZ8SeUHTcdTTEqs"  # the CoOp authors' file on Google Drive
     required = ("images",)
     native_files = ("annotations/trainval.txt", "annotations/test.txt")
 

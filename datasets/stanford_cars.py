@@ -13,8 +13,11 @@ from .storage import make_datum
 @DATASET_REGISTRY.register()
 class StanfordCars(SplitDataset):
     dataset_dir = "stanford_cars"
+    benchmarks = ("base2new", "few_shot", "xd_target")
+    template = "a photo of a {}."
     image_subdir = ""
     split_file = "split_zhou_StanfordCars.json"
+    split_file_id = "1ObCFbaAgVu0I-k_Au-gIUcefirdAuizT"  # the CoOp authors' file on Google Drive
     required = ("cars_train", "cars_test")
     native_files = ("devkit/cars_train_annos.mat", "devkit/cars_meta.mat", "cars_test_annos_withlabels.mat")
     count_dirs = ("cars_train", "cars_test")

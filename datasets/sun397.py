@@ -13,8 +13,11 @@ from .storage import CorruptDatasetFile, make_datum, text_lines
 @DATASET_REGISTRY.register()
 class SUN397(SplitDataset):
     dataset_dir = "sun397"
+    benchmarks = ("base2new", "few_shot", "xd_target")
+    template = "a photo of a {}."
     image_subdir = "SUN397"
     split_file = "split_zhou_SUN397.json"
+    split_file_id = "1y2RD81BYuiyvebdN-JymPfyWYcd8_MUq"  # the CoOp authors' file on Google Drive
     required = ("SUN397",)
     native_files = ("ClassName.txt", "Training_01.txt", "Testing_01.txt")
 

@@ -13,8 +13,11 @@ from .storage import CorruptDatasetFile, make_datum, text_lines
 @DATASET_REGISTRY.register()
 class UCF101(SplitDataset):
     dataset_dir = "ucf101"
+    benchmarks = ("base2new", "few_shot", "xd_target")
+    template = "a photo of a person doing {}."
     image_subdir = "UCF-101-midframes"
     split_file = "split_zhou_UCF101.json"
+    split_file_id = "1I0S0q91hJfsV9Gf4xDIjgDq4AqBNJb1y"  # the CoOp authors' file on Google Drive
     required = ("UCF-101-midframes",)
     native_files = ("ucfTrainTestlist/classInd.txt", "ucfTrainTestlist/trainlist01.txt", "ucfTrainTestlist/testlist01.txt")
 
