@@ -10,15 +10,14 @@ from __future__ import annotations
 import torch
 
 from clipfit.clip import (
-    CLIPFIT_TEMPLATES,
     TextEncoder,
     compute_text_features,
     cosine_logits,
     kd_loss,
     mse_bias_loss,
     prompt_for,
+    resolve_template,
     select_trainable,
-    template_for,
     tokenize_prompts,
 )
 from clipfit.compat import TRAINER_REGISTRY
@@ -67,6 +66,8 @@ class CLIPFitModel(TrainedOnlyState, ClipMethod):
 @TRAINER_REGISTRY.register()
 class CLIPFit(ClipTrainer):
     CONFIG_NODE = "CLIPFIT"
+    # CLIPFit's one published deviation from the datasets' own (CoOp's) templates, by DATASET.NAME.
+    TEMPLATE_OVERRIDES = {"DescribableTextures": "a photo of a {}, a type of texture."}
 
     def check_cfg(self, cfg) -> None:
         super().check_cfg(cfg)
@@ -76,9 +77,15 @@ class CLIPFit(ClipTrainer):
         if node.TEMPLATE and "{}" not in node.TEMPLATE:
             raise UserInputError(f"TRAINER.CLIPFIT.TEMPLATE {node.TEMPLATE!r} needs a {{}} where the class name goes")
 
+    def dataset_template(self) -> str:
+        """CLIPFit's template of the dataset: its override, else the dataset class's (third-party Dassl
+        datasets have none: the default)."""
+        name = self.cfg.DATASET.NAME
+        return self.TEMPLATE_OVERRIDES.get(name) or resolve_template(getattr(type(self.dm.dataset), "template", None), name)
+
     def build_method(self, clip, classnames):
         node = self.cfg.TRAINER.CLIPFIT
-        template = node.TEMPLATE or template_for(self.cfg.DATASET.NAME, CLIPFIT_TEMPLATES)
+        template = node.TEMPLATE or self.dataset_template()
         texts = [prompt_for(template, name) for name in classnames]
         print(f'Prompt template: "{template}" (e.g. "{texts[0]}")')
         prompts = tokenize_prompts(texts, device=self.device)

@@ -16,12 +16,11 @@ import torch.nn.functional as F
 
 from clipfit.clip import (
     IMAGENET_TEMPLATES_SELECT,
-    ZSCLIP_TEMPLATES,
     TextEncoder,
     autocast,
     compute_text_features,
     prompt_for,
-    template_for,
+    resolve_template,
     tokenize_prompts,
 )
 from clipfit.compat import TRAINER_REGISTRY
@@ -61,7 +60,11 @@ class ZeroshotCLIP(ClipTrainer):
     CONFIG_NODE = "COOP"
 
     def templates(self) -> List[str]:
-        return [template_for(self.cfg.DATASET.NAME, ZSCLIP_TEMPLATES)]
+        return [self.dataset_template()]
+
+    def dataset_template(self) -> str:
+        """The dataset class's hand-written template (CoOp's); third-party Dassl datasets have none."""
+        return resolve_template(getattr(type(self.dm.dataset), "template", None), self.cfg.DATASET.NAME)
 
     def build_method(self, clip, classnames):
         templates = self.templates()
@@ -85,5 +88,5 @@ class ZeroshotCLIP2(ZeroshotCLIP):
     def templates(self) -> List[str]:
         templates = list(IMAGENET_TEMPLATES_SELECT)
         if self.cfg.DATASET.NAME != "ImageNet":
-            templates.append(template_for(self.cfg.DATASET.NAME, ZSCLIP_TEMPLATES))
+            templates.append(self.dataset_template())
         return templates

@@ -33,15 +33,7 @@ from .loading import (
 )
 from .params import PRESETS, Selection, select_trainable
 from .precision import PRECISIONS, at_least_fp32, autocast, convert_model, input_dtype, make_grad_scaler, resolve_precision
-from .templates import (
-    CLIPFIT_TEMPLATES,
-    DEFAULT_TEMPLATE,
-    IMAGENET_TEMPLATES_SELECT,
-    ZSCLIP_TEMPLATES,
-    prompt_for,
-    prompts_for,
-    template_for,
-)
+from .templates import DEFAULT_TEMPLATE, IMAGENET_TEMPLATES_SELECT, prompt_for, resolve_template
 from .text import TextEncoder, TokenizedPrompts, tokenize, tokenize_prompts
 
 __all__ = [
@@ -51,7 +43,7 @@ __all__ = [
     "ClipInfo", "ClipWeightsMismatch", "ClipWeightsNotFound", "ClipWeightsUnreadable", "get_clip_info", "load_clip",
     "openai_cache_dir", "read_state_dict", "PRESETS", "Selection", "select_trainable", "PRECISIONS", "at_least_fp32",
     "autocast",
-    "convert_model", "input_dtype", "make_grad_scaler", "resolve_precision", "CLIPFIT_TEMPLATES", "DEFAULT_TEMPLATE",
-    "IMAGENET_TEMPLATES_SELECT", "ZSCLIP_TEMPLATES", "prompt_for", "prompts_for", "template_for", "TextEncoder",
+    "convert_model", "input_dtype", "make_grad_scaler", "resolve_precision", "DEFAULT_TEMPLATE",
+    "IMAGENET_TEMPLATES_SELECT", "prompt_for", "resolve_template", "TextEncoder",
     "TokenizedPrompts", "tokenize", "tokenize_prompts",
 ]

@@ -13,7 +13,7 @@ from clipfit.clip import (
     kd_loss,
     load_trained_state_dict,
     mse_bias_loss,
-    prompts_for,
+    prompt_for,
     select_trainable,
     tokenize_prompts,
     trained_state_dict,
@@ -114,7 +114,7 @@ def test_checkpoint_with_other_shapes_is_refused(tiny):
 def test_text_feature_cache_refreshes_only_after_a_training_step(tiny):
     select_trainable(tiny, "clipfit")
     encoder = TextEncoder(tiny)
-    prompts = tokenize_prompts(prompts_for("OxfordPets", ["pug", "beagle", "great_pyrenees"]))
+    prompts = tokenize_prompts([prompt_for("a photo of a {}, a type of pet.", n) for n in ["pug", "beagle", "great_pyrenees"]])
     cache = TextFeatureCache.for_prompts(encoder, prompts)
 
     first = cache.get()

@@ -14,7 +14,7 @@ from clipfit.clip import (
     input_dtype,
     kd_loss,
     make_grad_scaler,
-    prompts_for,
+    prompt_for,
     resolve_precision,
     select_trainable,
     tokenize,
@@ -23,6 +23,7 @@ from clipfit.clip import (
 
 pytestmark = pytest.mark.gpu
 
+PET = "a photo of a {}, a type of pet."  # OxfordPets' template
 CLASSES = ["abyssinian", "great_pyrenees", "staffordshire_bull_terrier", "pug", "samoyed"]
 
 
@@ -31,7 +32,7 @@ def clipfit_step(model, mode):
     device = torch.device("cuda")
     select_trainable(model, "clipfit")
     encoder = TextEncoder(model)
-    prompts = tokenize_prompts(prompts_for("OxfordPets", CLASSES), device=device)
+    prompts = tokenize_prompts([prompt_for(PET, n) for n in CLASSES], device=device)
     with torch.no_grad(), autocast(mode, device):
         zero_shot = compute_text_features(encoder, prompts)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -65,7 +66,7 @@ def test_clipfit_step_in_every_mode(tiny, mode):
 def test_fp16_text_features_match_fp32(tiny):
     reference = copy.deepcopy(tiny).cuda()
     half = convert_model(tiny, "fp16").cuda()
-    prompts = tokenize_prompts(prompts_for("OxfordPets", CLASSES), device="cuda")
+    prompts = tokenize_prompts([prompt_for(PET, n) for n in CLASSES], device="cuda")
     with torch.no_grad():
         expected = TextEncoder(reference).encode(prompts)
         got = TextEncoder(half).encode(prompts)
@@ -75,7 +76,7 @@ def test_fp16_text_features_match_fp32(tiny):
 
 def test_truncated_equals_full_on_cuda(vitb16):
     model = copy.deepcopy(vitb16).cuda()
-    prompts = tokenize_prompts(prompts_for("OxfordPets", CLASSES), device="cuda")
+    prompts = tokenize_prompts([prompt_for(PET, n) for n in CLASSES], device="cuda")
     with torch.no_grad():
         expected = model.encode_text(tokenize(prompts.texts).cuda())
         got = TextEncoder(model).encode(prompts)
@@ -90,7 +91,7 @@ def test_shared_prefix_equals_full_prompts_on_cuda(vitb16, mode, monkeypatch):
     mode = resolve_precision(mode, "cuda")
     model = convert_model(copy.deepcopy(vitb16), mode).cuda()
     names = CLASSES + ["a b c d e f g h", "x"]  # lengths differ: suffixes run unpadded
-    prompts = tokenize_prompts(prompts_for("OxfordPets", names), device="cuda")
+    prompts = tokenize_prompts([prompt_for(PET, n) for n in names], device="cuda")
     assert prompts.prefix_length == 5 and prompts.layout.unpad is not None
     with torch.no_grad():
         reference = TextEncoder(copy.deepcopy(vitb16).cuda(), share_prefix=False).encode(prompts)

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from clipfit.clip import TextEncoder, autocast, convert_model, prompts_for, select_trainable, tokenize_prompts
+from clipfit.clip import TextEncoder, autocast, convert_model, prompt_for, select_trainable, tokenize_prompts
 from clipfit.clip.shared_prefix import (
     min_saved_tokens,
     plan_suffixes,
@@ -17,12 +17,13 @@ from clipfit.clip.shared_prefix import (
 
 # Equivalence tests run in float64 (the `tiny64` / `vitb16_64` fixtures): tolerances of 1e-10 prove the
 # paths equal on any CPU and thread count, which fp32 reduction-order noise would not allow.
+PET = "a photo of a {}, a type of pet."  # OxfordPets' template
 EXACT = dict(atol=1e-10, rtol=1e-10)
 PETS = ["abyssinian", "great_pyrenees", "staffordshire_bull_terrier", "pug", "english cocker spaniel"]
 
 
 def _pets():
-    return tokenize_prompts(prompts_for("OxfordPets", PETS))  # "a photo of a {}, a type of pet."
+    return tokenize_prompts([prompt_for(PET, n) for n in PETS])
 
 
 def test_prefix_length_is_the_common_start_kept_before_every_eot():

@@ -3,8 +3,9 @@ import copy
 import pytest
 import torch
 
-from clipfit.clip import TextEncoder, autocast, convert_model, prompts_for, select_trainable, tokenize, tokenize_prompts
+from clipfit.clip import TextEncoder, autocast, convert_model, prompt_for, select_trainable, tokenize, tokenize_prompts
 
+PET = "a photo of a {}, a type of pet."  # OxfordPets' template
 PETS = ["abyssinian", "great_pyrenees", "staffordshire_bull_terrier", "pug"]
 MIXED = [
     "a photo of a cat.",
@@ -15,7 +16,7 @@ MIXED = [
 
 
 def test_tokenize_prompts_cuts_at_the_longest_prompt():
-    prompts = tokenize_prompts(prompts_for("OxfordPets", PETS))
+    prompts = tokenize_prompts([prompt_for(PET, n) for n in PETS])
     full = tokenize(prompts.texts)
     eot = full.argmax(dim=-1)
     assert prompts.texts[1] == "a photo of a great pyrenees, a type of pet."
@@ -51,7 +52,7 @@ def test_truncated_features_equal_encode_text_on_tiny(tiny64):
 def test_truncated_features_equal_encode_text_on_vitb16(vitb16_64):
     vitb16 = vitb16_64
     encoder = TextEncoder(vitb16)
-    prompts = tokenize_prompts(prompts_for("OxfordPets", PETS) + MIXED)
+    prompts = tokenize_prompts([prompt_for(PET, n) for n in PETS] + MIXED)
     with torch.no_grad():
         expected = vitb16.encode_text(tokenize(prompts.texts))
         truncated = encoder.encode(prompts)
