@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 from clipfit.app.results import Stat, build_report, hm
-from clipfit.app.results.aggregate import Base2NewRow, Method, base2new_average
-from clipfit.app.results.names import BENCHMARK_DATASETS
+from clipfit.app.datasets_catalog import stems
+from clipfit.app.results.aggregate import Method
+from clipfit.app.results.base2new import Base2NewRow, base2new_average
 from clipfit.app.results.tables import fmt_stat
 from fake_logs import b2n_run, crashed_log, few_shot_run, md_rows, training_log, transfer_run, write
 
@@ -32,7 +33,7 @@ def _row(dataset, base, new):
 
 
 def test_average_row_is_hm_of_means_not_mean_of_hms():
-    rows = [_row(d, 90.0, 10.0) if i % 2 == 0 else _row(d, 10.0, 90.0) for i, d in enumerate(BENCHMARK_DATASETS)]
+    rows = [_row(d, 90.0, 10.0) if i % 2 == 0 else _row(d, 10.0, 90.0) for i, d in enumerate(stems("base2new"))]
     average = base2new_average(rows)
     base, new = (6 * 90 + 5 * 10) / 11, (6 * 10 + 5 * 90) / 11
     assert average.values == pytest.approx((base, new, hm(base, new)))
@@ -50,7 +51,7 @@ def test_average_is_partial_when_datasets_lack():
 
 def test_full_grid_through_logs(tmp_path):
     """11 datasets x 3 seeds from logs; the average row follows the published convention."""
-    for i, dataset in enumerate(BENCHMARK_DATASETS):
+    for i, dataset in enumerate(stems("base2new")):
         for seed in (1, 2, 3):
             base, new = (90.0 + seed, 10.0 + seed) if i % 2 == 0 else (10.0 + seed, 90.0 + seed)
             b2n_run(tmp_path, dataset, "CLIPFit", "vit_b16", seed, base=base, new=new)

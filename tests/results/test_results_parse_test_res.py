@@ -130,6 +130,16 @@ def test_script_in_repo_root(three_seeds):
     assert proc.stdout.splitlines()[-2:] == ["* accuracy: 81.17% +- 1.16%", "==="]
 
 
+def test_script_starts_without_torch_or_the_datasets(three_seeds):
+    """CoOp users run the parser over many folders: it stays light (the dataset catalog is read by the report only)."""
+    code = ("import runpy, sys; sys.argv = ['parse_test_res.py', sys.argv[1]]\n"
+            "try:\n    runpy.run_path('parse_test_res.py', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('torch', 'datasets', 'trainers') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code, three_seeds], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "[]"
+
+
 def test_missing_directory(tmp_path, capsys):
     rc, _, err = run_main(capsys, str(tmp_path / "nope"))
     assert rc == 2 and "no such directory" in err

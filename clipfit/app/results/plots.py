@@ -5,9 +5,11 @@ import functools
 import math
 import os
 
-from .aggregate import Base2NewTable, FewShotTable, TransferTable
-from .names import SOURCE_DATASET, display_name
+from ..datasets_catalog import display_name
+from .base2new import Base2NewTable
+from .few_shot import FewShotTable
 from .published import BASE2NEW, BASE2NEW_AVERAGE
+from .transfer import TransferTable
 
 
 def _figure(width: float, height: float):
@@ -78,9 +80,9 @@ def _few_shot_average_panel(ax, table: FewShotTable) -> None:
 
 
 def _transfer_panel(ax, table: TransferTable) -> None:
-    datasets = [SOURCE_DATASET] + table.targets
+    datasets = [table.source] + table.targets
     series = [(m.label, [getattr(table.cells.get((m, d)), "mean", None) for d in datasets]) for m in table.methods]
-    _grouped_bars(ax, [display_name(d) + (" (source)" if d == SOURCE_DATASET else "") for d in datasets], series)
+    _grouped_bars(ax, [display_name(d) + (" (source)" if d == table.source else "") for d in datasets], series)
     ax.set_ylabel("accuracy (%)")
     ax.set_title(table.title)
     ax.legend(fontsize=8)

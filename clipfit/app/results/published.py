@@ -23,7 +23,7 @@ class BaseNewHM(NamedTuple):
     hm: float
 
 
-# Display names of the published tables (see names.DISPLAY_NAMES), in the papers' order.
+# By the display names of the published tables (the datasets' `display_name`), in the papers' order.
 BASE2NEW: dict[str, dict[str, BaseNewHM]] = {
     "CLIP": {
         "ImageNet": BaseNewHM(72.43, 68.14, 70.22),

@@ -16,8 +16,8 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from ..datasets_catalog import stem_of
 from .logs import DEFAULT_KEYWORD, LogScan, RunResult, is_log_name, read_run
-from .names import stem_of
 
 BASE2NEW = "base2new"
 FEW_SHOT = "few_shot"

@@ -5,9 +5,12 @@ import csv
 import os
 import re
 
-from .aggregate import Average, Base2NewTable, FewShotTable, Method, Stat, TransferTable
-from .names import SOURCE_DATASET, display_name
+from ..datasets_catalog import display_name, stems
+from .aggregate import Average, Method, Stat
+from .base2new import Base2NewTable
+from .few_shot import FewShotTable
 from .published import BASE2NEW, BASE2NEW_AVERAGE, BaseNewHM
+from .transfer import TransferTable
 
 MISSING = "missing"
 NONE = "—"
@@ -92,7 +95,7 @@ def _b2n_average_table(table: Base2NewTable, published: bool) -> str:
     for method in table.methods:
         average = table.averages.get(method)
         if average is None:
-            rows.append([method.label, NONE, NONE, NONE, "", "", "", "0/11"])
+            rows.append([method.label, NONE, NONE, NONE, "", "", "", f"0/{len(stems('base2new'))}"])
             continue
         ref = table.published_average(method) if published else None
         rows.append([method.label, *map(fmt_num, average.values),
@@ -167,17 +170,16 @@ def _few_shot_cell(table: FewShotTable, dataset: str, method: Method, k: int) ->
 # ------------------------------------------------------------------------------------------------- transfer
 
 def transfer_markdown(table: TransferTable) -> str:
-    headers = ["Method", "ImageNet (source)"] + [display_name(d) for d in table.targets] + ["Average (targets)"]
+    source = display_name(table.source)
+    headers = ["Method", f"{source} (source)"] + [display_name(d) for d in table.targets] + ["Average (targets)"]
     rows = []
     for method in table.methods:
         seeds = table.expected_seeds.get(method, ())
-        rows.append([method.label, fmt_stat(table.cells.get((method, SOURCE_DATASET)), len(seeds))]
+        rows.append([method.label, fmt_stat(table.cells.get((method, table.source)), len(seeds))]
                     + [fmt_stat(table.cells.get((method, d)), len(seeds)) for d in table.targets]
                     + [fmt_average(table.averages.get(method))])
-    what = ("the other 10 datasets" if table.kind == "cross_dataset"
-            else "ImageNetV2, ImageNet-Sketch, ImageNet-A and ImageNet-R")
     parts = [f"## {table.title}", "",
-             f"Trained on ImageNet (`imagenet/<Trainer>/<cfg>_<K>shots`), evaluated on {what} "
+             f"Trained on {source} (`{table.source}/<Trainer>/<cfg>_<K>shots`), evaluated on {table.targets_text} "
              f"(`evaluation/...`); mean ± std over seeds (n seeds).", "", md_table(headers, rows)]
     if table.missing:
         parts += ["", "Missing or incomplete:", "", _bullets(table.missing)]
@@ -272,8 +274,8 @@ def few_shot_csv(table: FewShotTable) -> list[dict]:
 def transfer_csv(table: TransferTable) -> list[dict]:
     rows = []
     for method in table.methods:
-        rows.append(_row(table.kind, display_name(SOURCE_DATASET), method, "accuracy",
-                         table.cells.get((method, SOURCE_DATASET)), shots=method.shots, note="source"))
+        rows.append(_row(table.kind, display_name(table.source), method, "accuracy",
+                         table.cells.get((method, table.source)), shots=method.shots, note="source"))
         for dataset in table.targets:
             rows.append(_row(table.kind, display_name(dataset), method, "accuracy", table.cells.get((method, dataset)),
                              shots=method.shots, note="target"))
