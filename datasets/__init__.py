@@ -1,4 +1,4 @@
-"""The 15 few-shot CLIP benchmarks under CoOp's registered names.
+"""The 15 few-shot CLIP benchmarks under CoOp's registered names, and the demo's synthetic dataset.
 
 Importing this package registers every dataset in the active engine's DATASET_REGISTRY. Each module
 holds one dataset's layout; the shared flow is in `datasets.base`, the file handling in
@@ -6,6 +6,7 @@ holds one dataset's layout; the shared flow is in `datasets.base`, the file hand
 """
 from datasets import (  # noqa: F401  (imported to register)
     caltech101,
+    demo_shapes,
     dtd,
     eurosat,
     fgvc_aircraft,

@@ -2,7 +2,7 @@
 
 Reads only the layout (folder listings, split JSONs); no image is decoded, so it is quick even on
 the full datasets. The layout knowledge comes from the dataset classes themselves (`required`,
-`native_files`, `split_file`, ... in `datasets/<name>.py`).
+`native_files`, `split_file`, ... in `datasets/<name>.py`), the list and its order from the dataset catalog.
 """
 from __future__ import annotations
 
@@ -10,33 +10,23 @@ import os
 import sys
 from dataclasses import dataclass, field
 
+from ..errors import UserInputError
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
 READY, MISSING, INCOMPLETE, BROKEN = "ready", "missing", "incomplete", "broken"
 
-# CoOp's order: ImageNet, the 10 other few-shot datasets, then the 4 test-only ImageNet variants.
-BENCHMARK_ORDER = (
-    "ImageNet", "Caltech101", "OxfordPets", "StanfordCars", "OxfordFlowers", "Food101", "FGVCAircraft", "SUN397",
-    "DescribableTextures", "EuroSAT", "UCF101", "ImageNetV2", "ImageNetSketch", "ImageNetA", "ImageNetR",
-)
 
+def dataset_classes(benchmarks_only: bool = False) -> dict:
+    """{registered name: class} of the datasets with a layout to check (the catalog's, in its order: the
+    papers', then plugins'); with `benchmarks_only`, those with a role in the benchmarks (not the demo's)."""
+    from .datasets_catalog import catalog
 
-def dataset_classes() -> dict:
-    """{registered name: class} of the project's 15 datasets (importing `datasets` registers them)."""
-    from .plugins import import_project_package
-
-    import_project_package("datasets")
+    known = catalog()  # imports the project's `datasets` (and the plugins) first
     from datasets.base import CoOpDataset
 
-    from ..compat import DATASET_REGISTRY
-
-    classes = {}
-    for name in DATASET_REGISTRY.registered_names():
-        cls = DATASET_REGISTRY.get(name)
-        if isinstance(cls, type) and issubclass(cls, CoOpDataset):
-            classes[name] = cls
-    rank = {name: i for i, name in enumerate(BENCHMARK_ORDER)}
-    return dict(sorted(classes.items(), key=lambda kv: rank.get(kv[0], len(rank))))
+    return {f.name: f.cls for f in known.values()
+            if issubclass(f.cls, CoOpDataset) and (f.benchmarks or not benchmarks_only)}
 
 
 @dataclass
@@ -148,12 +138,14 @@ def inspect_dataset(cls, root: str) -> DatasetReport:
 
 
 def selected_datasets(names: list[str] | None = None) -> dict:
-    """Registered name -> dataset class for `names` (all when empty); ValueError names unknown ones."""
+    """Registered name -> dataset class for `names`; without names, the benchmark datasets (any dataset
+    with a layout, e.g. the demo's `DemoShapes`, is checked when named)."""
+    if not names:
+        return dataset_classes(benchmarks_only=True)
     classes = dataset_classes()
-    names = list(classes) if not names else names
     unknown = [n for n in names if n not in classes]
     if unknown:
-        raise ValueError(f"unknown dataset name(s) {unknown}; choose from {sorted(classes)}")
+        raise UserInputError(f"unknown dataset name(s) {unknown} in --datasets; choose from {sorted(classes)}")
     return {n: classes[n] for n in names}
 
 

@@ -4,7 +4,7 @@ Each file is downloaded into memory, checked to be a split file (JSON with train
 `[path, label, classname]`), and only then written, atomically: a failed or invalid download leaves
 no file behind. The URL is built from a template, `https://drive.google.com/uc?id={id}` by default;
 `$CLIPFIT_SPLITS_URL` or the `url_template` argument replaces it (it may use `{id}` and `{name}`, the
-file name), e.g. to use a mirror.
+file name), e.g. to use a mirror. The Google Drive ids are facts of the dataset classes (`split_file_id`).
 """
 from __future__ import annotations
 
@@ -14,21 +14,11 @@ import json
 import os
 from dataclasses import dataclass
 
+from ..errors import UserInputError
+
 URL_ENV = "CLIPFIT_SPLITS_URL"
 DEFAULT_URL_TEMPLATE = "https://drive.google.com/uc?id={id}"
 
-# Google Drive file IDs of the files the CoOp authors published (their DATASETS.md).
-GDRIVE_IDS = {
-    "split_zhou_Caltech101.json": "1hyarUivQE36mY6jSomru6Fjd-JzwcCzN",
-    "split_zhou_OxfordPets.json": "1501r8Ber4nNKvmlFVQZ8SeUHTcdTTEqs",
-    "split_zhou_StanfordCars.json": "1ObCFbaAgVu0I-k_Au-gIUcefirdAuizT",
-    "split_zhou_OxfordFlowers.json": "1Pp0sRXzZFZq15zVOzKjKBu4A9i01nozT",
-    "split_zhou_Food101.json": "1QK0tGi096I0Ba6kggatX1ee6dJFIcEJl",
-    "split_zhou_SUN397.json": "1y2RD81BYuiyvebdN-JymPfyWYcd8_MUq",
-    "split_zhou_DescribableTextures.json": "1u3_QfB467jqHgNXC00UIzbLZRQCg2S7x",
-    "split_zhou_EuroSAT.json": "1Ip7yaCWFi0eaOFUGga0lUdVi_DDQth1o",
-    "split_zhou_UCF101.json": "1I0S0q91hJfsV9Gf4xDIjgDq4AqBNJb1y",
-}
 
 
 @dataclass
@@ -43,9 +33,20 @@ class DownloadFailed(RuntimeError):
     pass
 
 
+def split_file_ids() -> dict[str, str]:
+    """{split file name: Google Drive id} of every registered dataset that has a published split file."""
+    from .data_check import dataset_classes
+
+    return {cls.split_file: cls.split_file_id for cls in dataset_classes().values()
+            if cls.split_file and cls.split_file_id}
+
+
 def split_url(split_file: str, url_template: str | None = None) -> str:
+    ids = split_file_ids()
+    if split_file not in ids:
+        raise UserInputError(f"{split_file} is not a published split file; the known ones: {', '.join(ids)}")
     template = url_template or os.environ.get(URL_ENV) or DEFAULT_URL_TEMPLATE
-    return template.format(id=GDRIVE_IDS[split_file], name=split_file)
+    return template.format(id=ids[split_file], name=split_file)
 
 
 def _fetch(url: str, quiet: bool = True, timeout: float = 60.0) -> bytes:
@@ -94,16 +95,16 @@ def download_split(split_file: str, dest: str, url_template: str | None = None, 
 def download_missing_splits(
     root: str, names: list[str] | None = None, url_template: str | None = None, quiet: bool = True
 ) -> list[DownloadResult]:
-    """Fetch the official split file of every dataset under `root` whose folder exists and lacks it."""
+    """Fetch the official split file of every dataset of `names` (default: the benchmark datasets) under
+    `root` whose folder exists and lacks it."""
+    from .data_check import selected_datasets
+
+    classes = selected_datasets(names)  # (this imports the project's `datasets` from its checkout)
     from datasets.storage import DatasetFiles, docs_ref
 
-    from .data_check import dataset_classes
-
-    classes = dataset_classes()
     results = []
-    for name in names or list(classes):
-        cls = classes[name]
-        if not cls.split_file or cls.split_file not in GDRIVE_IDS:
+    for name, cls in classes.items():
+        if not cls.split_file or not cls.split_file_id:
             continue
         dataset_dir = os.path.join(root, cls.dataset_dir)
         dest = os.path.join(dataset_dir, cls.split_file)

@@ -1,15 +1,17 @@
 """A small learnable image dataset with meaningful class names, for the demo and end-to-end tests.
 
-It uses the real DescribableTextures layout, so it loads through the registered loader with
-`DATASET.NAME = "DescribableTextures"` and `DATASET.ROOT = <root>`:
+It is the layout of the registered `DemoShapes` dataset (datasets/demo_shapes.py, configs/datasets/
+demo_shapes.yaml), so it loads with `DATASET.NAME = "DemoShapes"` and `DATASET.ROOT = <root>`:
 
-    <root>/dtd/images/<class>/<class>_0001.jpg ...
-    <root>/dtd/split_zhou_DescribableTextures.json     (a fixed 50/20/30 split per class)
+    <root>/demo_shapes/images/<class>/<class>_0001.jpg ...
+    <root>/demo_shapes/split_DemoShapes.json     (a fixed 50/20/30 split per class)
+
+The layout is written here without importing `datasets/` (this is the library layer); a test checks that
+it agrees with the registered class.
 
 Each class is a coloured shape ("red circle", "blue triangle", ...) drawn at a random position, size
 and angle on a noisy light background: colour and shape both tell the classes apart, so a model can
-learn them in a few steps, and the names mean something to a text encoder
-("a photo of a red circle, a type of texture.").
+learn them in a few steps, and the names mean something to a text encoder ("a photo of a red circle.").
 """
 from __future__ import annotations
 
@@ -20,9 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-DEMO_DATASET_NAME = "DescribableTextures"
-DEMO_DATASET_DIR = "dtd"
-DEMO_SPLIT_FILE = "split_zhou_DescribableTextures.json"
+DEMO_DATASET_NAME = "DemoShapes"  # the registered name (DATASET.NAME)
+DEMO_DATASET_DIR = "demo_shapes"
+DEMO_SPLIT_FILE = "split_DemoShapes.json"
 
 # class name (underscores, as the benchmark class names) -> (RGB colour, shape)
 DEMO_CLASSES = {
@@ -109,7 +111,7 @@ def draw_demo_image(classname: str, size: int, rng: np.random.Generator) -> Imag
 def make_demo_dataset(
     root: str, num_classes: int = len(DEMO_CLASSES), images_per_class: int = 12, size: int = 64, seed: int = 0
 ) -> DemoDataset:
-    """Write the demo dataset under `root` (DescribableTextures layout) and describe it.
+    """Write the demo dataset under `root` (the DemoShapes layout) and describe it.
 
     Deterministic for a given `seed`; does not touch Python's, numpy's or torch's global RNG.
     Needs at least 4 images per class (the 50/20/30 split gives each part at least one).

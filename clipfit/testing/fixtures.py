@@ -10,7 +10,9 @@ against this description rather than against themselves.
     fixture_split_json("OxfordPets")                 # the JSON content written with_split_json=True
     EXPECTED["OxfordPets"]                           # sizes and class names the loaders must give
 
-Sizes follow `specs/datasets.md` §6: 3 classes (4 for Caltech101), 5-7 images per class.
+Sizes: 3 classes (4 for Caltech101), 5-7 images per class (DATASETS.md, "Synthetic data for tests and
+the demo"). tests/datasets/test_ds_layouts.py checks that these names, folders and split files are the
+registered classes' ones.
 """
 from __future__ import annotations
 

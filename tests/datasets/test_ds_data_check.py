@@ -14,7 +14,7 @@ from clipfit.app.data_check import check_root, format_reports
 from clipfit.engine.data.data_manager import DataManager
 from clipfit.engine.utils.env import set_random_seed
 from clipfit.testing import DEMO_CLASSNAMES, DEMO_DATASET_NAME, make_demo_dataset
-from clipfit.testing.fixtures import DATASET_DIRS, FIXTURE_NAMES
+from clipfit.testing.fixtures import FIXTURE_NAMES
 
 
 @pytest.fixture
@@ -130,7 +130,7 @@ def test_demo_dataset_loads_and_is_learnable(tmp_path, build):
     state = random.getstate()
     demo = make_demo_dataset(str(tmp_path), seed=0)
     assert random.getstate() == state
-    assert demo.name == DEMO_DATASET_NAME == "DescribableTextures"
+    assert demo.name == DEMO_DATASET_NAME == "DemoShapes"
     assert set(demo.classnames) == set(DEMO_CLASSNAMES) and len(demo.classnames) == 10
     ds = build(demo.root, demo.name, shots=4)
     assert ds.classnames == list(demo.classnames)
@@ -166,12 +166,13 @@ def test_demo_dataset_is_deterministic(tmp_path):
         make_demo_dataset(str(tmp_path / "c"), images_per_class=3)
 
 
-def test_fixture_folder_names_match_loaders():
-    import datasets  # noqa: F401
-    from clipfit.compat import DATASET_REGISTRY
-
-    for name in FIXTURE_NAMES:
-        assert DATASET_REGISTRY.get(name).dataset_dir == DATASET_DIRS[name]
+def test_the_demo_is_checked_when_named_not_by_default(tmp_path, capsys):
+    demo = make_demo_dataset(str(tmp_path), num_classes=3, images_per_class=4, size=16)
+    code, out = _run(capsys, "--root", demo.root)
+    assert code == 0 and "DemoShapes" not in out and "0 of 15 datasets ready" in out
+    code, out = _run(capsys, "--root", demo.root, "--datasets", "DemoShapes")
+    row = next(line for line in out.splitlines() if line.startswith("DemoShapes "))
+    assert code == 0 and row.split()[1:5] == ["demo_shapes/", "ready", "12", "official"]
 
 
 def test_every_error_anchor_is_a_section_of_datasets_md():
@@ -180,5 +181,5 @@ def test_every_error_anchor_is_a_section_of_datasets_md():
 
     with open(os.path.join(os.path.dirname(__file__), "..", "..", "DATASETS.md"), encoding="utf-8") as f:
         headings = {line[3:].strip().lower() for line in f if line.startswith("## ")}
-    for name in FIXTURE_NAMES:
+    for name in (*FIXTURE_NAMES, DEMO_DATASET_NAME):
         assert DATASET_REGISTRY.get(name).anchor() in headings

@@ -11,6 +11,8 @@ import pytest
 
 from clipfit.compat import DATASET_REGISTRY, Datum, build_dataset
 from clipfit.engine.utils.env import set_random_seed
+from clipfit.app.datasets_catalog import catalog
+from clipfit.testing.demo import DEMO_DATASET_DIR, DEMO_DATASET_NAME, DEMO_SPLIT_FILE
 from clipfit.testing.fixtures import DATASET_DIRS, EXPECTED, FIXTURE_NAMES, SPLIT_FILES, fixture_split_json
 
 JSON_NAMES = sorted(SPLIT_FILES)
@@ -32,6 +34,17 @@ def test_all_fifteen_registered():
     assert set(FIXTURE_NAMES) <= set(DATASET_REGISTRY.registered_names())
 
 
+def test_the_fixtures_describe_the_registered_layouts():
+    """The fixtures describe the layouts on their own (they are the loaders' oracle); they must still describe
+    the same datasets, folders and split files as the registered classes."""
+    benchmark = {f.name: f.cls for f in catalog().values() if f.benchmarks}
+    assert set(FIXTURE_NAMES) == set(DATASET_DIRS) == set(benchmark)
+    assert {name: cls.dataset_dir for name, cls in benchmark.items()} == DATASET_DIRS
+    assert {name: cls.split_file for name, cls in benchmark.items() if cls.split_file} == SPLIT_FILES
+    demo = DATASET_REGISTRY.get(DEMO_DATASET_NAME)
+    assert (demo.dataset_dir, demo.split_file) == (DEMO_DATASET_DIR, DEMO_SPLIT_FILE)
+
+
 def test_dataset_yaml_per_dataset():
     folder = os.path.join(os.path.dirname(__file__), "..", "..", "configs", "datasets")
     names = {}
@@ -42,7 +55,8 @@ def test_dataset_yaml_per_dataset():
     assert names["oxford_pets.yaml"] == "OxfordPets"
     assert names["dtd.yaml"] == "DescribableTextures"
     assert names["imagenet_sketch.yaml"] == "ImageNetSketch"
-    assert sorted(names.values()) == sorted(FIXTURE_NAMES)
+    assert names["demo_shapes.yaml"] == DEMO_DATASET_NAME
+    assert sorted(names.values()) == sorted([*FIXTURE_NAMES, DEMO_DATASET_NAME])
 
 
 @pytest.mark.parametrize("name", FIXTURE_NAMES)

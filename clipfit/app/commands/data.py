@@ -23,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         ),
     )
     check.add_argument("--root", required=True, help="data root holding one folder per dataset (oxford_pets/, imagenet/, ...)")
-    check.add_argument("--datasets", nargs="+", metavar="NAME", help="registered dataset names to check (default: all 15)")
+    check.add_argument("--datasets", nargs="+", metavar="NAME",
+                       help="registered dataset names to check (default: the 15 of the benchmarks)")
     check.add_argument(
         "--download-splits",
         action="store_true",
@@ -44,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
 def check(root: str, names: list[str] | None = None, download_splits: bool = False) -> int:
     """Print the table; exit status 1 when a requested dataset, or one whose folder exists, is not ready
     or a download failed."""
+    from ...errors import UserInputError
     from ..data_check import READY, check_root, format_reports, selected_datasets, summary_line
 
     root = os.path.abspath(os.path.expanduser(root))
@@ -52,7 +54,7 @@ def check(root: str, names: list[str] | None = None, download_splits: bool = Fal
         return 2
     try:
         selected_datasets(names)
-    except ValueError as e:
+    except UserInputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     failed = False

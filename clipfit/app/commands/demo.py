@@ -1,8 +1,9 @@
 """`clipfit demo`: the whole benchmark path on a synthetic dataset with the tiny CLIP, on CPU.
 
-Generates a small image dataset with meaningful class names in the DescribableTextures layout, runs the
-real base-to-new scripts (train on base classes, test on new ones) for CLIPFit, CoOp and ZeroshotCLIP with
-the `tiny` random-init backbone (config `tiny_demo`), then prints the leaderboard and the figure path.
+Generates a small image dataset with meaningful class names (the registered `DemoShapes` dataset,
+datasets/demo_shapes.py), runs the real base-to-new scripts (train on base classes, test on new ones) for
+CLIPFit, CoOp and ZeroshotCLIP with the `tiny` random-init backbone (config `tiny_demo`), then prints the
+leaderboard and the figure path.
 """
 from __future__ import annotations
 
@@ -28,10 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="rerun finished runs (by default they are skipped)")
 
 
-def _run_step(script: str, seed: int, env: dict, log_path: str) -> tuple[int, float]:
+def _run_step(script: str, dataset: str, seed: int, env: dict, log_path: str) -> tuple[int, float]:
     start = time.time()
     with open(log_path, "w", encoding="utf-8") as log:
-        proc = subprocess.run(["bash", script, "dtd", str(seed)], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.run(["bash", script, dataset, str(seed)], cwd=PROJECT_ROOT, env=env, stdout=log,
+                              stderr=subprocess.STDOUT)
     return proc.returncode, time.time() - start
 
 
@@ -41,13 +43,15 @@ def _tail(path: str, lines: int = 25) -> str:
 
 
 def run(args) -> int:
-    from ..results import build_report, find_result
     from ...testing.demo import make_demo_dataset
+    from ..datasets_catalog import stem_of
+    from ..results import build_report, find_result
 
     output = os.path.abspath(args.output)
     data_root, runs_root, logs = (os.path.join(output, d) for d in ("data", "runs", "logs"))
     os.makedirs(logs, exist_ok=True)
     demo = make_demo_dataset(data_root)
+    dataset = stem_of(demo.name)  # the name the scripts take
     print(
         f"Demo data: {len(demo.classnames)} classes ({', '.join(demo.classnames)}), "
         f"{'/'.join(map(str, demo.split_sizes))} train/val/test images in {demo.dataset_dir}\n"
@@ -64,13 +68,13 @@ def run(args) -> int:
             index += 1
             script = os.path.join("scripts", SCRIPT_FOLDERS[trainer], f"{step}.sh")
             log_path = os.path.join(logs, f"{trainer}_{step}.log")
-            print(f"[{index}/{total}] bash {script} dtd {args.seed} ...", end=" ", flush=True)
-            code, seconds = _run_step(script, args.seed, env, log_path)
+            print(f"[{index}/{total}] bash {script} {dataset} {args.seed} ...", end=" ", flush=True)
+            code, seconds = _run_step(script, dataset, args.seed, env, log_path)
             if code != 0:
                 print(f"FAILED (exit {code}); last lines of {log_path}:\n{_tail(log_path)}")
                 return code
             subset = "base" if step == "base2new_train" else "new"
-            job = Job(trainer, step, "dtd", args.seed, data_root=data_root, output_root=runs_root, cfg_override=DEMO_CFG)
+            job = Job(trainer, step, dataset, args.seed, data_root=data_root, output_root=runs_root, cfg_override=DEMO_CFG)
             acc = find_result(job.output_dir)
             shown = f"{acc:.1f}% on {subset} classes" if acc is not None else "no result"
             print(f"done in {seconds:.0f} s: {shown}")
