@@ -29,15 +29,17 @@ def test_demo_runs_three_methods_and_writes_the_leaderboard(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     for step in range(1, 7):
         assert f"[{step}/6] bash scripts/" in proc.stdout
+    assert "base2new_train.sh demo_shapes 1 ..." in proc.stdout
     assert proc.stdout.count("% on base classes") == 3 and proc.stdout.count("% on new classes") == 3
     markdown = (tmp_path / "leaderboard.md").read_text()
     for method in ("CLIPFit tiny_demo", "CoOp tiny_demo", "ZeroshotCLIP tiny_demo"):
         assert method in markdown
     assert "paper:" not in markdown  # synthetic data: no published reference rows
+    assert "| Demo shapes (synthetic) " in markdown and "| DTD " not in markdown  # its own dataset, not DTD
     with open(tmp_path / "leaderboard.png", "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
 
     again = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
     assert again.returncode == 0 and again.stdout.count("done in") == 6
-    assert len(list((tmp_path / "runs" / "base2new" / "train_base" / "dtd" / "shots_16" / "CLIPFit" / "tiny_demo"
-                     / "seed1").glob("log.txt*"))) == 1  # finished runs were skipped, not rerun
+    run = tmp_path / "runs" / "base2new" / "train_base" / "demo_shapes" / "shots_16" / "CLIPFit" / "tiny_demo" / "seed1"
+    assert len(list(run.glob("log.txt*"))) == 1  # finished runs were skipped, not rerun

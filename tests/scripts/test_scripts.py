@@ -28,29 +28,29 @@ def bash(world, script, *args, **env):
 
 
 def run_dir(world, split, trainer="CLIPFit"):
-    return world / "out" / "base2new" / split / "dtd" / "shots_16" / trainer / "tiny_demo" / "seed1"
+    return world / "out" / "base2new" / split / "demo_shapes" / "shots_16" / trainer / "tiny_demo" / "seed1"
 
 
 def test_base2new_train_test_skip_force_and_report(world):
-    train = bash(world, "clipfit/base2new_train.sh", "dtd", "1")
+    train = bash(world, "clipfit/base2new_train.sh", "demo_shapes", "1")
     assert train.returncode == 0, train.stdout + train.stderr
     assert "python train.py --root" in train.stdout
     train_dir = run_dir(world, "train_base")
     assert (train_dir / "prompt_learner" / "model.pth.tar-1").is_file()
     assert "* accuracy:" in (train_dir / "log.txt").read_text()
 
-    test = bash(world, "clipfit/base2new_test.sh", "dtd", "1")
+    test = bash(world, "clipfit/base2new_test.sh", "demo_shapes", "1")
     assert test.returncode == 0, test.stdout + test.stderr
     test_log = (run_dir(world, "test_new") / "log.txt").read_text()
     assert f"--model-dir {train_dir}" in test.stdout and "SUBSAMPLE NEW CLASSES!" in test_log
     assert "* accuracy:" in test_log
 
-    again = bash(world, "clipfit/base2new_train.sh", "dtd", "1")
-    assert again.returncode == 0 and "Skip CLIPFit dtd seed 1: train on base classes: finished at" in again.stdout
+    again = bash(world, "clipfit/base2new_train.sh", "demo_shapes", "1")
+    assert again.returncode == 0 and "Skip CLIPFit demo_shapes seed 1: train on base classes: finished at" in again.stdout
     assert "FORCE=1 reruns it" in again.stdout and sorted(os.listdir(train_dir))[0] == "log.txt"
     assert not [f for f in os.listdir(train_dir) if f.startswith("log.txt-")]
 
-    forced = bash(world, "clipfit/base2new_train.sh", "dtd", "1", FORCE="1")
+    forced = bash(world, "clipfit/base2new_train.sh", "demo_shapes", "1", FORCE="1")
     assert forced.returncode == 0, forced.stdout + forced.stderr
     assert "FORCE=1: moved the previous run to" in forced.stdout
     moved = [p for p in os.listdir(train_dir.parent) if p.startswith("seed1.old-")]
@@ -59,21 +59,21 @@ def test_base2new_train_test_skip_force_and_report(world):
     report = subprocess.run([sys.executable, "-m", "clipfit", "report", "--output-dir", str(world / "out"), "--no-published"],
                             cwd=REPO, capture_output=True, text=True)
     assert report.returncode == 0, report.stderr
-    assert "CLIPFit" in report.stdout and "DTD" in report.stdout
+    assert "CLIPFit" in report.stdout and "Demo shapes (synthetic)" in report.stdout
     with open(world / "out" / "leaderboard.png", "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
 
 
 def test_test_before_train_is_explained(world):
-    proc = bash(world, "clipfit/base2new_test.sh", "dtd", "2")
+    proc = bash(world, "clipfit/base2new_test.sh", "demo_shapes", "2")
     assert proc.returncode == 2
-    assert "needs the finished training run" in proc.stderr and "bash scripts/clipfit/base2new_train.sh dtd 2" in proc.stderr
+    assert "needs the finished training run" in proc.stderr and "bash scripts/clipfit/base2new_train.sh demo_shapes 2" in proc.stderr
 
 
 def test_missing_data_root_and_bad_usage(world, tmp_path):
-    proc = bash(world, "clipfit/base2new_train.sh", "dtd", "1", DATA=str(tmp_path / "nope"), FORCE="1")
+    proc = bash(world, "clipfit/base2new_train.sh", "demo_shapes", "1", DATA=str(tmp_path / "nope"), FORCE="1")
     assert proc.returncode == 2 and f"data root {tmp_path / 'nope'} does not exist" in proc.stderr
-    proc = bash(world, "clipfit/few_shot.sh", "dtd", "1")
+    proc = bash(world, "clipfit/few_shot.sh", "demo_shapes", "1")
     assert proc.returncode == 2 and "usage: few_shot.sh DATASET SHOTS SEED" in proc.stderr
 
 

@@ -8,10 +8,11 @@ from clipfit.app.plugins import import_plugins
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def make_cfg(data_root, out_dir, trainer="CLIPFit", config="configs/trainers/CLIPFit/vit_b16_ep10.yaml", opts=()):
+def make_cfg(data_root, out_dir, trainer="CLIPFit", config="configs/trainers/CLIPFit/vit_b16_ep10.yaml", opts=(),
+             dataset_config="configs/datasets/demo_shapes.yaml"):
     import_plugins()
     cfg = get_cfg()
-    cfg.merge_from_file(os.path.join(REPO, "configs/datasets/dtd.yaml"))
+    cfg.merge_from_file(os.path.join(REPO, dataset_config))
     cfg.merge_from_file(os.path.join(REPO, config))
     cfg.TRAINER.NAME = trainer
     cfg.DATASET.ROOT = str(data_root)

@@ -14,7 +14,7 @@ from clipfit.app.plugins import import_plugins
 from clipfit.testing.demo import make_demo_dataset
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DATASET_CONFIG = "configs/datasets/dtd.yaml"
+DATASET_CONFIG = "configs/datasets/demo_shapes.yaml"
 # Small, fast runs on the demo data: tiny backbone, no workers, few shots.
 FAST_OPTS = ("MODEL.BACKBONE.NAME", "tiny", "DATALOADER.NUM_WORKERS", "0", "DATASET.NUM_SHOTS", "2",
              "DATALOADER.TRAIN_X.BATCH_SIZE", "4", "DATALOADER.TEST.BATCH_SIZE", "8")
@@ -55,10 +55,10 @@ def assert_same_update(got: dict, expected: dict, initial: dict) -> None:
         torch.testing.assert_close(got[name], value, atol=float(1e-3 * update + ulps), rtol=0, msg=name)
 
 
-def make_trainer(data_root, out_dir, trainer, config, opts=()):
+def make_trainer(data_root, out_dir, trainer, config, opts=(), dataset_config=DATASET_CONFIG):
     import_plugins()
     cfg = get_cfg()
-    cfg.merge_from_file(os.path.join(REPO, DATASET_CONFIG))
+    cfg.merge_from_file(os.path.join(REPO, dataset_config))
     cfg.merge_from_file(os.path.join(REPO, config))
     cfg.TRAINER.NAME = trainer
     cfg.DATASET.ROOT = str(data_root)

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from clipfit.clip import TrainedStateMismatch
 from clipfit.errors import UserInputError
 from clipfit.testing.demo import make_demo_dataset
+from clipfit.testing.fixtures import make_dataset_fixture
 
 from _clipfit_helpers import REPO, make_trainer
 from _helpers_baselines import assert_same_update
@@ -21,6 +22,20 @@ def data_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("demo")
     make_demo_dataset(str(root), num_classes=4, images_per_class=6, size=32)
     return str(root)
+
+
+def test_prompts_use_the_dataset_template_but_clipfits_own_on_dtd(data_root, tmp_path, capsys):
+    """CLIPFit's one published deviation from CoOp's templates is DTD's; TRAINER.CLIPFIT.TEMPLATE wins."""
+    assert make_trainer(data_root, tmp_path / "demo").dataset_template() == "a photo of a {}."  # DemoShapes'
+    dtd_root = str(tmp_path / "dtd_data")
+    make_dataset_fixture(dtd_root, "DescribableTextures", with_split_json=True)
+    capsys.readouterr()
+    make_trainer(dtd_root, tmp_path / "dtd", dataset_config="configs/datasets/dtd.yaml")
+    assert ('Prompt template: "a photo of a {}, a type of texture." (e.g. "a photo of a banded, a type of texture.")'
+            in capsys.readouterr().out)
+    make_trainer(dtd_root, tmp_path / "own", dataset_config="configs/datasets/dtd.yaml",
+                 opts=("TRAINER.CLIPFIT.TEMPLATE", "{} pattern."))
+    assert 'Prompt template: "{} pattern." (e.g. "banded pattern.")' in capsys.readouterr().out
 
 
 def _batch(trainer, n=4):
@@ -193,7 +208,7 @@ def _train_py(*args):
 
 
 def test_train_py_end_to_end_and_eval_only_with_authors_alias(data_root, tmp_path):
-    common = ["--root", data_root, "--seed", "1", "--dataset-config-file", "configs/datasets/dtd.yaml",
+    common = ["--root", data_root, "--seed", "1", "--dataset-config-file", "configs/datasets/demo_shapes.yaml",
               "--config-file", "configs/trainers/CLIPFit/vit_b16_ep10.yaml"]
     opts = ["MODEL.BACKBONE.NAME", "tiny", "OPTIM.MAX_EPOCH", "2", "DATASET.NUM_SHOTS", "2",
             "DATALOADER.NUM_WORKERS", "0", "DATASET.SUBSAMPLE_CLASSES", "base"]
