@@ -5,5 +5,5 @@ TINY = ["MODEL.BACKBONE.NAME", "tiny", "OPTIM.MAX_EPOCH", "1", "DATALOADER.NUM_W
 
 def tiny_grid(data, output, *trainers, seeds=("1",)):
     """`clipfit sweep` arguments: base-to-new on the demo data, tiny backbone, 1 epoch, 2 shots."""
-    return ["--trainers", *trainers, "--protocols", "base2new", "--datasets", "dtd", "--seeds", *seeds,
+    return ["--trainers", *trainers, "--protocols", "base2new", "--datasets", "demo_shapes", "--seeds", *seeds,
             "--shots", "2", "--data", data, "--output", output, "--opts", *TINY]

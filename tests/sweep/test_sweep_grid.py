@@ -65,8 +65,17 @@ def test_names_are_matched_case_insensitively_and_unknown_ones_listed():
         parse_trainers(["Nope"])
     with pytest.raises(UserInputError, match=r"unknown protocol\(s\) 'fewshot'; known: base2new, few_shot, xd, dg"):
         parse_settings(["fewshot"])
-    with pytest.raises(UserInputError, match=r"unknown dataset\(s\) 'mnist'; known: caltech101, dtd"):
+    with pytest.raises(UserInputError, match=r"unknown dataset\(s\) 'mnist'; known: caltech101, demo_shapes, dtd"):
         parse_datasets(["dtd", "mnist"])
+
+
+def test_the_demo_dataset_runs_when_named_and_is_not_in_all():
+    jobs = grid(settings=("base2new", "few_shot"), datasets=("demo_shapes",), shots=(2,)).jobs()
+    assert [(j.protocol, j.dataset) for j in jobs] == [("base2new_train", "demo_shapes"),
+                                                       ("base2new_test", "demo_shapes"), ("few_shot", "demo_shapes")]
+    assert "demo_shapes" not in {j.dataset for j in grid(settings=("base2new", "few_shot"), shots=(2,)).jobs()}
+    with pytest.raises(UserInputError, match="protocol xd has none of the given datasets"):
+        grid(settings=("xd",), datasets=("demo_shapes",)).jobs()
 
 
 def test_datasets_outside_the_protocols_are_rejected():

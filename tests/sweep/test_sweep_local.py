@@ -87,17 +87,18 @@ def test_local_sweep_runs_the_grid_then_a_rerun_skips_everything(sweep, demo_roo
         assert f"] done   #{number} " in out
     logs = _sweep_dir(output)
     outs = sorted(os.listdir(logs))
-    assert outs == ["001-CLIPFit-base2new_train-dtd-2shots-seed1.out", "002-CLIPFit-base2new_test-dtd-2shots-seed1.out",
-                    "003-ZeroshotCLIP-base2new_train-dtd-2shots-seed1.out",
-                    "004-ZeroshotCLIP-base2new_test-dtd-2shots-seed1.out", "plan.txt", "summary.txt"]
+    assert outs == ["001-CLIPFit-base2new_train-demo_shapes-2shots-seed1.out",
+                    "002-CLIPFit-base2new_test-demo_shapes-2shots-seed1.out",
+                    "003-ZeroshotCLIP-base2new_train-demo_shapes-2shots-seed1.out",
+                    "004-ZeroshotCLIP-base2new_test-demo_shapes-2shots-seed1.out", "plan.txt", "summary.txt"]
     with open(os.path.join(logs, outs[1])) as f:
         captured = f.read()
-    model_dir = os.path.join(output, "base2new/train_base/dtd/shots_2/CLIPFit/vit_b16_ep100/seed1")
+    model_dir = os.path.join(output, "base2new/train_base/demo_shapes/shots_2/CLIPFit/vit_b16_ep100/seed1")
     assert f"--model-dir {model_dir} --load-epoch 1 --eval-only" in captured
     assert "* accuracy:" in captured
     for stage in ("train_base", "test_new"):
-        assert os.path.isfile(os.path.join(output, "base2new", stage, "dtd", "shots_2", "CLIPFit", "vit_b16_ep100",
-                                           "seed1", "log.txt"))
+        assert os.path.isfile(os.path.join(output, "base2new", stage, "demo_shapes", "shots_2", "CLIPFit",
+                                           "vit_b16_ep100", "seed1", "log.txt"))
 
     code, out, _ = sweep(*tiny_grid(demo_root, output, "CLIPFit", "ZeroshotCLIP"), "--dry-run")
     assert code == 0 and "4 job(s): 0 to run, 4 finished (skipped)" in out
@@ -117,16 +118,16 @@ def test_a_failed_job_is_reported_with_its_log_and_blocks_only_its_test(sweep, d
     code, out, _ = sweep(*tiny_grid(demo_root, output, "CLIPFit", "ZeroshotCLIP"))
     assert code == 1
     assert "2 done, 0 skipped, 1 failed, 1 not run" in out
-    capture = os.path.join(_sweep_dir(output), "001-CLIPFit-base2new_train-dtd-2shots-seed1.out")
-    assert ("FAILED  #1 CLIPFit dtd seed 1: train on base classes: train.py exited with code 2 "
+    capture = os.path.join(_sweep_dir(output), "001-CLIPFit-base2new_train-demo_shapes-2shots-seed1.out")
+    assert ("FAILED  #1 CLIPFit demo_shapes seed 1: train on base classes: train.py exited with code 2 "
             "(error: command-line option: Type mismatch") in out
     assert f"        log:    {capture}" in out
-    assert "NOT RUN #2 CLIPFit dtd seed 1: test on new classes: its training job #1 failed" in out
+    assert "NOT RUN #2 CLIPFit demo_shapes seed 1: test on new classes: its training job #1 failed" in out
     with open(capture) as f:
         assert "TRAINER.CLIPFIT.LAMBDA not-a-number" in f.read()
-    assert not os.path.exists(os.path.join(_sweep_dir(output), "002-CLIPFit-base2new_test-dtd-2shots-seed1.out"))
+    assert not os.path.exists(os.path.join(_sweep_dir(output), "002-CLIPFit-base2new_test-demo_shapes-2shots-seed1.out"))
     with open(os.path.join(_sweep_dir(output), "summary.txt")) as f:
         header, *rows = [line.split("\t") for line in f.read().split("\n\n", 1)[1].splitlines()]
     assert header[:2] == ["number", "status"]
     assert [row[1] for row in rows] == ["failed", "not run", "done", "done"]
-    assert rows[0][7].endswith("001-CLIPFit-base2new_train-dtd-2shots-seed1.out") and rows[2][3] != "-"
+    assert rows[0][7].endswith("001-CLIPFit-base2new_train-demo_shapes-2shots-seed1.out") and rows[2][3] != "-"

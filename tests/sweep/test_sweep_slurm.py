@@ -142,7 +142,7 @@ def test_dependency_parameters_handed_to_the_executor(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_debug_cluster_runs_the_test_job_after_its_training_job(demo_root, tmp_path):
     """The real submitit path (AutoExecutor, cluster="debug"): no scheduler, so the sweep submits in waves."""
-    jobs = Grid(("CLIPFit",), ("base2new",), (1,), ("dtd",), shots=(2,), data_root=demo_root,
+    jobs = Grid(("CLIPFit",), ("base2new",), (1,), ("demo_shapes",), shots=(2,), data_root=demo_root,
                 output_root=str(tmp_path / "out"), extra_opts=tuple(TINY)).jobs()
     plan = Plan.build(jobs)
     log_dir = make_log_dir(str(tmp_path / "out"))
@@ -152,7 +152,7 @@ def test_debug_cluster_runs_the_test_job_after_its_training_job(demo_root, tmp_p
     assert train.slurm_id.startswith("DEBUG_") and test.slurm_id.startswith("DEBUG_")
     assert test.started >= train.finished
     assert test.result is not None and os.path.isfile(os.path.join(jobs[1].output_dir, "log.txt"))
-    with open(os.path.join(log_dir, "002-CLIPFit-base2new_test-dtd-2shots-seed1.out")) as f:
+    with open(os.path.join(log_dir, "002-CLIPFit-base2new_test-demo_shapes-2shots-seed1.out")) as f:
         assert "--eval-only" in f.read()
 
 
@@ -167,13 +167,13 @@ def test_local_cluster_reports_a_failed_training_job_and_does_not_run_its_test(s
                          "local", "--time", "5")
     assert code == 1
     assert "0 done, 0 skipped, 1 failed, 1 not run" in out
-    assert "FAILED  #1 CLIPFit dtd seed 1: train on base classes: train.py exited with code 2" in out
+    assert "FAILED  #1 CLIPFit demo_shapes seed 1: train on base classes: train.py exited with code 2" in out
     logs = re.findall(r"^        log:    (.+)$", out, re.M)
     assert len(logs) == 2 and logs[0].endswith("_0_log.out") and logs[1].endswith("_0_log.err")
     assert os.path.basename(os.path.dirname(logs[0])) == "submitit"
     with open(logs[0]) as f:
         assert "TRAINER.CLIPFIT.LAMBDA not-a-number" in f.read()
-    assert "NOT RUN #2 CLIPFit dtd seed 1: test on new classes: its training job #1 failed" in out
+    assert "NOT RUN #2 CLIPFit demo_shapes seed 1: test on new classes: its training job #1 failed" in out
 
 
 def test_missing_submitit_is_a_clear_error(sweep, monkeypatch, tmp_path):

@@ -58,6 +58,14 @@ def parse_datasets(names: list[str]) -> tuple[str, ...] | None:
     return _pick("dataset(s)", names, known_datasets())
 
 
+def _outside_benchmarks(dataset: str) -> bool:
+    """A registered dataset with no benchmark role (the demo's DemoShapes, a plugin's)."""
+    from ..datasets_catalog import catalog
+
+    known = catalog().get(dataset)
+    return known is not None and not known.benchmarks
+
+
 def _positive(kind: str, values) -> None:
     bad = [v for v in values if v < 1]
     if bad:
@@ -106,7 +114,10 @@ class Grid:
 
     def datasets_for(self, setting: str) -> tuple[str, ...]:
         every = SETTING_DATASETS[setting]
-        return every if self.datasets is None else tuple(d for d in self.datasets if d in every)
+        if self.datasets is None:
+            return every
+        named = setting in ("base2new", "few_shot")  # a dataset outside the benchmarks runs these when named
+        return tuple(d for d in self.datasets if d in every or (named and _outside_benchmarks(d)))
 
     def shots_for(self, setting: str) -> tuple[int, ...]:
         if self.shots is not None:
