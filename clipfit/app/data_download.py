@@ -20,7 +20,6 @@ URL_ENV = "CLIPFIT_SPLITS_URL"
 DEFAULT_URL_TEMPLATE = "https://drive.google.com/uc?id={id}"
 
 
-
 @dataclass
 class DownloadResult:
     dataset: str
