@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from .. import jobs
+from .. import datasets_catalog
 
 # Stem of configs/datasets/<stem>.yaml (the folder name in output/) -> display name, in the papers' order.
 DISPLAY_NAMES = {
@@ -26,10 +26,10 @@ DISPLAY_NAMES = {
 
 # The 11 datasets of the base-to-new, few-shot and cross-dataset benchmarks and the transfer targets: the
 # lists the benchmark jobs run on.
-BENCHMARK_DATASETS = jobs.BASE2NEW_DATASETS
-CROSS_DATASET_TARGETS = jobs.XD_TARGETS
-DG_TARGETS = jobs.DG_TARGETS
-SOURCE_DATASET = jobs.TRANSFER_SOURCE
+BENCHMARK_DATASETS = datasets_catalog.stems("base2new")
+CROSS_DATASET_TARGETS = datasets_catalog.stems("xd_target")
+DG_TARGETS = datasets_catalog.stems("dg_target")
+SOURCE_DATASET = datasets_catalog.transfer_source()
 
 # Dassl dataset class names (`DATASET.NAME` in a log's config dump) -> stem; used only when a folder
 # does not tell the dataset.
