@@ -58,12 +58,13 @@ def get_cfg() -> CN:
     return cfg
 
 
-def missing_node_hint(cfg: CN, key: str) -> str:
+def missing_node_hint(cfg: CN, key: str, is_node: bool = False) -> str:
     """Advice for a key the tree lacks: when its node (e.g. TRAINER.MYMETHOD) is absent altogether, the class
-    that adds it is probably not registered; '' when the node exists (then the key is misspelled)."""
+    that adds it is probably not registered; '' when the node exists (then the key is misspelled).
+    `is_node`: `key` is itself a node (yacs names the top missing key of a merged file)."""
     parts = key.split(".")
     node = cfg
-    for depth, part in enumerate(parts[:-1]):
+    for depth, part in enumerate(parts if is_node else parts[:-1]):
         if not isinstance(node, CN) or part not in node:
             missing = ".".join(parts[: depth + 1])
             return (f"; no registered class adds {missing}: is the module of its trainer or dataset imported "

@@ -37,7 +37,7 @@ class Recipe:
     """The config folder (configs/trainers/<config_dir>/) and, per run, the config stem, the extra train.py
     options and the few-shot folder variant. Subclasses override what their method's recipe sets."""
 
-    config_dir: str
+    config_dir: str  # a folder of configs/trainers/, or an absolute path (a plugin's own configs)
     knobs: ClassVar[tuple[str, ...]] = ()  # the environment knobs this recipe reads (documented in the scripts)
 
     def cfg(self, run: RunSpec) -> str:

@@ -22,10 +22,10 @@ BENCHMARK_ORDER = (
 
 
 def dataset_classes() -> dict:
-    """{registered name: class} of the project's 15 datasets (importing `datasets` registers them)."""
-    from .plugins import import_project_package
+    """{registered name: class} of the project's 15 datasets and the plugins' (importing them registers them)."""
+    from .plugins import import_plugins
 
-    import_project_package("datasets")
+    import_plugins()
     from datasets.base import CoOpDataset
 
     from ..compat import DATASET_REGISTRY

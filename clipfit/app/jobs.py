@@ -115,7 +115,8 @@ class Job:
 
     @property
     def config_file(self) -> str:
-        return os.path.join("configs", "trainers", self.recipe.config_dir, f"{self.cfg}.yaml")
+        folder = os.path.join(PROJECT_ROOT, "configs", "trainers", self.recipe.config_dir)  # absolute: a plugin's
+        return relative_to_project(os.path.join(folder, f"{self.cfg}.yaml"))
 
     @property
     def dataset_config_file(self) -> str:

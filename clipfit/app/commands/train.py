@@ -77,11 +77,22 @@ def reset_cfg(cfg, args) -> None:
         cfg.MODEL.HEAD.NAME = args.head
 
 
-def _unknown_key(cfg, message: str, check: str) -> str:
+def _unknown_key(cfg, message: str, check: str, is_node: bool = False) -> str:
     """yacs's 'Non-existent ... key: A.B.C', then why its node is missing (an unregistered class) or `check`."""
     from ...config import missing_node_hint
 
-    return message + (missing_node_hint(cfg, message.rsplit(" ", 1)[-1]) or f"; {check}")
+    return message + (missing_node_hint(cfg, message.rsplit(" ", 1)[-1], is_node) or f"; {check}")
+
+
+def _is_node_in_file(path: str, key: str) -> bool:
+    """Whether `key` holds a mapping in the YAML file `path` (a whole node the config tree lacks)."""
+    from yacs.config import load_cfg
+
+    with open(path, encoding="utf-8") as f:
+        node = load_cfg(f)
+    for part in key.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return isinstance(node, dict)
 
 
 def _merge_file(cfg, path: str, flag: str) -> None:
@@ -91,7 +102,8 @@ def _merge_file(cfg, path: str, flag: str) -> None:
         cfg.merge_from_file(path)
     except KeyError as e:
         check = "check the key's spelling against `print(cfg)` in a log"
-        raise UserInputError(f"{flag} {path}: {_unknown_key(cfg, e.args[0], check)}") from e
+        is_node = _is_node_in_file(path, e.args[0].rsplit(" ", 1)[-1])
+        raise UserInputError(f"{flag} {path}: {_unknown_key(cfg, e.args[0], check, is_node)}") from e
     except ValueError as e:
         raise UserInputError(f"{flag} {path}: {e}") from e
 
