@@ -19,8 +19,8 @@ from .compat import DATASET_REGISTRY, TRAINER_REGISTRY, get_cfg_default
 def _own_extend_cfg(klass: type) -> Callable | None:
     """The function behind `extend_cfg` when `klass` itself defines it (not inherited), else None.
 
-    A classmethod (or staticmethod) yields its function; a method borrowed from another class (`extend_cfg = CoOp.extend_cfg`)
-    yields the same function, so a node two classes share is added once."""
+    A classmethod (or staticmethod) yields its function; a method borrowed from another class
+    (`extend_cfg = CoOp.extend_cfg`) yields the same function, so a node two classes share is added once."""
     attr = vars(klass).get("extend_cfg")
     return getattr(attr, "__func__", attr) if attr is not None else None
 

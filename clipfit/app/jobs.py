@@ -211,7 +211,8 @@ def job_from_env(trainer: str, protocol: str, args: list[str]) -> Job:
     dataset = values.get("DATASET", datasets_catalog.transfer_source())
     known = sorted(datasets_catalog.stems())
     if dataset not in known:
-        raise UserInputError(f"unknown dataset {dataset!r}: no registered dataset has that config stem (known: {known})")
+        raise UserInputError(
+            f"unknown dataset {dataset!r}: no registered dataset has that config stem (known: {known})")
     trainer, cfg_override = env("TRAINER", trainer), env("CFG")
     return Job(
         trainer=trainer,

@@ -104,7 +104,8 @@ def test_the_sweep_grid_hands_each_job_its_trainers_knobs():
     knobs = (("LAMBDA", "3.0"), ("NCTX", "4"))
     jobs = Grid(("CLIPFit", "CoOp"), ("few_shot",), (1,), datasets=("dtd",), shots=(1,), knobs=knobs).jobs()
     assert [(j.trainer, j.knobs) for j in jobs] == [("CLIPFit", (("LAMBDA", "3.0"),)), ("CoOp", (("NCTX", "4"),))]
-    assert _opt(jobs[0].command(), "TRAINER.CLIPFIT.LAMBDA") == "3.0" and "/nctx4_cscFalse_ctpend/" in jobs[1].output_dir
+    assert _opt(jobs[0].command(), "TRAINER.CLIPFIT.LAMBDA") == "3.0"
+    assert "/nctx4_cscFalse_ctpend/" in jobs[1].output_dir
 
 
 def test_trainer_tables_come_from_the_registered_classes():
@@ -114,7 +115,8 @@ def test_trainer_tables_come_from_the_registered_classes():
     assert trainers_catalog.names() == ("CLIPFit", "CoOp", "CoCoOp", "ZeroshotCLIP", "ZeroshotCLIP2")
     assert {f: t.name for f, t in trainers_catalog.scripted().items()} == {
         "clipfit": "CLIPFit", "coop": "CoOp", "cocoop": "CoCoOp", "zsclip": "ZeroshotCLIP"}
-    assert [n for n in trainers_catalog.names() if trainers_catalog.is_zero_shot(n)] == ["ZeroshotCLIP", "ZeroshotCLIP2"]
+    zero_shot = [n for n in trainers_catalog.names() if trainers_catalog.is_zero_shot(n)]
+    assert zero_shot == ["ZeroshotCLIP", "ZeroshotCLIP2"]
     assert trainers_catalog.script_for("CoOp", "xd_test") == "scripts/coop/xd_test.sh"
     assert trainers_catalog.script_for("ZeroshotCLIP2", "xd_test") is None
 

@@ -31,7 +31,8 @@ def test_script_content_follows_the_trainer_class():
     zero_shot = scripts[os.path.join("scripts", "zsclip", "xd_train.sh")]
     assert "evaluate zero-shot CLIP on ImageNet (the source)" in zero_shot
     assert 'run_job ZeroshotCLIP xd_train "$@"' in zero_shot
-    assert "usage: bash scripts/coop/few_shot.sh DATASET SHOTS SEED\n" in scripts[os.path.join("scripts", "coop", "few_shot.sh")]
+    few_shot = scripts[os.path.join("scripts", "coop", "few_shot.sh")]
+    assert "usage: bash scripts/coop/few_shot.sh DATASET SHOTS SEED\n" in few_shot
 
 
 def test_check_lists_scripts_that_differ_or_are_missing(tmp_path):

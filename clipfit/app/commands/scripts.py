@@ -48,7 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EPILOG
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true",
-                      help="write nothing; exit 1 and list the scripts that differ from the generated ones or are missing")
+                      help="write nothing; exit 1 and list the scripts that differ from the generated ones "
+                           "or are missing")
     mode.add_argument("--dry-run", action="store_true", help="write nothing; list what would be written or changed")
     parser.add_argument("--trainers", nargs="+", metavar="TRAINER", help="only these trainers (default: all)")
 
@@ -62,9 +63,10 @@ def script_text(facts, protocol: str) -> str:
     source = datasets_catalog.display_name(datasets_catalog.transfer_source())
     what = (zero_shot if facts.zero_shot else trained).format(source=source)
     usage = f"bash scripts/{facts.script_folder}/{protocol}.sh {USAGE[protocol]}"
-    if protocol == "base2new_train":
+    if protocol == "base2new_train":  # a method's first script: where its knobs are named
         knobs = facts.recipe.knobs
-        usage += f"   (env knobs: {', '.join(knobs)} and those in {KNOBS_DOC})" if knobs else f"   (env knobs: see {KNOBS_DOC})"
+        listed = f"{', '.join(knobs)} and those in {KNOBS_DOC}" if knobs else f"see {KNOBS_DOC}"
+        usage += f"   (env knobs: {listed})"
     return (
         "#!/usr/bin/env bash\n"
         f"# {facts.name}, {setting}: {what}.\n"
