@@ -1,51 +1,73 @@
-"""The project's config tree: Dassl's defaults plus the keys CoOp, CoCoOp and CLIPFit read."""
+"""The project's config tree: the engine's (Dassl's) defaults plus the nodes the registered classes add.
+
+Each trainer or dataset class that reads keys of its own declares them in a classmethod
+`extend_cfg(cfg)` (CLIPFit: TRAINER.CLIPFIT, CoOp: TRAINER.COOP, the CLIP trainer base:
+MODEL.BACKBONE.WEIGHTS/TAG, the dataset base: DATASET.SUBSAMPLE_CLASSES). `get_cfg()` applies every one
+found on the registered classes, so a plugin's keys join the tree with no edit here. This module reads the
+registries only: whoever calls `get_cfg()` imports the plugins first (`clipfit.app.plugins.import_plugins`,
+or `import trainers, datasets`), as train.py does.
+"""
 from __future__ import annotations
+
+from typing import Callable
 
 from yacs.config import CfgNode as CN
 
-from .compat import get_cfg_default
+from .compat import DATASET_REGISTRY, TRAINER_REGISTRY, get_cfg_default
 
 
-def extend_cfg(cfg: CN) -> None:
-    """Add trainer and dataset keys (CoOp's names and defaults) to a Dassl default config."""
-    cfg.TRAINER.COOP = CN()
-    cfg.TRAINER.COOP.N_CTX = 16
-    cfg.TRAINER.COOP.CSC = False
-    cfg.TRAINER.COOP.CTX_INIT = ""
-    cfg.TRAINER.COOP.PREC = "fp16"
-    cfg.TRAINER.COOP.CLASS_TOKEN_POSITION = "end"
-    cfg.TRAINER.COOP.COMPILE = False  # torch.compile the training step (clipfit addition)
-    cfg.TRAINER.COOP.COMPILE_MODE = "default"  # torch.compile mode: default, reduce-overhead (CUDA graphs), max-autotune
-    # The authors' CLIPFit scripts pass these; nothing reads them.
-    cfg.TRAINER.COOP.W1 = 1.0
-    cfg.TRAINER.COOP.W2 = 1.0
+def _own_extend_cfg(klass: type) -> Callable | None:
+    """The function behind `extend_cfg` when `klass` itself defines it (not inherited), else None.
 
-    cfg.TRAINER.COCOOP = CN()
-    cfg.TRAINER.COCOOP.N_CTX = 16
-    cfg.TRAINER.COCOOP.CTX_INIT = ""
-    cfg.TRAINER.COCOOP.PREC = "fp16"
-    cfg.TRAINER.COCOOP.COMPILE = False  # torch.compile the training step (clipfit addition)
-    cfg.TRAINER.COCOOP.COMPILE_MODE = "default"  # torch.compile mode: default, reduce-overhead (CUDA graphs), max-autotune
+    A classmethod (or staticmethod) yields its function; a method borrowed from another class
+    (`extend_cfg = CoOp.extend_cfg`) yields the same function, so a node two classes share is added once."""
+    attr = vars(klass).get("extend_cfg")
+    return getattr(attr, "__func__", attr) if attr is not None else None
 
-    # CLIP backbone weights, shared by every CLIP trainer. MODEL.BACKBONE.PRETRAINED False = random init.
-    cfg.MODEL.BACKBONE.WEIGHTS = ""  # explicit file: an OpenAI TorchScript .pt or a state dict
-    cfg.MODEL.BACKBONE.TAG = ""  # open_clip pretrained tag, e.g. laion2b_s34b_b88k (default: openai)
 
-    cfg.TRAINER.CLIPFIT = CN()
-    cfg.TRAINER.CLIPFIT.PREC = "fp16"  # fp16 (authors' runs), amp, bf16 or fp32
-    cfg.TRAINER.CLIPFIT.PRESET = "clipfit"  # clipfit, bitfit, layernorm, text_bias, full or none
-    cfg.TRAINER.CLIPFIT.TEXT_PATTERNS = ()  # globs replacing the preset's text-tower selection
-    cfg.TRAINER.CLIPFIT.IMAGE_PATTERNS = ()  # globs replacing the preset's image-tower selection
-    cfg.TRAINER.CLIPFIT.LAMBDA = 8.0  # weight of the regulariser
-    cfg.TRAINER.CLIPFIT.REG = "kd"  # kd (distillation to zero-shot text features), mse (bias change) or none
-    cfg.TRAINER.CLIPFIT.TEMPLATE = ""  # prompt template with {}; empty = the dataset's hand-written one
-    cfg.TRAINER.CLIPFIT.COMPILE = False  # torch.compile the training step
-    cfg.TRAINER.CLIPFIT.COMPILE_MODE = "default"  # torch.compile mode: default, reduce-overhead (CUDA graphs), max-autotune
+def config_extenders() -> list[type]:
+    """The classes whose own `extend_cfg` applies: of the registered trainers, then datasets, each function once.
 
-    cfg.DATASET.SUBSAMPLE_CLASSES = "all"  # all, base or new
+    A class contributes the `extend_cfg` of every class of its MRO that defines one, bases first, so each
+    one adds only its own node (no super() calls) and subclasses such as aliases add nothing twice.
+    Classes without one (Dassl's own trainers, the engine's toy ones) are skipped."""
+    found: dict[Callable, type] = {}
+    for registry in (TRAINER_REGISTRY, DATASET_REGISTRY):
+        for name in registry.registered_names():
+            obj = registry.get(name)
+            for klass in reversed(getattr(obj, "__mro__", ())):
+                func = _own_extend_cfg(klass)
+                if func is not None and func not in found:
+                    found[func] = klass
+    return list(found.values())
 
 
 def get_cfg() -> CN:
+    """Engine defaults + the `extend_cfg` of every registered trainer and dataset class that has one."""
+    extenders = config_extenders()
+    if not extenders:
+        raise RuntimeError(
+            "clipfit.config.get_cfg(): no registered trainer or dataset class adds config keys, so the tree would "
+            "lack TRAINER.CLIPFIT, TRAINER.COOP, DATASET.SUBSAMPLE_CLASSES, ...; import the plugins first "
+            "(clipfit.app.plugins.import_plugins(), or `import trainers, datasets`), or use "
+            "clipfit.compat.get_cfg_default() for the engine's defaults alone"
+        )
     cfg = get_cfg_default()
-    extend_cfg(cfg)
+    for klass in extenders:
+        klass.extend_cfg(cfg)  # its own definition: found in its namespace
     return cfg
+
+
+def missing_node_hint(cfg: CN, key: str, is_node: bool = False) -> str:
+    """Advice for a key the tree lacks: when its node (e.g. TRAINER.MYMETHOD) is absent altogether, the class
+    that adds it is probably not registered; '' when the node exists (then the key is misspelled).
+    `is_node`: `key` is itself a node (yacs names the top missing key of a merged file)."""
+    parts = key.split(".")
+    node = cfg
+    for depth, part in enumerate(parts if is_node else parts[:-1]):
+        if not isinstance(node, CN) or part not in node:
+            missing = ".".join(parts[: depth + 1])
+            return (f"; no registered class adds {missing}: is the module of its trainer or dataset imported "
+                    "(CLIPFIT_PLUGINS=your.module)?")
+        node = node[part]
+    return ""

@@ -339,6 +339,11 @@ class CoOpDataset(DatasetBase):
     template: str | None = None
     split_file_id: str | None = None
 
+    @classmethod
+    def extend_cfg(cls, cfg) -> None:
+        """The key every CoOp dataset reads (clipfit.config.get_cfg applies it)."""
+        cfg.DATASET.SUBSAMPLE_CLASSES = "all"  # all, base or new
+
     # CoOp's helpers, reachable as e.g. `OxfordPets.read_split(...)`
     read_split = staticmethod(read_split)
     save_split = staticmethod(save_split)

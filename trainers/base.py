@@ -13,6 +13,7 @@ from collections import OrderedDict
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from yacs.config import CfgNode as CN
 
 from clipfit.clip import (
     PRECISIONS,
@@ -78,6 +79,15 @@ def load_backbone(cfg, device: torch.device) -> nn.Module:
     return model
 
 
+def method_node() -> CN:
+    """A TRAINER.<NODE> holding the keys `ClipTrainer.check_cfg` reads: precision and torch.compile."""
+    node = CN()
+    node.PREC = "fp16"
+    node.COMPILE = False  # torch.compile the training step (clipfit addition)
+    node.COMPILE_MODE = "default"  # torch.compile mode: default, reduce-overhead (CUDA graphs), max-autotune
+    return node
+
+
 class TrainedOnlyState(nn.Module):
     """A module whose state dict holds only its trained parameters, loaded strictly by name.
 
@@ -134,9 +144,16 @@ class ClipMethod(nn.Module):
 
 
 class ClipTrainer(TrainerX):
-    """Base of the CLIP trainers. Subclasses set CONFIG_NODE and implement `build_method`."""
+    """Base of the CLIP trainers. Subclasses set CONFIG_NODE, add that node in `extend_cfg` and implement
+    `build_method`; a benchmark method also carries RECIPE, SCRIPT_FOLDER and ZERO_SHOT (`clipfit.recipes`)."""
 
     CONFIG_NODE = ""
+
+    @classmethod
+    def extend_cfg(cls, cfg: CN) -> None:
+        """The CLIP backbone weights, read by every CLIP trainer. MODEL.BACKBONE.PRETRAINED False = random init."""
+        cfg.MODEL.BACKBONE.WEIGHTS = ""  # explicit file: an OpenAI TorchScript .pt or a state dict
+        cfg.MODEL.BACKBONE.TAG = ""  # open_clip pretrained tag, e.g. laion2b_s34b_b88k (default: openai)
 
     def method_cfg(self, cfg=None):
         return getattr((cfg or self.cfg).TRAINER, self.CONFIG_NODE)

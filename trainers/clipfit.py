@@ -22,8 +22,9 @@ from clipfit.clip import (
 )
 from clipfit.compat import TRAINER_REGISTRY
 from clipfit.errors import UserInputError
+from clipfit.recipes import Recipe, RunSpec
 
-from .base import ClipMethod, ClipTrainer, TrainedOnlyState
+from .base import ClipMethod, ClipTrainer, TrainedOnlyState, method_node
 
 REGULARISERS = ("kd", "mse", "none")
 
@@ -63,11 +64,37 @@ class CLIPFitModel(TrainedOnlyState, ClipMethod):
         return ce + self.lam * reg, logits, {self.reg: reg.detach()}
 
 
+class CLIPFitRecipe(Recipe):
+    """Published recipe: 10 epochs for ImageNet/Food101 else 100; lambda 8 (few-shot: 8 DTD/SUN397, else 2)."""
+
+    knobs = ("LAMBDA",)
+
+    def cfg(self, run: RunSpec) -> str:
+        return "vit_b16_ep10" if run.dataset in ("imagenet", "food101") else "vit_b16_ep100"
+
+    def opts(self, run: RunSpec) -> list[str]:
+        few_shot = run.protocol == "few_shot" and run.dataset not in ("dtd", "sun397")
+        return ["TRAINER.CLIPFIT.LAMBDA", run.knob("LAMBDA", "2.0" if few_shot else "8.0")]
+
+
 @TRAINER_REGISTRY.register()
 class CLIPFit(ClipTrainer):
     CONFIG_NODE = "CLIPFIT"
     # CLIPFit's one published deviation from the datasets' own (CoOp's) templates, by DATASET.NAME.
     TEMPLATE_OVERRIDES = {"DescribableTextures": "a photo of a {}, a type of texture."}
+    RECIPE = CLIPFitRecipe("CLIPFit")
+    SCRIPT_FOLDER = "clipfit"
+
+    @classmethod
+    def extend_cfg(cls, cfg) -> None:
+        node = method_node()  # PREC: fp16 (authors' runs), amp, bf16 or fp32
+        node.PRESET = "clipfit"  # clipfit, bitfit, layernorm, text_bias, full or none
+        node.TEXT_PATTERNS = ()  # globs replacing the preset's text-tower selection
+        node.IMAGE_PATTERNS = ()  # globs replacing the preset's image-tower selection
+        node.LAMBDA = 8.0  # weight of the regulariser
+        node.REG = "kd"  # kd (distillation to zero-shot text features), mse (bias change) or none
+        node.TEMPLATE = ""  # prompt template with {}; empty = the dataset's hand-written one
+        cfg.TRAINER.CLIPFIT = node
 
     def check_cfg(self, cfg) -> None:
         super().check_cfg(cfg)
@@ -102,4 +129,4 @@ class CLIPFit(ClipTrainer):
 
 @TRAINER_REGISTRY.register()
 class ClipFit(CLIPFit):
-    """The authors' registered name for the same trainer."""
+    """The authors' registered name for the same trainer (no recipe or scripts of its own: those are CLIPFit's)."""

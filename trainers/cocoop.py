@@ -25,8 +25,9 @@ from torch.utils.checkpoint import checkpoint
 
 from clipfit.clip import TextEncoder, at_least_fp32, autocast, input_dtype
 from clipfit.compat import TRAINER_REGISTRY
+from clipfit.recipes import FixedRecipe
 
-from .base import ClipTrainer
+from .base import ClipTrainer, method_node
 from .coop import ContextPrompts, FrozenClipMethod, context_vectors
 
 GiB = 2**30
@@ -144,6 +145,15 @@ class CoCoOp(ClipTrainer):
     """Conditional Context Optimization (CoCoOp), https://arxiv.org/abs/2203.05557."""
 
     CONFIG_NODE = "COCOOP"
+    RECIPE = FixedRecipe("CoCoOp", "vit_b16_c4_ep10_batch1_ctxv1")  # the CoCoOp paper's, every setting
+    SCRIPT_FOLDER = "cocoop"
+
+    @classmethod
+    def extend_cfg(cls, cfg) -> None:
+        node = method_node()
+        node.N_CTX = 16
+        node.CTX_INIT = ""
+        cfg.TRAINER.COCOOP = node
 
     def build_method(self, clip, classnames):
         node = self.cfg.TRAINER.COCOOP

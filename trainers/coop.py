@@ -23,8 +23,9 @@ from clipfit.clip.shared_prefix import SuffixLayout, plan_suffixes
 from clipfit.clip.text import get_tokenizer
 from clipfit.compat import TRAINER_REGISTRY
 from clipfit.errors import UserInputError
+from clipfit.recipes import Recipe, RunSpec
 
-from .base import ClipMethod, ClipTrainer
+from .base import ClipMethod, ClipTrainer, method_node
 
 CLASS_TOKEN_POSITIONS = ("end", "middle", "front")
 
@@ -213,11 +214,51 @@ class CoOpModel(FrozenClipMethod):
         return F.normalize(features, dim=-1)
 
 
+class CoOpRecipe(Recipe):
+    """CoCoOp paper's CoOp for base-to-new (ctxv1, 200 epochs, 50 on ImageNet); CoOp paper's few-shot epochs.
+    The context (NCTX, CSC, CTP) names a folder level of few-shot runs, as in CoOp's scripts."""
+
+    knobs = ("NCTX", "CSC", "CTP")
+    DEFAULTS = {"NCTX": "16", "CSC": "False", "CTP": "end"}
+
+    def cfg(self, run: RunSpec) -> str:
+        if run.protocol.startswith("base2new"):
+            return "vit_b16_ep50_ctxv1" if run.dataset == "imagenet" else "vit_b16_ctxv1"
+        if run.dataset == "imagenet":
+            return "vit_b16_ep50"
+        return {1: "vit_b16_ep50", 2: "vit_b16_ep100", 4: "vit_b16_ep100"}.get(run.shots, "vit_b16")
+
+    def context(self, run: RunSpec) -> tuple[str, str, str]:
+        return tuple(run.knob(name, self.DEFAULTS[name]) for name in self.knobs)
+
+    def opts(self, run: RunSpec) -> list[str]:
+        n_ctx, csc, ctp = self.context(run)
+        return ["TRAINER.COOP.N_CTX", n_ctx, "TRAINER.COOP.CSC", csc, "TRAINER.COOP.CLASS_TOKEN_POSITION", ctp]
+
+    def variant(self, run: RunSpec) -> str:
+        return "nctx{}_csc{}_ctp{}".format(*self.context(run))
+
+
 @TRAINER_REGISTRY.register()
 class CoOp(ClipTrainer):
     """Context Optimization (CoOp), https://arxiv.org/abs/2109.01134."""
 
     CONFIG_NODE = "COOP"
+    RECIPE = CoOpRecipe("CoOp")
+    SCRIPT_FOLDER = "coop"
+
+    @classmethod
+    def extend_cfg(cls, cfg) -> None:
+        """TRAINER.COOP, CoOp's keys; zero-shot CLIP reads its PREC too (CoOp's scripts pass it CoOp's configs)."""
+        node = method_node()
+        node.N_CTX = 16
+        node.CSC = False
+        node.CTX_INIT = ""
+        node.CLASS_TOKEN_POSITION = "end"
+        # The authors' CLIPFit scripts pass these; nothing reads them.
+        node.W1 = 1.0
+        node.W2 = 1.0
+        cfg.TRAINER.COOP = node
 
     def check_cfg(self, cfg) -> None:
         super().check_cfg(cfg)

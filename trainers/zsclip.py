@@ -24,8 +24,10 @@ from clipfit.clip import (
     tokenize_prompts,
 )
 from clipfit.compat import TRAINER_REGISTRY
+from clipfit.recipes import FixedRecipe
 
 from .base import ClipMethod, ClipTrainer
+from .coop import CoOp
 
 
 def ensemble_text_features(encoder: TextEncoder, classnames: Sequence[str], templates: Sequence[str],
@@ -58,6 +60,10 @@ class ZeroShotModel(ClipMethod):
 @TRAINER_REGISTRY.register()
 class ZeroshotCLIP(ClipTrainer):
     CONFIG_NODE = "COOP"
+    extend_cfg = CoOp.extend_cfg  # the one TRAINER.COOP definition: CoOp's scripts pass CoOp's configs
+    RECIPE = FixedRecipe("CoOp", "vit_b16")
+    SCRIPT_FOLDER = "zsclip"  # ZeroshotCLIP2 runs through them too: TRAINER=ZeroshotCLIP2
+    ZERO_SHOT = True
 
     def templates(self) -> List[str]:
         return [self.dataset_template()]
@@ -84,6 +90,8 @@ class ZeroshotCLIP(ClipTrainer):
 class ZeroshotCLIP2(ZeroshotCLIP):
     """Prompt ensembling. The template list is built per instance (CoOp appended to a class-level list,
     so a second trainer in the same process used the custom template twice)."""
+
+    RECIPE = ZeroshotCLIP.RECIPE
 
     def templates(self) -> List[str]:
         templates = list(IMAGENET_TEMPLATES_SELECT)

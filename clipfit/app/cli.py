@@ -12,6 +12,7 @@ COMMAND_MODULES = [
     "clipfit.app.commands.demo",
     "clipfit.app.commands.report",
     "clipfit.app.commands.sweep",
+    "clipfit.app.commands.scripts",
 ]
 
 

@@ -8,7 +8,8 @@ import sys
 import time
 
 from ..errors import UserInputError
-from .jobs import PROJECT_ROOT, SCRIPT_FOLDERS, Job, env, job_from_env
+from . import trainers_catalog
+from .jobs import PROJECT_ROOT, Job, env, job_from_env
 
 SKIPPED, DONE = "skipped", "done"
 
@@ -34,12 +35,19 @@ def check_inputs(job: Job) -> None:
         )
     train = job.train_job
     if train is not None and job_result(train) is None:
-        script = f"scripts/{SCRIPT_FOLDERS.get(train.trainer, 'zsclip')}/{train.protocol}.sh"
-        args = " ".join(a for a in (train.dataset if train.protocol != "xd_train" else "", str(train.seed)) if a)
         raise UserInputError(
             f"{job.describe()} needs the finished training run at {train.output_dir}, which has no result yet; "
-            f"run `bash {script} {args}` first"
+            f"run `{training_command(train)}` first"
         )
+
+
+def training_command(train: Job) -> str:
+    """How to run `train` by hand: its script, or the runner the scripts call for a trainer without scripts."""
+    args = " ".join(a for a in (train.dataset if train.protocol != "xd_train" else "", str(train.seed)) if a)
+    script = trainers_catalog.script_for(train.trainer, train.protocol)
+    if script is None:
+        return f"python -m clipfit.app.runner {train.trainer} {train.protocol} {args}"
+    return f"bash {script} {args}"
 
 
 def move_aside(directory: str) -> str:

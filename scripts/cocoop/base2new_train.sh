@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
 # CoCoOp, base-to-new: train on the base classes of DATASET (16 shots) and test on them.
-# usage: bash scripts/cocoop/base2new_train.sh DATASET SEED   (env knobs: see clipfit/jobs.py)
+# usage: bash scripts/cocoop/base2new_train.sh DATASET SEED   (env knobs: see clipfit/app/jobs.py)
 source "$(dirname "$0")/../common.sh"
 run_job CoCoOp base2new_train "$@"

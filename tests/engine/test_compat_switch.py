@@ -72,3 +72,26 @@ def test_dassl_engine_missing_is_explained(tmp_path):
 def test_unknown_engine_name():
     proc = _python("import clipfit.compat", dict(os.environ, CLIPFIT_ENGINE="detectron"))
     assert "CLIPFIT_ENGINE='detectron' is not an engine; use one of ['builtin', 'dassl']" in proc.stderr
+
+
+def test_dassl_engine_config_comes_from_the_registered_classes(tmp_path):
+    """With a real Dassl, get_cfg adds the nodes of the classes registered into Dassl's registries and skips
+    Dassl's own trainers, which have no extend_cfg."""
+    for rel, text in FAKE_DASSL.items():
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    env = dict(os.environ, CLIPFIT_ENGINE="dassl", PYTHONPATH=str(tmp_path))
+    code = textwrap.dedent("""\
+        import dassl.engine
+        from dassl.engine import TRAINER_REGISTRY, TrainerX
+        TRAINER_REGISTRY.register(type("Vanilla", (TrainerX,), {}))
+        from clipfit.app.plugins import import_plugins
+        import_plugins()
+        from clipfit.config import get_cfg
+        cfg = get_cfg()
+        print(cfg.TRAINER.CLIPFIT.LAMBDA, cfg.TRAINER.COOP.N_CTX, cfg.TRAINER.COCOOP.PREC, cfg.DATASET.SUBSAMPLE_CLASSES,
+              "CLIPFit" in TRAINER_REGISTRY.registered_names())
+        """)
+    proc = _python(code, env)
+    assert proc.stdout.split() == ["8.0", "16", "fp16", "all", "True"], proc.stderr

@@ -1,7 +1,14 @@
+import os
+import re
+import subprocess
+import sys
+
 import pytest
 
 from clipfit.app.commands.train import build_parser, setup_cfg
 from clipfit.errors import UserInputError
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _args(*argv):
@@ -60,3 +67,42 @@ def test_type_mismatch_and_odd_opts():
 def test_missing_config_file():
     with pytest.raises(UserInputError, match=r"--config-file nope.yaml: no such file"):
         setup_cfg(_args("--config-file", "nope.yaml"))
+
+
+def test_config_nodes_come_from_the_registered_classes():
+    from clipfit.app.plugins import import_plugins
+    from clipfit.config import config_extenders
+
+    import_plugins()
+    names = [cls.__name__ for cls in config_extenders()]
+    # bases first; CoOp's node once although ZeroshotCLIP shares it and ClipFit/ZeroshotCLIP2 inherit theirs
+    assert names == ["ClipTrainer", "CLIPFit", "CoOp", "CoCoOp", "CoOpDataset"]
+    cfg = setup_cfg(_args())
+    assert (cfg.MODEL.BACKBONE.WEIGHTS, cfg.MODEL.BACKBONE.TAG) == ("", "")
+    assert (cfg.TRAINER.CLIPFIT.LAMBDA, cfg.TRAINER.CLIPFIT.REG, cfg.TRAINER.CLIPFIT.PRESET) == (8.0, "kd", "clipfit")
+    assert (cfg.TRAINER.COOP.W1, cfg.TRAINER.COOP.W2, cfg.TRAINER.COOP.COMPILE_MODE) == (1.0, 1.0, "default")
+
+
+def test_get_cfg_before_any_registration_says_what_to_do():
+    proc = subprocess.run([sys.executable, "-c", "from clipfit.config import get_cfg; get_cfg()"], cwd=REPO,
+                          capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "no registered trainer or dataset class adds config keys" in proc.stderr
+    assert "import the plugins first" in proc.stderr
+
+
+def test_a_node_no_registered_class_adds_is_explained(tmp_path):
+    with pytest.raises(UserInputError, match=r"Non-existent key: TRAINER.MYMETHOD.X; no registered class adds "
+                                             r"TRAINER.MYMETHOD: is the module"):
+        setup_cfg(_args("TRAINER.MYMETHOD.X", "1"))
+    bad = tmp_path / "mine.yaml"
+    bad.write_text("TRAINER:\n  MYMETHOD:\n    X: 1\n")
+    with pytest.raises(UserInputError, match=r"CLIPFIT_PLUGINS=your.module"):
+        setup_cfg(_args("--config-file", str(bad)))
+
+
+def test_the_help_examples_name_existing_config_files():
+    from clipfit.app.commands.train import EPILOG
+
+    paths = re.findall(r"configs/\S+\.yaml", EPILOG)
+    assert paths and all(os.path.isfile(os.path.join(REPO, p)) for p in paths)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from clipfit.config import get_cfg
+from clipfit.engine.config import get_cfg_default
 from clipfit.engine.evaluation import Classification, macro_f1
 from clipfit.compat import compute_accuracy
 
@@ -25,7 +25,7 @@ def _reference_macro_f1(y_true, y_pred):
 
 
 def test_result_block_and_values(capsys, tmp_path):
-    cfg = get_cfg()
+    cfg = get_cfg_default()
     cfg.OUTPUT_DIR = str(tmp_path)
     ev = Classification(cfg)
     y_true = [0, 0, 1, 1, 2, 2, 2, 0]
@@ -44,7 +44,7 @@ def test_result_block_and_values(capsys, tmp_path):
 
 
 def test_thousands_separator_and_per_class(capsys, tmp_path):
-    cfg = get_cfg()
+    cfg = get_cfg_default()
     cfg.TEST.PER_CLASS_RESULT = True
     cfg.TEST.COMPUTE_CMAT = True
     cfg.OUTPUT_DIR = str(tmp_path)

@@ -4,11 +4,11 @@ import pytest
 import torch
 
 from clipfit.compat import build_lr_scheduler, build_optimizer
-from clipfit.config import get_cfg
+from clipfit.engine.config import get_cfg_default
 
 
 def _optim_cfg(max_epoch=10, warmup=1, **overrides):
-    cfg = get_cfg()
+    cfg = get_cfg_default()
     cfg.OPTIM.NAME = "sgd"
     cfg.OPTIM.LR = 0.002
     cfg.OPTIM.MAX_EPOCH = max_epoch

@@ -48,10 +48,9 @@ def test_closest_tie_prefers_later_candidate():
 
 
 def test_builders_reject_unknown_names():
-    from clipfit.compat import build_evaluator, build_trainer
-    from clipfit.config import get_cfg
+    from clipfit.compat import build_evaluator, build_trainer, get_cfg_default
 
-    cfg = get_cfg()
+    cfg = get_cfg_default()
     cfg.TRAINER.NAME = "NoSuchTrainer"
     with pytest.raises(ValueError, match=r"but got \[NoSuchTrainer\]"):
         build_trainer(cfg)

@@ -1,4 +1,4 @@
-"""The recipes and output folders behind the scripts (clipfit/jobs.py)."""
+"""The recipes (on the trainer classes) and output folders behind the scripts (clipfit/app/jobs.py)."""
 import pytest
 
 from clipfit.errors import UserInputError
@@ -79,3 +79,50 @@ def test_bad_script_arguments():
         job_from_env("CLIPFit", "base2new_train", ["pets", "1"])
     with pytest.raises(UserInputError, match="must be integers"):
         job_from_env("CLIPFit", "few_shot", ["dtd", "four", "1"])
+
+
+def test_a_job_keeps_the_knobs_read_when_it_was_built(monkeypatch):
+    """The environment is read once, by job_from_env; the Job and its recipe never look at it again."""
+    for name, value in {"LAMBDA": "4.0", "LOAD_EPOCH": "3", "NCTX": "8", "CSC": "True"}.items():
+        monkeypatch.setenv(name, value)
+    clipfit = job_from_env("CLIPFit", "base2new_test", ["dtd", "1"])
+    coop = job_from_env("CoOp", "few_shot", ["dtd", "2", "1"])
+    assert clipfit.knobs == (("LAMBDA", "4.0"), ("LOAD_EPOCH", "3"))  # only what CLIPFit's jobs read
+    assert coop.knobs == (("CSC", "True"), ("LOAD_EPOCH", "3"), ("NCTX", "8"))
+    for name in ("LAMBDA", "LOAD_EPOCH", "NCTX", "CSC"):
+        monkeypatch.delenv(name)
+    cmd = clipfit.command()
+    assert _opt(cmd, "TRAINER.CLIPFIT.LAMBDA") == "4.0" and _opt(cmd, "--load-epoch") == "3"
+    assert coop.output_dir.endswith("dtd/CoOp/vit_b16_ep100_2shots/nctx8_cscTrue_ctpend/seed1")
+    assert _opt(coop.command(), "TRAINER.COOP.N_CTX") == "8"
+    assert clipfit.train_job.knobs == clipfit.knobs
+
+
+def test_the_sweep_grid_hands_each_job_its_trainers_knobs():
+    from clipfit.app.sweep import Grid
+
+    knobs = (("LAMBDA", "3.0"), ("NCTX", "4"))
+    jobs = Grid(("CLIPFit", "CoOp"), ("few_shot",), (1,), datasets=("dtd",), shots=(1,), knobs=knobs).jobs()
+    assert [(j.trainer, j.knobs) for j in jobs] == [("CLIPFit", (("LAMBDA", "3.0"),)), ("CoOp", (("NCTX", "4"),))]
+    assert _opt(jobs[0].command(), "TRAINER.CLIPFIT.LAMBDA") == "3.0"
+    assert "/nctx4_cscFalse_ctpend/" in jobs[1].output_dir
+
+
+def test_trainer_tables_come_from_the_registered_classes():
+    from clipfit.app import trainers_catalog
+
+    # ClipFit, the authors' alias, has no recipe or scripts of its own
+    assert trainers_catalog.names() == ("CLIPFit", "CoOp", "CoCoOp", "ZeroshotCLIP", "ZeroshotCLIP2")
+    assert {f: t.name for f, t in trainers_catalog.scripted().items()} == {
+        "clipfit": "CLIPFit", "coop": "CoOp", "cocoop": "CoCoOp", "zsclip": "ZeroshotCLIP"}
+    zero_shot = [n for n in trainers_catalog.names() if trainers_catalog.is_zero_shot(n)]
+    assert zero_shot == ["ZeroshotCLIP", "ZeroshotCLIP2"]
+    assert trainers_catalog.script_for("CoOp", "xd_test") == "scripts/coop/xd_test.sh"
+    assert trainers_catalog.script_for("ZeroshotCLIP2", "xd_test") is None
+
+
+def test_a_trainer_without_recipe_needs_cfg():
+    with pytest.raises(UserInputError, match=r"no built-in recipe for trainer 'ClipFit' \(known: .*\); set CFG"):
+        Job("ClipFit", "few_shot", "dtd", 1).command()
+    job = Job("ClipFit", "few_shot", "dtd", 1, cfg_override="vit_b16_ep100")
+    assert _opt(job.command(), "--config-file") == "configs/trainers/ClipFit/vit_b16_ep100.yaml"

@@ -13,7 +13,8 @@ import subprocess
 import sys
 import time
 
-from ..jobs import PROJECT_ROOT, SCRIPT_FOLDERS, Job
+from ..jobs import PROJECT_ROOT, Job
+from ..trainers_catalog import script_for
 
 NAME = "demo"
 HELP = "Run CLIPFit, CoOp and zero-shot CLIP base-to-new on a synthetic dataset with a tiny CLIP (CPU, minutes)."
@@ -66,7 +67,7 @@ def run(args) -> int:
     for trainer in METHODS:
         for step in STEPS:
             index += 1
-            script = os.path.join("scripts", SCRIPT_FOLDERS[trainer], f"{step}.sh")
+            script = script_for(trainer, step)
             log_path = os.path.join(logs, f"{trainer}_{step}.log")
             print(f"[{index}/{total}] bash {script} {dataset} {args.seed} ...", end=" ", flush=True)
             code, seconds = _run_step(script, dataset, args.seed, env, log_path)

@@ -62,7 +62,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EPILOG
     grid = parser.add_argument_group("the grid")
     grid.add_argument("--trainers", nargs="+", required=True, metavar="TRAINER",
-                      help="CLIPFit, CoOp, CoCoOp, ZeroshotCLIP, ZeroshotCLIP2")
+                      help="registered trainers with a recipe: CLIPFit, CoOp, CoCoOp, ZeroshotCLIP, ZeroshotCLIP2, "
+                           "and those of CLIPFIT_PLUGINS")
     grid.add_argument("--protocols", nargs="+", default=["base2new"], metavar="PROTOCOL",
                       help=f"{', '.join(SETTINGS)} (default: base2new)")
     grid.add_argument("--datasets", nargs="+", default=["all"], metavar="DATASET",
@@ -123,19 +124,25 @@ def _root(given: str | None, env_name: str, default: str) -> str:
 
 
 def build_grid(args):
+    from ..jobs import capture_knobs, knob_names
     from ..sweep.grid import Grid, parse_datasets, parse_settings, parse_trainers
 
     opts = args.opts if args.opts is not None else shlex.split(env("OPTS"))
+    trainers = parse_trainers(args.trainers)
+    cfg_override = args.cfg if args.cfg is not None else env("CFG")
+    # The scripts' knobs (LAMBDA, NCTX, ...) are read here, once, for every job of the sweep.
+    knobs = capture_knobs([name for t in trainers for name in knob_names(t, cfg_override)], os.environ)
     return Grid(
-        trainers=parse_trainers(args.trainers),
+        trainers=trainers,
         settings=parse_settings(args.protocols),
         seeds=tuple(dict.fromkeys(args.seeds)),
         datasets=parse_datasets(args.datasets),
         shots=tuple(args.shots) if args.shots else None,
         data_root=_root(args.data, "DATA", "./data"),
         output_root=_root(args.output, "OUTPUT", "./output"),
-        cfg_override=args.cfg if args.cfg is not None else env("CFG"),
+        cfg_override=cfg_override,
         extra_opts=tuple(opts),
+        knobs=knobs,
     )
 
 

@@ -19,8 +19,8 @@ above, then trailing KEY VALUE pairs (e.g. DATASET.NUM_SHOTS 16 DATASET.SUBSAMPL
 examples:
   python train.py --root data --seed 1 --trainer CLIPFit \\
       --dataset-config-file configs/datasets/oxford_pets.yaml \\
-      --config-file configs/trainers/CLIPFit/vit_b16.yaml \\
-      --output-dir output/base2new/train_base/oxford_pets/shots_16/CLIPFit/vit_b16/seed1 \\
+      --config-file configs/trainers/CLIPFit/vit_b16_ep100.yaml \\
+      --output-dir output/base2new/train_base/oxford_pets/shots_16/CLIPFit/vit_b16_ep100/seed1 \\
       DATASET.NUM_SHOTS 16 DATASET.SUBSAMPLE_CLASSES base
   python train.py ... --eval-only --model-dir <train output dir> --load-epoch 100 DATASET.SUBSAMPLE_CLASSES new
 """
@@ -77,13 +77,33 @@ def reset_cfg(cfg, args) -> None:
         cfg.MODEL.HEAD.NAME = args.head
 
 
+def _unknown_key(cfg, message: str, check: str, is_node: bool = False) -> str:
+    """yacs's 'Non-existent ... key: A.B.C', then why its node is missing (an unregistered class) or `check`."""
+    from ...config import missing_node_hint
+
+    return message + (missing_node_hint(cfg, message.rsplit(" ", 1)[-1], is_node) or f"; {check}")
+
+
+def _is_node_in_file(path: str, key: str) -> bool:
+    """Whether `key` holds a mapping in the YAML file `path` (a whole node the config tree lacks)."""
+    from yacs.config import load_cfg
+
+    with open(path, encoding="utf-8") as f:
+        node = load_cfg(f)
+    for part in key.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return isinstance(node, dict)
+
+
 def _merge_file(cfg, path: str, flag: str) -> None:
     if not os.path.isfile(path):
         raise UserInputError(f"{flag} {path}: no such file (paths are relative to {os.getcwd()})")
     try:
         cfg.merge_from_file(path)
     except KeyError as e:
-        raise UserInputError(f"{flag} {path}: {e.args[0]}; check the key's spelling against `print(cfg)` in a log") from e
+        check = "check the key's spelling against `print(cfg)` in a log"
+        is_node = _is_node_in_file(path, e.args[0].rsplit(" ", 1)[-1])
+        raise UserInputError(f"{flag} {path}: {_unknown_key(cfg, e.args[0], check, is_node)}") from e
     except ValueError as e:
         raise UserInputError(f"{flag} {path}: {e}") from e
 
@@ -94,14 +114,18 @@ def _merge_opts(cfg, opts: list[str]) -> None:
     try:
         cfg.merge_from_list(opts)
     except AssertionError as e:
-        raise UserInputError(f"command-line option: {e}; check the key's spelling (e.g. DATASET.NUM_SHOTS)") from e
+        check = "check the key's spelling (e.g. DATASET.NUM_SHOTS)"
+        raise UserInputError(f"command-line option: {_unknown_key(cfg, str(e), check)}") from e
     except ValueError as e:
         raise UserInputError(f"command-line option: {e}") from e
 
 
 def setup_cfg(args):
+    """The run's frozen config; the plugins are imported first, as their classes add config keys."""
     from ...config import get_cfg
+    from ..plugins import import_plugins
 
+    import_plugins()
     cfg = get_cfg()
     if args.dataset_config_file:
         _merge_file(cfg, args.dataset_config_file, "--dataset-config-file")
@@ -145,9 +169,7 @@ def _warn_if_untrained(trainer) -> None:
 
 def main(args) -> None:
     from ...compat import build_trainer, collect_env_info, set_random_seed, setup_logger
-    from ..plugins import import_plugins
 
-    import_plugins()
     cfg = setup_cfg(args)
     if cfg.SEED >= 0:
         print(f"Setting fixed seed: {cfg.SEED}")

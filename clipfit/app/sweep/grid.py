@@ -14,7 +14,8 @@ import os
 from dataclasses import dataclass, field
 
 from ...errors import UserInputError
-from ..jobs import BASE2NEW_DATASETS, DG_TARGETS, RECIPES, TRANSFER_SOURCE, XD_TARGETS, Job, known_datasets
+from .. import datasets_catalog, trainers_catalog
+from ..jobs import Job, Knobs, capture_knobs, knob_names
 
 SETTINGS = {
     "base2new": "train on the base classes, then test that model on the new classes",
@@ -22,12 +23,8 @@ SETTINGS = {
     "xd": "cross-dataset: train on ImageNet (16 shots), evaluate on each target dataset",
     "dg": "domain generalization: the ImageNet model evaluated on ImageNet-V2/-Sketch/-A/-R",
 }
-SETTING_DATASETS = {
-    "base2new": BASE2NEW_DATASETS,
-    "few_shot": BASE2NEW_DATASETS,
-    "xd": XD_TARGETS,
-    "dg": DG_TARGETS,
-}
+# The dataset role (`benchmarks` on the dataset classes) each setting runs on.
+SETTING_ROLES = {"base2new": "base2new", "few_shot": "few_shot", "xd": "xd_target", "dg": "dg_target"}
 DEFAULT_FEW_SHOTS = (1, 2, 4, 8, 16)
 DEFAULT_BASE2NEW_SHOTS = (16,)
 
@@ -41,8 +38,18 @@ def _pick(kind: str, given: list[str], known: list[str], normalize=str.lower) ->
     return tuple(dict.fromkeys(by_key[normalize(name)] for name in given))
 
 
+def setting_datasets(setting: str) -> tuple[str, ...]:
+    """Every dataset of a setting, in the papers' order (plugin datasets with the role after them)."""
+    return datasets_catalog.stems(SETTING_ROLES[setting])
+
+
+def known_datasets() -> list[str]:
+    """The dataset stems, alphabetically: the names the scripts and `--datasets` take."""
+    return sorted(datasets_catalog.stems())
+
+
 def parse_trainers(names: list[str]) -> tuple[str, ...]:
-    return _pick("trainer(s)", names, list(RECIPES))
+    return _pick("trainer(s)", names, list(trainers_catalog.names()))
 
 
 def parse_settings(names: list[str]) -> tuple[str, ...]:
@@ -86,6 +93,7 @@ class Grid:
     output_root: str = "./output"
     cfg_override: str = ""
     extra_opts: tuple[str, ...] = field(default_factory=tuple)
+    knobs: Knobs = ()  # the environment knobs captured when the sweep was set up; each job keeps its trainer's
 
     def validate(self) -> None:
         if not self.trainers or not self.settings or not self.seeds:
@@ -100,20 +108,20 @@ class Grid:
             if not self.datasets_for(setting) and not self._trains_on_source(setting):
                 raise UserInputError(
                     f"protocol {setting} has none of the given datasets ({', '.join(self.datasets)}); "
-                    f"it runs on: {', '.join(SETTING_DATASETS[setting])}"
+                    f"it runs on: {', '.join(setting_datasets(setting))}"
                 )
         for dataset in self.datasets:
             if not any(dataset in self.datasets_for(s) or self._trains_on_source(s, dataset) for s in self.settings):
-                uses = "; ".join(f"{s}: {', '.join(SETTING_DATASETS[s])}" for s in self.settings)
+                uses = "; ".join(f"{s}: {', '.join(setting_datasets(s))}" for s in self.settings)
                 raise UserInputError(f"dataset {dataset!r} is not part of the chosen protocol(s) ({uses})")
 
     def _trains_on_source(self, setting: str, dataset: str | None = None) -> bool:
         """True when `imagenet` is asked for in a transfer setting: its training run alone."""
-        asked = self.datasets or ()
-        return setting in ("xd", "dg") and TRANSFER_SOURCE in asked and dataset in (None, TRANSFER_SOURCE)
+        asked, source = self.datasets or (), datasets_catalog.transfer_source()
+        return setting in ("xd", "dg") and source in asked and dataset in (None, source)
 
     def datasets_for(self, setting: str) -> tuple[str, ...]:
-        every = SETTING_DATASETS[setting]
+        every = setting_datasets(setting)
         if self.datasets is None:
             return every
         named = setting in ("base2new", "few_shot")  # a dataset outside the benchmarks runs these when named
@@ -125,8 +133,9 @@ class Grid:
         return DEFAULT_FEW_SHOTS if setting == "few_shot" else DEFAULT_BASE2NEW_SHOTS
 
     def _job(self, trainer: str, protocol: str, dataset: str, seed: int, shots: int = 16) -> Job:
+        knobs = capture_knobs(knob_names(trainer, self.cfg_override), dict(self.knobs))
         return Job(trainer, protocol, dataset, seed, shots, self.data_root, self.output_root,
-                   self.cfg_override, self.extra_opts)
+                   self.cfg_override, self.extra_opts, knobs)
 
     def _setting_jobs(self, setting: str, trainer: str) -> list[Job]:
         jobs = []
@@ -138,7 +147,7 @@ class Grid:
                         jobs += [self._job(trainer, p, dataset, seed, shots) for p in protocols]
             return jobs
         for seed in self.seeds:
-            jobs.append(self._job(trainer, "xd_train", TRANSFER_SOURCE, seed))
+            jobs.append(self._job(trainer, "xd_train", datasets_catalog.transfer_source(), seed))
             jobs += [self._job(trainer, "xd_test", target, seed) for target in self.datasets_for(setting)]
         return jobs
 
