@@ -47,7 +47,7 @@ from clipfit.clip import (  # noqa: E402
     select_trainable,
     tokenize_prompts,
 )
-from trainers.base import compile_step  # noqa: E402
+from clipfit.torch_compile import compile_step  # noqa: E402
 from trainers.clipfit import CLIPFitModel  # noqa: E402
 
 def class_prompts(classes: int, device: torch.device):
