@@ -12,7 +12,7 @@ from clipfit.datum_pickle import load_datum_pickle
 from clipfit.engine.utils.env import set_random_seed
 
 from datasets.base import subsample_classes
-from datasets.storage import make_datum
+from datasets.listing import make_datum
 
 
 def reference_fewshot(items: list, k: int) -> list:
