@@ -9,7 +9,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from clipfit.clip import autocast, input_dtype, make_grad_scaler  # noqa: E402
+from clipfit.clip import autocast, build_random_clip, input_dtype, make_grad_scaler  # noqa: E402
 from clipfit.clip.shared_prefix import worth_sharing  # noqa: E402
 from clipfit.torch_compile import compile_step  # noqa: E402
 
@@ -39,6 +39,12 @@ def varied_class_names(count: int) -> List[str]:
     n = len(_WORDS)
     sizes = (1, 1, 1, 2, 2, 2, 3, 3, 4, 6)
     return [" ".join(_WORDS[(7 * i + 3 * j + i // n) % n] for j in range(sizes[i % len(sizes)])) for i in range(count)]
+
+
+def random_backbone(name: str) -> torch.nn.Module:
+    """The benchmarks' CLIP `name` with random weights, seed 0 (speed does not depend on the values)."""
+    torch.manual_seed(0)
+    return build_random_clip(name)
 
 
 def synthetic_images(model: torch.nn.Module, batch: int, mode: str, device: torch.device) -> torch.Tensor:

@@ -8,7 +8,6 @@ evaluation that CLIPFit, CoOp and the zero-shot trainers share: one image pass a
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import sys
 from pathlib import Path
@@ -22,10 +21,9 @@ import bench_clipfit_step  # noqa: E402
 
 
 def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    _timing.add_model_args(parser)
+    parser = _timing.new_parser(__doc__)
     parser.add_argument("--prec", default="fp16", help="comma-separated precision modes")
-    parser.add_argument("--compile", default="off", help="comma-separated torch.compile modes of the training steps")
+    _timing.add_compile_arg(parser, "off", " (the training steps)")
     _timing.add_share_prefix_arg(parser)
     parser.add_argument("--quick", action="store_true", help="small shapes, 1 iteration: CPU smoke run")
     args = parser.parse_args(argv)
