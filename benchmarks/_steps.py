@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Callable, List
+from typing import Callable
 
 import torch
 
@@ -21,7 +21,7 @@ _WORDS = (
 ).split()
 
 
-def class_names(count: int) -> List[str]:
+def class_names(count: int) -> list[str]:
     """Deterministic 2-3 word names, so prompts are ~12-20 tokens like real pet/car/flower names."""
     n = len(_WORDS)
     names = []
@@ -33,7 +33,7 @@ def class_names(count: int) -> List[str]:
     return names
 
 
-def varied_class_names(count: int) -> List[str]:
+def varied_class_names(count: int) -> list[str]:
     """Deterministic names of 1 to 6 words (mostly short), spread like ImageNet's ("tench", "great white
     shark", "Chesapeake Bay retriever"), so prompt lengths vary as they do there (names may repeat)."""
     n = len(_WORDS)
@@ -88,6 +88,6 @@ def text_path(share: bool, prefix_length: int, rows: int, groups: int, device: t
     return {"prefix_tokens": prefix_length if shared else 0, "unpadded": shared and layout.unpad is not None}
 
 
-def compile_modes(value: str) -> List[str]:
+def compile_modes(value: str) -> list[str]:
     """--compile: comma-separated off, default, reduce-overhead, max-autotune, ..."""
     return [m for m in value.split(",") if m]

@@ -5,7 +5,7 @@ import argparse
 import json
 import statistics
 import time
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable
 
 import torch
 
@@ -22,7 +22,7 @@ def new_parser(doc: str) -> argparse.ArgumentParser:
     return parser
 
 
-def add_compile_arg(parser: argparse.ArgumentParser, default: Optional[str], note: str = "") -> None:
+def add_compile_arg(parser: argparse.ArgumentParser, default: str | None, note: str = "") -> None:
     """--compile: comma-separated torch.compile modes of the timed steps, `off` for none."""
     parser.add_argument("--compile", default=default,
                         help=f"comma-separated torch.compile modes: off, default, reduce-overhead, max-autotune{note}")
@@ -40,7 +40,7 @@ def add_iteration_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmup", type=int, default=None, help="warm-up iterations (default 5; quick 1)")
 
 
-def setup(args: argparse.Namespace) -> Tuple[torch.device, int, int]:
+def setup(args: argparse.Namespace) -> tuple[torch.device, int, int]:
     """(device, warm-up iterations, timed iterations) of the parsed arguments."""
     return torch.device(args.device), args.warmup or (1 if args.quick else 5), args.iters or (1 if args.quick else 20)
 
@@ -58,7 +58,7 @@ def first_call_s(fn: Callable[[], object], device: torch.device) -> float:
     return time.perf_counter() - start
 
 
-def time_ms(fn: Callable[[], object], device: torch.device, warmup: int, iters: int) -> List[float]:
+def time_ms(fn: Callable[[], object], device: torch.device, warmup: int, iters: int) -> list[float]:
     """Milliseconds of each of `iters` calls after `warmup` untimed ones."""
     for _ in range(warmup):
         fn()
@@ -78,7 +78,7 @@ def reset_memory(device: torch.device) -> None:
         torch.cuda.reset_peak_memory_stats(device)
 
 
-def peak_gb(device: torch.device) -> Optional[float]:
+def peak_gb(device: torch.device) -> float | None:
     """Peak GPU memory since `reset_memory` (None on CPU)."""
     if device.type != "cuda":
         return None
@@ -89,21 +89,21 @@ def device_name(device: torch.device) -> str:
     return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
 
 
-def setting_fields(backbone: str, device: torch.device, requested: str, mode: str) -> Dict[str, object]:
+def setting_fields(backbone: str, device: torch.device, requested: str, mode: str) -> dict[str, object]:
     """The fields every record carries about what ran: backbone, device, the precision asked for and the one run."""
     return {"backbone": backbone, "device": device_name(device), "mode": requested, "effective_mode": mode}
 
 
-def timing_fields(times: List[float], device: torch.device, first_call: Optional[float] = None) -> Dict[str, object]:
+def timing_fields(times: list[float], device: torch.device, first_call: float | None = None) -> dict[str, object]:
     """The measured fields of a record: median and min ms of `times`, the first call's seconds (if timed),
     the iteration count and the peak GPU memory since `reset_memory`."""
-    fields: Dict[str, object] = {"median_ms": round(statistics.median(times), 2), "min_ms": round(min(times), 2)}
+    fields: dict[str, object] = {"median_ms": round(statistics.median(times), 2), "min_ms": round(min(times), 2)}
     if first_call is not None:
         fields["first_call_s"] = round(first_call, 2)
     return {**fields, "iters": len(times), "peak_mem_gb": peak_gb(device)}
 
 
-def emit(record: Dict[str, object], records: List[Dict[str, object]]) -> None:
+def emit(record: dict[str, object], records: list[dict[str, object]]) -> None:
     """Prints the record as one JSON line (flushed) and keeps it."""
     print(json.dumps(record), flush=True)
     records.append(record)

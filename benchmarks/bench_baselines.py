@@ -25,7 +25,7 @@ import copy
 import statistics
 import sys
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Sequence
 
 import torch
 
@@ -41,7 +41,7 @@ from trainers.coop import CoOpModel  # noqa: E402
 METHODS = ("coop", "cocoop", "clipfit")
 
 
-def build_method(method: str, clip: torch.nn.Module, names: List[str], mode: str, budget_gb: Optional[float]):
+def build_method(method: str, clip: torch.nn.Module, names: list[str], mode: str, budget_gb: float | None):
     if method == "coop":
         return CoOpModel(clip, names, n_ctx=16)
     model = CoCoOpModel(clip, names, n_ctx=4, ctx_init="a photo of a", half=mode == "fp16")
@@ -60,7 +60,7 @@ def cocoop_eval_case(model, mode: str, device: torch.device, batch: int) -> Call
     return run
 
 
-def plans(quick: bool, method: str, classes: Sequence[int]) -> List[Tuple[str, int, int]]:
+def plans(quick: bool, method: str, classes: Sequence[int]) -> list[tuple[str, int, int]]:
     """The (case, batch, classes) of `method`, in run order."""
     batches = {"coop": [2], "cocoop": [1, 2], "clipfit": [2]} if quick else {"coop": [32], "cocoop": [1, 4, 32], "clipfit": [32]}
     eval_batch = 4 if quick else 100
@@ -71,9 +71,9 @@ def plans(quick: bool, method: str, classes: Sequence[int]) -> List[Tuple[str, i
 
 
 def run_case(args, clip, method: str, case: str, batch: int, n: int, requested: str, mode: str, compile_mode: str,
-             share: bool, device: torch.device, warmup: int, iters: int) -> Dict[str, object]:
+             share: bool, device: torch.device, warmup: int, iters: int) -> dict[str, object]:
     _timing.reset_memory(device)
-    extra: Dict[str, object] = {}
+    extra: dict[str, object] = {}
     if method == "clipfit":
         with contextlib.redirect_stdout(sys.stderr):  # keep stdout to JSON lines
             fn, prompts = clipfit_bench.train_case(clip, mode, device, n, batch, compile_mode, share)
@@ -117,7 +117,7 @@ def run_case(args, clip, method: str, case: str, batch: int, n: int, requested: 
     }
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = _timing.new_parser(__doc__)
     parser.add_argument("--prec", default="fp16", help="comma-separated precision modes (fp16, amp, bf16, fp32)")
     parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated, of {METHODS}")
@@ -132,7 +132,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, object]]:
+def main(argv: Sequence[str] | None = None) -> list[dict[str, object]]:
     args = parse_args(argv)
     device, warmup, iters = _timing.setup(args)
     classes = [int(c) for c in args.classes.split(",")] if args.classes else ([10] if args.quick else [50, 500])

@@ -23,7 +23,7 @@ import copy
 import itertools
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -91,7 +91,7 @@ def eval_case(model: torch.nn.Module, mode: str, device: torch.device, classes: 
     return run, prompts
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = _timing.new_parser(__doc__)
     parser.add_argument("--modes", default=",".join(PRECISIONS), help="comma-separated precision modes")
     _timing.add_compile_arg(parser, None, " (default: off with --quick, else off,default)")
@@ -103,7 +103,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, object]]:
+def main(argv: Sequence[str] | None = None) -> list[dict[str, object]]:
     args = parse_args(argv)
     device, warmup, iters = _timing.setup(args)
     quick = args.quick

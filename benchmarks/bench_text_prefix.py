@@ -26,7 +26,7 @@ import itertools
 import statistics
 import sys
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -66,7 +66,7 @@ def variant_settings(variant: str):
         shared_prefix.UNPAD_SUFFIXES, shared_prefix.GPU_MIN_SAVED_TOKENS = saved
 
 
-def build(method: str, clip: torch.nn.Module, names: List[str], mode: str, device: torch.device):
+def build(method: str, clip: torch.nn.Module, names: list[str], mode: str, device: torch.device):
     if method == "clipfit":
         select_trainable(clip, "clipfit")
         prompts = tokenize_prompts([prompt_for(_steps.TEMPLATE, n) for n in names], device=device)
@@ -92,7 +92,7 @@ def text_pass(method: str, model: torch.nn.Module, images: int, device: torch.de
     return run
 
 
-def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, object]]:
+def main(argv: Sequence[str] | None = None) -> list[dict[str, object]]:
     parser = _timing.new_parser(__doc__)
     parser.add_argument("--prec", default="fp16", help="precision mode (CPU runs fp32)")
     parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated, of {METHODS}")
@@ -106,7 +106,7 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, object]]:
     mode = resolve_precision(args.prec, device)
 
     clip = convert_model(_steps.random_backbone(args.backbone), mode).to(device)
-    results: List[Dict[str, object]] = []
+    results: list[dict[str, object]] = []
     for names_key, method in itertools.product(args.names.split(","), args.methods.split(",")):
         names = NAMES[names_key](classes)
         medians = {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -20,7 +20,7 @@ import bench_baselines  # noqa: E402
 import bench_clipfit_step  # noqa: E402
 
 
-def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
+def main(argv: Sequence[str] | None = None) -> list[dict]:
     parser = _timing.new_parser(__doc__)
     parser.add_argument("--prec", default="fp16", help="comma-separated precision modes")
     _timing.add_compile_arg(parser, "off", " (the training steps)")

@@ -5,6 +5,8 @@ holds one dataset's layout; the shared flow is in `datasets.base`, its helpers i
 imports (`split_files`, `random_splits`, `subsample`, `class_folders`, `notices`) and the file handling
 in `errors`, `listing`, `readers`, `cached_paths` and `storage`. Layouts and downloads: DATASETS.md.
 """
+from __future__ import annotations
+
 from datasets import (  # noqa: F401  (imported to register)
     caltech101,
     dtd,

@@ -8,7 +8,7 @@ The precision is `TRAINER.COOP.PREC`, as in CoOp's scripts, which pass CoOp's co
 """
 from __future__ import annotations
 
-from typing import List, Sequence
+from typing import Sequence
 
 import torch
 import torch.nn as nn
@@ -60,7 +60,7 @@ class ZeroShotModel(ClipMethod):
 class ZeroshotCLIP(ClipTrainer):
     CONFIG_NODE = "COOP"
 
-    def templates(self) -> List[str]:
+    def templates(self) -> list[str]:
         return [template_for(self.cfg.DATASET.NAME, ZSCLIP_TEMPLATES)]
 
     def build_method(self, clip, classnames):
@@ -82,7 +82,7 @@ class ZeroshotCLIP2(ZeroshotCLIP):
     """Prompt ensembling. The template list is built per instance (CoOp appended to a class-level list,
     so a second trainer in the same process used the custom template twice)."""
 
-    def templates(self) -> List[str]:
+    def templates(self) -> list[str]:
         templates = list(IMAGENET_TEMPLATES_SELECT)
         if self.cfg.DATASET.NAME != "ImageNet":
             templates.append(template_for(self.cfg.DATASET.NAME, ZSCLIP_TEMPLATES))

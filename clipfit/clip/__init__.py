@@ -1,6 +1,8 @@
 """CLIP for clipfit: backbone loading (open_clip), prompt templates, truncated text encoding,
 parameter selection, precision modes, the cosine classifier with its evaluation cache, CLIPFit's
 regularisers and trained-parameter checkpoints. Knows nothing about the engine."""
+from __future__ import annotations
+
 from .backbones import (
     BACKBONES,
     BackboneSpec,
