@@ -1,8 +1,8 @@
 """The 15 few-shot CLIP benchmarks under CoOp's registered names.
 
-Importing this package registers every dataset in the active engine's DATASET_REGISTRY. Each module
-holds one dataset's layout; the shared flow is in `datasets.base`, its helpers in the modules it
-imports (`split_files`, `random_splits`, `subsample`, `class_folders`, `notices`) and the file handling
+Importing this package registers every dataset in the active engine's DATASET_REGISTRY. Each dataset
+module (`oxford_pets`, ...) holds one dataset's layout; the shared flow is in `datasets.base`, its
+helpers in `split_files`, `random_splits`, `subsample`, `class_folders` and `notices`, the file handling
 in `errors`, `listing`, `readers`, `cached_paths` and `storage`. Layouts and downloads: DATASETS.md.
 """
 from __future__ import annotations
