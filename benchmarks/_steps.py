@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Callable, List
+from typing import Callable
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from clipfit.clip import autocast, input_dtype, make_grad_scaler  # noqa: E402
+from clipfit.clip import autocast, build_random_clip, input_dtype, make_grad_scaler  # noqa: E402
 from clipfit.clip.shared_prefix import worth_sharing  # noqa: E402
-from trainers.base import compile_step  # noqa: E402
+from clipfit.torch_compile import compile_step  # noqa: E402
 
 TEMPLATE = "a photo of a {}, a type of pet."
 _WORDS = (
@@ -21,7 +21,7 @@ _WORDS = (
 ).split()
 
 
-def class_names(count: int) -> List[str]:
+def class_names(count: int) -> list[str]:
     """Deterministic 2-3 word names, so prompts are ~12-20 tokens like real pet/car/flower names."""
     n = len(_WORDS)
     names = []
@@ -33,12 +33,18 @@ def class_names(count: int) -> List[str]:
     return names
 
 
-def varied_class_names(count: int) -> List[str]:
+def varied_class_names(count: int) -> list[str]:
     """Deterministic names of 1 to 6 words (mostly short), spread like ImageNet's ("tench", "great white
     shark", "Chesapeake Bay retriever"), so prompt lengths vary as they do there (names may repeat)."""
     n = len(_WORDS)
     sizes = (1, 1, 1, 2, 2, 2, 3, 3, 4, 6)
     return [" ".join(_WORDS[(7 * i + 3 * j + i // n) % n] for j in range(sizes[i % len(sizes)])) for i in range(count)]
+
+
+def random_backbone(name: str) -> torch.nn.Module:
+    """The benchmarks' CLIP `name` with random weights, seed 0 (speed does not depend on the values)."""
+    torch.manual_seed(0)
+    return build_random_clip(name)
 
 
 def synthetic_images(model: torch.nn.Module, batch: int, mode: str, device: torch.device) -> torch.Tensor:
@@ -82,6 +88,6 @@ def text_path(share: bool, prefix_length: int, rows: int, groups: int, device: t
     return {"prefix_tokens": prefix_length if shared else 0, "unpadded": shared and layout.unpad is not None}
 
 
-def compile_modes(value: str) -> List[str]:
+def compile_modes(value: str) -> list[str]:
     """--compile: comma-separated off, default, reduce-overhead, max-autotune, ..."""
     return [m for m in value.split(",") if m]

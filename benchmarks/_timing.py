@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import time
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable
 
 import torch
 
@@ -13,10 +14,18 @@ import torch
 SHARE_PREFIX = {"on": [True], "off": [False], "both": [True, False]}
 
 
-def add_model_args(parser: argparse.ArgumentParser) -> None:
-    """--device and --backbone (random weights)."""
+def new_parser(doc: str) -> argparse.ArgumentParser:
+    """A script's parser, its module docstring as the help text, with --device and --backbone (random weights)."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--backbone", default="ViT-B/16", help="backbone name (random weights); 'tiny' for a smoke run")
+    return parser
+
+
+def add_compile_arg(parser: argparse.ArgumentParser, default: str | None, note: str = "") -> None:
+    """--compile: comma-separated torch.compile modes of the timed steps, `off` for none."""
+    parser.add_argument("--compile", default=default,
+                        help=f"comma-separated torch.compile modes: off, default, reduce-overhead, max-autotune{note}")
 
 
 def add_share_prefix_arg(parser: argparse.ArgumentParser) -> None:
@@ -25,15 +34,15 @@ def add_share_prefix_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def add_iteration_args(parser: argparse.ArgumentParser) -> None:
-    """--quick, --iters and --warmup; `iterations(args)` resolves their defaults."""
+    """--quick, --iters and --warmup; `setup(args)` resolves their defaults."""
     parser.add_argument("--quick", action="store_true", help="small batches/classes, 1 iteration: CPU smoke run")
     parser.add_argument("--iters", type=int, default=None, help="timed iterations (default 20; quick 1)")
     parser.add_argument("--warmup", type=int, default=None, help="warm-up iterations (default 5; quick 1)")
 
 
-def iterations(args: argparse.Namespace) -> Tuple[int, int]:
-    """(warm-up iterations, timed iterations)."""
-    return args.warmup or (1 if args.quick else 5), args.iters or (1 if args.quick else 20)
+def setup(args: argparse.Namespace) -> tuple[torch.device, int, int]:
+    """(device, warm-up iterations, timed iterations) of the parsed arguments."""
+    return torch.device(args.device), args.warmup or (1 if args.quick else 5), args.iters or (1 if args.quick else 20)
 
 
 def sync(device: torch.device) -> None:
@@ -49,7 +58,7 @@ def first_call_s(fn: Callable[[], object], device: torch.device) -> float:
     return time.perf_counter() - start
 
 
-def time_ms(fn: Callable[[], object], device: torch.device, warmup: int, iters: int) -> List[float]:
+def time_ms(fn: Callable[[], object], device: torch.device, warmup: int, iters: int) -> list[float]:
     """Milliseconds of each of `iters` calls after `warmup` untimed ones."""
     for _ in range(warmup):
         fn()
@@ -69,7 +78,7 @@ def reset_memory(device: torch.device) -> None:
         torch.cuda.reset_peak_memory_stats(device)
 
 
-def peak_gb(device: torch.device) -> Optional[float]:
+def peak_gb(device: torch.device) -> float | None:
     """Peak GPU memory since `reset_memory` (None on CPU)."""
     if device.type != "cuda":
         return None
@@ -80,7 +89,21 @@ def device_name(device: torch.device) -> str:
     return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
 
 
-def emit(record: Dict[str, object], records: List[Dict[str, object]]) -> None:
+def setting_fields(backbone: str, device: torch.device, requested: str, mode: str) -> dict[str, object]:
+    """The fields every record carries about what ran: backbone, device, the precision asked for and the one run."""
+    return {"backbone": backbone, "device": device_name(device), "mode": requested, "effective_mode": mode}
+
+
+def timing_fields(times: list[float], device: torch.device, first_call: float | None = None) -> dict[str, object]:
+    """The measured fields of a record: median and min ms of `times`, the first call's seconds (if timed),
+    the iteration count and the peak GPU memory since `reset_memory`."""
+    fields: dict[str, object] = {"median_ms": round(statistics.median(times), 2), "min_ms": round(min(times), 2)}
+    if first_call is not None:
+        fields["first_call_s"] = round(first_call, 2)
+    return {**fields, "iters": len(times), "peak_mem_gb": peak_gb(device)}
+
+
+def emit(record: dict[str, object], records: list[dict[str, object]]) -> None:
     """Prints the record as one JSON line (flushed) and keeps it."""
     print(json.dumps(record), flush=True)
     records.append(record)

@@ -25,7 +25,7 @@ import copy
 import statistics
 import sys
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Sequence
 
 import torch
 
@@ -34,14 +34,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _steps  # noqa: E402  (puts the checkout on sys.path)
 import _timing  # noqa: E402
 import bench_clipfit_step as clipfit_bench  # noqa: E402
-from clipfit.clip import autocast, build_random_clip, convert_model, resolve_precision  # noqa: E402
+from clipfit.clip import autocast, convert_model, resolve_precision  # noqa: E402
 from trainers.cocoop import GiB, CoCoOpModel  # noqa: E402
 from trainers.coop import CoOpModel  # noqa: E402
 
 METHODS = ("coop", "cocoop", "clipfit")
 
 
-def build_method(method: str, clip: torch.nn.Module, names: List[str], mode: str, budget_gb: Optional[float]):
+def build_method(method: str, clip: torch.nn.Module, names: list[str], mode: str, budget_gb: float | None):
     if method == "coop":
         return CoOpModel(clip, names, n_ctx=16)
     model = CoCoOpModel(clip, names, n_ctx=4, ctx_init="a photo of a", half=mode == "fp16")
@@ -60,7 +60,7 @@ def cocoop_eval_case(model, mode: str, device: torch.device, batch: int) -> Call
     return run
 
 
-def plans(quick: bool, method: str, classes: Sequence[int]) -> List[Tuple[str, int, int]]:
+def plans(quick: bool, method: str, classes: Sequence[int]) -> list[tuple[str, int, int]]:
     """The (case, batch, classes) of `method`, in run order."""
     batches = {"coop": [2], "cocoop": [1, 2], "clipfit": [2]} if quick else {"coop": [32], "cocoop": [1, 4, 32], "clipfit": [32]}
     eval_batch = 4 if quick else 100
@@ -71,9 +71,9 @@ def plans(quick: bool, method: str, classes: Sequence[int]) -> List[Tuple[str, i
 
 
 def run_case(args, clip, method: str, case: str, batch: int, n: int, requested: str, mode: str, compile_mode: str,
-             share: bool, device: torch.device, warmup: int, iters: int) -> Dict[str, object]:
+             share: bool, device: torch.device, warmup: int, iters: int) -> dict[str, object]:
     _timing.reset_memory(device)
-    extra: Dict[str, object] = {}
+    extra: dict[str, object] = {}
     if method == "clipfit":
         with contextlib.redirect_stdout(sys.stderr):  # keep stdout to JSON lines
             fn, prompts = clipfit_bench.train_case(clip, mode, device, n, batch, compile_mode, share)
@@ -101,14 +101,10 @@ def run_case(args, clip, method: str, case: str, batch: int, n: int, requested: 
             extra = _steps.text_path(share, learner.prefix_length, n, 1, device, learner.pair_layout(0, n))
     first_s = _timing.first_call_s(fn, device)
     times = _timing.time_ms(fn, device, warmup, iters)
-    median = statistics.median(times)
     return {
         "method": method,
         "case": case,
-        "backbone": args.backbone,
-        "device": _timing.device_name(device),
-        "mode": requested,
-        "effective_mode": mode,
+        **_timing.setting_fields(args.backbone, device, requested, mode),
         "compile": compile_mode,
         "batch": batch,
         "classes": n,
@@ -116,37 +112,29 @@ def run_case(args, clip, method: str, case: str, batch: int, n: int, requested: 
         "n_ctx": n_ctx,
         "prompt_tokens": length,
         **extra,
-        "median_ms": round(median, 2),
-        "min_ms": round(min(times), 2),
-        "ms_per_image": round(median / batch, 3),
-        "first_call_s": round(first_s, 2),
-        "iters": iters,
-        "peak_mem_gb": _timing.peak_gb(device),
+        **_timing.timing_fields(times, device, first_s),
+        "ms_per_image": round(statistics.median(times) / batch, 3),
     }
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    _timing.add_model_args(parser)
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = _timing.new_parser(__doc__)
     parser.add_argument("--prec", default="fp16", help="comma-separated precision modes (fp16, amp, bf16, fp32)")
     parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated, of {METHODS}")
     parser.add_argument("--classes", default=None, help="comma-separated class counts (default 50,500; quick 10)")
     _timing.add_iteration_args(parser)
     parser.add_argument("--cocoop-budget-gb", type=float, default=None,
                         help="CoCoOp's activation budget of one training text pass (default: the model's, 6 GiB)")
-    parser.add_argument("--compile", default="off",
-                        help="comma-separated torch.compile modes of the training steps: off, default, reduce-overhead, "
-                        "max-autotune")
+    _timing.add_compile_arg(parser, "off", " (the training steps)")
     _timing.add_share_prefix_arg(parser)
     parser.add_argument("--select", default="",
                         help="only these cases, comma-separated method:batch:classes (e.g. coop:32:500,cocoop:4:500)")
     return parser.parse_args(argv)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, object]]:
+def main(argv: Sequence[str] | None = None) -> list[dict[str, object]]:
     args = parse_args(argv)
-    device = torch.device(args.device)
-    warmup, iters = _timing.iterations(args)
+    device, warmup, iters = _timing.setup(args)
     classes = [int(c) for c in args.classes.split(",")] if args.classes else ([10] if args.quick else [50, 500])
     methods = [m for m in args.methods.split(",") if m]
     unknown = sorted(set(methods) - set(METHODS))
@@ -156,8 +144,7 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, object]]:
     compile_modes = _steps.compile_modes(args.compile)
     selected = {tuple(x.split(":")) for x in args.select.split(",") if x}
 
-    torch.manual_seed(0)
-    master = build_random_clip(args.backbone)
+    master = _steps.random_backbone(args.backbone)
     results = []
     for requested in args.prec.split(","):
         mode = resolve_precision(requested, device)

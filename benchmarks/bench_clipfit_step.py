@@ -21,10 +21,9 @@ import argparse
 import contextlib
 import copy
 import itertools
-import statistics
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -38,7 +37,6 @@ from clipfit.clip import (  # noqa: E402
     PRECISIONS,
     TextEncoder,
     autocast,
-    build_random_clip,
     compute_text_features,
     convert_model,
     cosine_logits,
@@ -47,8 +45,9 @@ from clipfit.clip import (  # noqa: E402
     select_trainable,
     tokenize_prompts,
 )
-from trainers.base import compile_step  # noqa: E402
+from clipfit.torch_compile import compile_step  # noqa: E402
 from trainers.clipfit import CLIPFitModel  # noqa: E402
+
 
 def class_prompts(classes: int, device: torch.device):
     return tokenize_prompts([prompt_for(TEMPLATE, n) for n in class_names(classes)], device=device)
@@ -92,15 +91,10 @@ def eval_case(model: torch.nn.Module, mode: str, device: torch.device, classes: 
     return run, prompts
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    _timing.add_model_args(parser)
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = _timing.new_parser(__doc__)
     parser.add_argument("--modes", default=",".join(PRECISIONS), help="comma-separated precision modes")
-    parser.add_argument(
-        "--compile", default=None,
-        help="comma-separated torch.compile modes: off, default, reduce-overhead, max-autotune "
-        "(default: off with --quick, else off,default)",
-    )
+    _timing.add_compile_arg(parser, None, " (default: off with --quick, else off,default)")
     _timing.add_share_prefix_arg(parser)
     _timing.add_iteration_args(parser)
     parser.add_argument("--cases", default="train,eval", help="comma-separated: train, eval")
@@ -109,11 +103,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, object]]:
+def main(argv: Sequence[str] | None = None) -> list[dict[str, object]]:
     args = parse_args(argv)
-    device = torch.device(args.device)
+    device, warmup, iters = _timing.setup(args)
     quick = args.quick
-    warmup, iters = _timing.iterations(args)
     compile_modes = _steps.compile_modes(args.compile or ("off" if quick else "off,default"))
     train_batch, train_classes = (2, [10]) if quick else (32, [50, 500])
     eval_batch, eval_classes = (4, [20]) if quick else (100, [500, 1000])
@@ -127,8 +120,7 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, object]]:
         keep = {int(c) for c in args.classes.split(",")}
         plans = [plan for plan in plans if plan[3] in keep]
 
-    torch.manual_seed(0)
-    master = build_random_clip(args.backbone)
+    master = _steps.random_backbone(args.backbone)
     results = []
     for requested in args.modes.split(","):
         mode = resolve_precision(requested, device)
@@ -142,21 +134,14 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, object]]:
                 times = _timing.time_ms(fn, device, warmup, iters)
                 record = {
                     "case": case,
-                    "backbone": args.backbone,
-                    "device": _timing.device_name(device),
-                    "mode": requested,
-                    "effective_mode": mode,
+                    **_timing.setting_fields(args.backbone, device, requested, mode),
                     "compile": compile_mode,
                     "share_prefix": share,
                     "batch": batch,
                     "classes": classes,
                     "prompt_tokens": prompts.length,
                     **prompts_path(prompts, share, device),
-                    "median_ms": round(statistics.median(times), 2),
-                    "min_ms": round(min(times), 2),
-                    "first_call_s": round(first_s, 2),
-                    "iters": iters,
-                    "peak_mem_gb": _timing.peak_gb(device),
+                    **_timing.timing_fields(times, device, first_s),
                 }
                 _timing.emit(record, results)
             del model

@@ -21,13 +21,12 @@ with the speed-ups over `full`. ViT-B/16's text tower at 100 classes takes about
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import itertools
 import statistics
 import sys
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -39,7 +38,6 @@ import _timing  # noqa: E402
 from clipfit.clip import shared_prefix  # noqa: E402
 from clipfit.clip import (  # noqa: E402
     autocast,
-    build_random_clip,
     convert_model,
     prompt_for,
     resolve_precision,
@@ -68,7 +66,7 @@ def variant_settings(variant: str):
         shared_prefix.UNPAD_SUFFIXES, shared_prefix.GPU_MIN_SAVED_TOKENS = saved
 
 
-def build(method: str, clip: torch.nn.Module, names: List[str], mode: str, device: torch.device):
+def build(method: str, clip: torch.nn.Module, names: list[str], mode: str, device: torch.device):
     if method == "clipfit":
         select_trainable(clip, "clipfit")
         prompts = tokenize_prompts([prompt_for(_steps.TEMPLATE, n) for n in names], device=device)
@@ -94,9 +92,8 @@ def text_pass(method: str, model: torch.nn.Module, images: int, device: torch.de
     return run
 
 
-def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, object]]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    _timing.add_model_args(parser)
+def main(argv: Sequence[str] | None = None) -> list[dict[str, object]]:
+    parser = _timing.new_parser(__doc__)
     parser.add_argument("--prec", default="fp16", help="precision mode (CPU runs fp32)")
     parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated, of {METHODS}")
     parser.add_argument("--classes", type=int, default=None, help="class count (default 500; quick 10)")
@@ -104,14 +101,12 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, object]]:
     parser.add_argument("--names", default="pets,varied", help=f"comma-separated name sets, of {sorted(NAMES)}")
     _timing.add_iteration_args(parser)
     args = parser.parse_args(argv)
-    device = torch.device(args.device)
-    warmup, iters = _timing.iterations(args)
+    device, warmup, iters = _timing.setup(args)
     classes = args.classes or (10 if args.quick else 500)
     mode = resolve_precision(args.prec, device)
 
-    torch.manual_seed(0)
-    clip = convert_model(build_random_clip(args.backbone), mode).to(device)
-    results: List[Dict[str, object]] = []
+    clip = convert_model(_steps.random_backbone(args.backbone), mode).to(device)
+    results: list[dict[str, object]] = []
     for names_key, method in itertools.product(args.names.split(","), args.methods.split(",")):
         names = NAMES[names_key](classes)
         medians = {}
@@ -127,10 +122,9 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, object]]:
             medians[variant] = statistics.median(times)
             _timing.emit({
                 "method": method, "case": "text_fwd_bwd", "names": names_key, "variant": variant,
-                "backbone": args.backbone, "device": _timing.device_name(device), "mode": args.prec,
-                "effective_mode": mode, "classes": classes, "images": args.images if method == "cocoop" else None,
-                "median_ms": round(medians[variant], 2), "min_ms": round(min(times), 2), "iters": iters,
-                "peak_mem_gb": _timing.peak_gb(device),
+                **_timing.setting_fields(args.backbone, device, args.prec, mode),
+                "classes": classes, "images": args.images if method == "cocoop" else None,
+                **_timing.timing_fields(times, device),
             }, results)
         _timing.emit({"method": method, "case": "text_fwd_bwd_speedup", "names": names_key, "classes": classes,
                       **{f"{v}_speedup": round(medians["full"] / medians[v], 2) for v in VARIANTS[1:]}}, results)

@@ -8,11 +8,10 @@ evaluation that CLIPFit, CoOp and the zero-shot trainers share: one image pass a
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import sys
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -21,11 +20,10 @@ import bench_baselines  # noqa: E402
 import bench_clipfit_step  # noqa: E402
 
 
-def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    _timing.add_model_args(parser)
+def main(argv: Sequence[str] | None = None) -> list[dict]:
+    parser = _timing.new_parser(__doc__)
     parser.add_argument("--prec", default="fp16", help="comma-separated precision modes")
-    parser.add_argument("--compile", default="off", help="comma-separated torch.compile modes of the training steps")
+    _timing.add_compile_arg(parser, "off", " (the training steps)")
     _timing.add_share_prefix_arg(parser)
     parser.add_argument("--quick", action="store_true", help="small shapes, 1 iteration: CPU smoke run")
     args = parser.parse_args(argv)

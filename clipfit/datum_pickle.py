@@ -82,15 +82,6 @@ def dumps_datums(obj: Any) -> bytes:
     return buffer.getvalue()
 
 
-def loads_datums(data: bytes, datum_cls: type) -> Any:
-    return DatumUnpickler(io.BytesIO(data), datum_cls).load()
-
-
-def load_datum_pickle(fpath: str, datum_cls: type) -> Any:
-    with open(fpath, "rb") as f:
-        return DatumUnpickler(f, datum_cls).load()
-
-
 def save_datum_pickle(obj: Any, fpath: str) -> None:
     """Write atomically: an interrupted run never leaves a truncated cache behind."""
     data = dumps_datums(obj)

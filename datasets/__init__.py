@@ -1,9 +1,12 @@
 """The 15 few-shot CLIP benchmarks under CoOp's registered names, and the demo's synthetic dataset.
 
-Importing this package registers every dataset in the active engine's DATASET_REGISTRY. Each module
-holds one dataset's layout; the shared flow is in `datasets.base`, the file handling in
-`datasets.storage`. Layouts and downloads: DATASETS.md.
+Importing this package registers every dataset in the active engine's DATASET_REGISTRY. Each dataset
+module (`oxford_pets`, ...) holds one dataset's layout; the shared flow is in `datasets.base`, its
+helpers in `split_files`, `random_splits`, `subsample`, `class_folders` and `notices`, the file handling
+in `errors`, `listing`, `readers`, `cached_paths` and `storage`. Layouts and downloads: DATASETS.md.
 """
+from __future__ import annotations
+
 from datasets import (  # noqa: F401  (imported to register)
     caltech101,
     demo_shapes,
@@ -23,7 +26,7 @@ from datasets import (  # noqa: F401  (imported to register)
     ucf101,
 )
 from datasets.base import BENCHMARK_ROLES, CoOpDataset, FewShotDataset, SplitDataset, TestOnlyDataset  # noqa: F401
-from datasets.storage import (  # noqa: F401
+from datasets.errors import (  # noqa: F401
     CorruptDatasetFile,
     DatasetError,
     DatasetNotFound,

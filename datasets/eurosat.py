@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from clipfit.compat import DATASET_REGISTRY
 
-from .base import SplitDataset, read_and_split_data
+from .base import SplitDataset
+from .random_splits import read_and_split_data
 
 NEW_CNAMES = {
     "AnnualCrop": "Annual Crop Land",

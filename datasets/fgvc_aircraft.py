@@ -6,7 +6,9 @@ import os
 from clipfit.compat import DATASET_REGISTRY
 
 from .base import SplitDataset
-from .storage import CorruptDatasetFile, make_datum, text_lines
+from .errors import CorruptDatasetFile
+from .listing import make_datum
+from .readers import text_lines
 
 
 @DATASET_REGISTRY.register()

@@ -9,8 +9,12 @@ import os
 from clipfit.compat import DATASET_REGISTRY
 from clipfit.datum_pickle import save_datum_pickle
 
-from .base import FewShotDataset, classname_lookup, read_class_folders
-from .storage import CorruptDatasetFile, docs_ref, list_names, load_datum_cache, resolve_cached_paths
+from .base import FewShotDataset
+from .cached_paths import resolve_cached_paths
+from .class_folders import classname_lookup, read_class_folders
+from .errors import CorruptDatasetFile, docs_ref
+from .listing import list_names
+from .readers import load_datum_cache
 
 
 @DATASET_REGISTRY.register()

@@ -5,8 +5,9 @@ import os
 
 from clipfit.compat import DATASET_REGISTRY
 
-from .base import TestOnlyDataset, read_class_folders, read_classnames
-from .storage import CorruptDatasetFile, docs_ref
+from .base import TestOnlyDataset
+from .class_folders import read_class_folders, read_classnames
+from .errors import CorruptDatasetFile, docs_ref
 
 NUM_FOLDERS = 1000
 

@@ -6,8 +6,10 @@ from collections import defaultdict
 
 from clipfit.compat import DATASET_REGISTRY
 
-from .base import SplitDataset, split_by_ratio
-from .storage import CorruptDatasetFile, docs_ref, read_json_file
+from .base import SplitDataset
+from .errors import CorruptDatasetFile, docs_ref
+from .random_splits import split_by_ratio
+from .readers import read_json_file
 
 
 @DATASET_REGISTRY.register()

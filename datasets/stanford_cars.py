@@ -6,8 +6,9 @@ import os
 
 from clipfit.compat import DATASET_REGISTRY
 
-from .base import SplitDataset, split_trainval
-from .storage import make_datum
+from .base import SplitDataset
+from .listing import make_datum
+from .random_splits import split_trainval
 
 
 @DATASET_REGISTRY.register()

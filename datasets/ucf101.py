@@ -6,8 +6,11 @@ import re
 
 from clipfit.compat import DATASET_REGISTRY
 
-from .base import SplitDataset, split_trainval
-from .storage import CorruptDatasetFile, make_datum, text_lines
+from .base import SplitDataset
+from .errors import CorruptDatasetFile
+from .listing import make_datum
+from .random_splits import split_trainval
+from .readers import text_lines
 
 
 @DATASET_REGISTRY.register()

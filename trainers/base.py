@@ -1,4 +1,4 @@
-"""What every CLIP trainer shares: backbone loading, precision, trained-only checkpoints, cached evaluation.
+"""What every CLIP trainer shares: precision, trained-only checkpoints, cached evaluation.
 
 A method is an `nn.Module` (`ClipMethod`) around an open_clip CLIP; the trainer registers the module
 that holds its trained parameters under CoOp's name `prompt_learner`, builds Dassl's optimizer and
@@ -24,7 +24,6 @@ from clipfit.clip import (
     cosine_logits,
     get_clip_info,
     input_dtype,
-    load_clip,
     load_trained_state_dict,
     make_grad_scaler,
     resolve_precision,
@@ -38,45 +37,11 @@ from clipfit.compat import (
     load_pretrained_weights,
 )
 from clipfit.errors import UserInputError
+from clipfit.torch_compile import check_compile_mode, compile_step
+
+from .backbone import load_backbone
 
 REGISTERED_NAME = "prompt_learner"
-COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
-
-
-def check_compile_mode(mode: str, what: str = "torch.compile mode") -> None:
-    if mode not in COMPILE_MODES:
-        raise UserInputError(f"{what} is {mode!r}; use one of {list(COMPILE_MODES)}")
-
-
-def compile_step(fn, mode: str = "default"):
-    """torch.compile in one of COMPILE_MODES (reduce-overhead replays CUDA graphs: fewest launches)."""
-    check_compile_mode(mode)
-    return torch.compile(fn, mode=None if mode == "default" else mode)
-
-
-def load_backbone(cfg, device: torch.device) -> nn.Module:
-    """The CLIP of MODEL.BACKBONE (weights file, OpenAI cache, open_clip cache), fp32, eval mode."""
-    backbone = cfg.MODEL.BACKBONE
-    if not backbone.NAME:
-        raise UserInputError("MODEL.BACKBONE.NAME is empty: set it in the trainer config or with --backbone")
-    image_size = cfg.INPUT.SIZE[0]
-    if not backbone.PRETRAINED:
-        print(f"MODEL.BACKBONE.PRETRAINED is False: {backbone.NAME} starts from RANDOM weights")
-    model = load_clip(
-        backbone.NAME,
-        pretrained=backbone.TAG,
-        weights_path=backbone.WEIGHTS,
-        device=device,
-        image_size=image_size if backbone.NAME.startswith("tiny") else None,
-        random_init=not backbone.PRETRAINED,
-    )
-    native = get_clip_info(model).image_size
-    if native != image_size or cfg.INPUT.SIZE[0] != cfg.INPUT.SIZE[1]:
-        raise UserInputError(
-            f"INPUT.SIZE {tuple(cfg.INPUT.SIZE)} does not match {backbone.NAME}'s input resolution {native}; "
-            f"set INPUT.SIZE ({native}, {native})"
-        )
-    return model
 
 
 def method_node() -> CN:

@@ -8,7 +8,7 @@ The precision is `TRAINER.COOP.PREC`, as in CoOp's scripts, which pass CoOp's co
 """
 from __future__ import annotations
 
-from typing import List, Sequence
+from typing import Sequence
 
 import torch
 import torch.nn as nn
@@ -38,7 +38,7 @@ def ensemble_text_features(encoder: TextEncoder, classnames: Sequence[str], temp
     total = None
     for template in templates:
         prompts = tokenize_prompts([prompt_for(template, name) for name in classnames], device=device)
-        features = compute_text_features(encoder, prompts, normalize=True, chunk_size=chunk_size)
+        features = compute_text_features(encoder, prompts, chunk_size=chunk_size)
         total = features if total is None else total + features
     if len(templates) == 1:
         return total
@@ -65,7 +65,7 @@ class ZeroshotCLIP(ClipTrainer):
     SCRIPT_FOLDER = "zsclip"  # ZeroshotCLIP2 runs through them too: TRAINER=ZeroshotCLIP2
     ZERO_SHOT = True
 
-    def templates(self) -> List[str]:
+    def templates(self) -> list[str]:
         return [self.dataset_template()]
 
     def dataset_template(self) -> str:
@@ -93,7 +93,7 @@ class ZeroshotCLIP2(ZeroshotCLIP):
 
     RECIPE = ZeroshotCLIP.RECIPE
 
-    def templates(self) -> List[str]:
+    def templates(self) -> list[str]:
         templates = list(IMAGENET_TEMPLATES_SELECT)
         if self.cfg.DATASET.NAME != "ImageNet":
             templates.append(self.dataset_template())

@@ -74,8 +74,12 @@ def count_images(folder: str) -> int:
 
 def inspect_dataset(cls, root: str) -> DatasetReport:
     """Check one dataset's layout under `root`."""
-    from datasets.base import TestOnlyDataset, parse_split
-    from datasets.storage import DatasetError, DatasetFiles, absent, docs_ref, find_missing, read_json_file
+    from datasets.base import TestOnlyDataset
+    from datasets.errors import DatasetError, docs_ref
+    from datasets.listing import absent, find_missing
+    from datasets.readers import read_json_file
+    from datasets.split_files import parse_split
+    from datasets.storage import DatasetFiles
 
     name = cls.__name__
     dataset_dir, image_dir = cls.dirs_under(root)

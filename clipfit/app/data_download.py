@@ -71,8 +71,8 @@ def _fetch(url: str, quiet: bool = True, timeout: float = 60.0) -> bytes:
 
 def download_split(split_file: str, dest: str, url_template: str | None = None, quiet: bool = True) -> None:
     """Download one split file to `dest`; raise `DownloadFailed` (and write nothing) unless it is valid."""
-    from datasets.base import parse_split
-    from datasets.storage import DatasetError
+    from datasets.errors import DatasetError
+    from datasets.split_files import parse_split
 
     from ..files import atomic_write
 
@@ -99,7 +99,8 @@ def download_missing_splits(
     from .data_check import selected_datasets
 
     classes = selected_datasets(names)  # (this imports the project's `datasets` from its checkout)
-    from datasets.storage import DatasetFiles, docs_ref
+    from datasets.errors import docs_ref
+    from datasets.storage import DatasetFiles
 
     results = []
     for name, cls in classes.items():

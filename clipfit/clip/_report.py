@@ -1,7 +1,8 @@
-"""Error-message pieces shared by the weight loader (`loading`) and the trained-state loader (`classifier`)."""
+"""Error-message pieces shared by the weight loader (`weight_files`) and the trained-state loader
+(`trained_state`)."""
 from __future__ import annotations
 
-from typing import Iterable, List, Sequence, Tuple
+from typing import Iterable, Sequence
 
 SHOW = 5  # how many offending keys an error message lists
 
@@ -12,6 +13,6 @@ def first_few(items: Sequence[str]) -> str:
     return ", ".join(items[:SHOW]) + more
 
 
-def mismatch_lines(sections: Iterable[Tuple[str, Sequence[str]]]) -> List[str]:
+def mismatch_lines(sections: Iterable[tuple[str, Sequence[str]]]) -> list[str]:
     """One line `  {label} ({count}): {first few keys}` per (label, keys) section that has keys."""
     return [f"  {label} ({len(keys)}): {first_few(keys)}" for label, keys in sections if keys]

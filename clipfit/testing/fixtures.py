@@ -171,15 +171,32 @@ def _folder_split(w: _Writer, image_dir: str, classes: list[tuple[str, str]], pe
     return split
 
 
-def _oxford_pets(w: _Writer) -> dict:
-    breeds = [("Abyssinian", 1), ("american_bulldog", 2), ("Egyptian_Mau", 1)]
+def _seven_per_class(
+    w: _Writer, image_dir: str, classes: list[tuple[str, str]], image: Callable, list_line: Callable
+) -> tuple[list[str], list[str], dict]:
+    """Seven images per class, as in the layouts with official trainval (1-5) and test (6-7) lists.
+
+    `classes` holds (folder or id, class name) per label; `image(label, key, i)` is the image path under
+    `image_dir`, `list_line(label, key, i, relpath)` its line in the list. Returns (trainval lines, test
+    lines, split).
+    """
     trainval, test, split = [], [], _new_split()
-    for label, (breed, species) in enumerate(breeds):
+    for label, (key, classname) in enumerate(classes):
         for i in range(1, 8):
-            stem = f"{breed}_{i}"
-            w.image(f"images/{stem}.jpg", label)
-            (trainval if i <= 5 else test).append(f"{stem} {label + 1} {species} {i}")
-            split[_part_of_seven(i)].append([f"{stem}.jpg", label, breed.lower()])
+            rel = image(label, key, i)
+            w.image(f"{image_dir}/{rel}", label)
+            (trainval if i <= 5 else test).append(list_line(label, key, i, rel))
+            split[_part_of_seven(i)].append([rel, label, classname])
+    return trainval, test, split
+
+
+def _oxford_pets(w: _Writer) -> dict:
+    species = {"Abyssinian": 1, "american_bulldog": 2, "Egyptian_Mau": 1}
+    trainval, test, split = _seven_per_class(
+        w, "images", [(breed, breed.lower()) for breed in species],
+        lambda label, breed, i: f"{breed}_{i}.jpg",
+        lambda label, breed, i, rel: f"{breed}_{i} {label + 1} {species[breed]} {i}",
+    )
     w.text("annotations/trainval.txt", _lines(trainval))
     w.text("annotations/test.txt", _lines(test))
     return split
@@ -261,13 +278,11 @@ def _food101(w: _Writer) -> dict:
 def _sun397(w: _Writer) -> dict:
     classdirs = [("a/abbey", "abbey"), ("a/apartment_building/outdoor", "outdoor apartment_building"), ("b/bedroom", "bedroom")]
     w.text("ClassName.txt", _lines(f"/{c}" for c, _ in classdirs))
-    training, testing, split = [], [], _new_split()
-    for label, (classdir, classname) in enumerate(classdirs):
-        for i in range(1, 8):
-            rel = f"{classdir}/sun_{'abc'[label]}{i:015d}.jpg"
-            w.image(f"SUN397/{rel}", label)
-            (training if i <= 5 else testing).append(f"/{rel}")
-            split[_part_of_seven(i)].append([rel, label, classname])
+    training, testing, split = _seven_per_class(
+        w, "SUN397", classdirs,
+        lambda label, classdir, i: f"{classdir}/sun_{'abc'[label]}{i:015d}.jpg",
+        lambda label, classdir, i, rel: f"/{rel}",
+    )
     w.text("Training_01.txt", _lines(training))
     w.text("Testing_01.txt", _lines(testing))
     return split
@@ -285,16 +300,13 @@ def _ucf101(w: _Writer) -> dict:
     actions = [("ApplyEyeMakeup", "Apply_Eye_Makeup"), ("PlayingDaf", "Playing_Daf"), ("YoYo", "Yo_Yo")]
     # The official lists use Windows line ends.
     w.text("ucfTrainTestlist/classInd.txt", _lines([f"{i + 1} {a}" for i, (a, _) in enumerate(actions)], "\r\n"))
-    trainlist, testlist, split = [], [], _new_split()
-    for label, (action, renamed) in enumerate(actions):
-        for g in range(1, 8):
-            clip = f"v_{action}_g{g:02d}_c01"
-            w.image(f"UCF-101-midframes/{renamed}/{clip}.jpg", label)
-            if g <= 5:
-                trainlist.append(f"{action}/{clip}.avi {label + 1}")
-            else:
-                testlist.append(f"{action}/{clip}.avi")
-            split[_part_of_seven(g)].append([f"{renamed}/{clip}.jpg", label, renamed])
+    renamed = dict(actions)
+    trainlist, testlist, split = _seven_per_class(
+        w, "UCF-101-midframes", actions,
+        lambda label, action, i: f"{renamed[action]}/v_{action}_g{i:02d}_c01.jpg",
+        # the train list carries the label, the test list does not
+        lambda label, action, i, rel: f"{action}/v_{action}_g{i:02d}_c01.avi" + (f" {label + 1}" if i <= 5 else ""),
+    )
     w.text("ucfTrainTestlist/trainlist01.txt", _lines(trainlist, "\r\n"))
     w.text("ucfTrainTestlist/testlist01.txt", _lines(testlist, "\r\n"))
     return split

@@ -178,12 +178,6 @@ def test_missing_weights_without_offline_flags_probe_and_fail_fast(offline, monk
     assert time.perf_counter() - start < 5.0
 
 
-def test_allow_random_continues_with_a_notice(cached_backbone, offline, capsys):
-    model = load_clip("tiny-cached", allow_random=True)
-    assert model.clip_info.weights == "random"
-    assert "RANDOM weights" in capsys.readouterr().out
-
-
 def test_weights_of_another_architecture_name_the_file_and_keys(tmp_path):
     path = tmp_path / "tiny-vit.pt"
     torch.save(reference_tiny().state_dict(), path)
@@ -221,7 +215,7 @@ def test_unknown_pretrained_tag_lists_the_known_ones():
 
 
 def test_open_clip_hugging_face_cache_is_found_without_network(offline):
-    from clipfit.clip.loading import _find_in_hf_cache
+    from clipfit.clip.weight_lookup import _find_in_hf_cache
 
     repo = offline / "hf" / "models--timm--vit_base_patch16_clip_224.openai"
     commit = "0123456789abcdef0123456789abcdef01234567"

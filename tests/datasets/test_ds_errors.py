@@ -10,9 +10,12 @@ import stat
 import pytest
 
 import datasets.base
+import datasets.listing
 import datasets.storage
 from clipfit.datum_pickle import save_datum_pickle
-from datasets.storage import CorruptDatasetFile, DatasetNotFound, MissingImages, StaleCache, fallback_dir, find_missing
+from datasets.errors import CorruptDatasetFile, DatasetNotFound, MissingImages, StaleCache
+from datasets.listing import find_missing, make_datum
+from datasets.storage import fallback_dir
 
 
 def test_missing_dataset_folder_names_path_and_docs(tmp_path, build):
@@ -190,7 +193,7 @@ def test_moved_root_with_missing_images_is_stale(fresh, build, tmp_path):
 def test_cache_from_unknown_root_is_stale(fresh, build):
     root = fresh("OxfordPets", with_json=True)
     d = os.path.join(root, "oxford_pets")
-    items = [datasets.storage.make_datum(f"/elsewhere/xyz/images/Abyssinian_{i}.jpg", 0, "abyssinian") for i in (1, 2)]
+    items = [make_datum(f"/elsewhere/xyz/images/Abyssinian_{i}.jpg", 0, "abyssinian") for i in (1, 2)]
     pkl = os.path.join(d, "split_fewshot", "shot_2-seed_1.pkl")
     save_datum_pickle({"train": items, "val": items[:1]}, pkl)
     with pytest.raises(StaleCache) as e:
@@ -202,7 +205,7 @@ def test_cache_from_unknown_root_is_stale(fresh, build):
 def test_cached_images_missing_under_same_root(fresh, build):
     root = fresh("OxfordPets", with_json=True)
     images = os.path.join(root, "oxford_pets", "images")
-    items = [datasets.storage.make_datum(os.path.join(images, name), 0, "abyssinian") for name in ("Abyssinian_1.jpg", "gone.jpg")]
+    items = [make_datum(os.path.join(images, name), 0, "abyssinian") for name in ("Abyssinian_1.jpg", "gone.jpg")]
     pkl = os.path.join(root, "oxford_pets", "split_fewshot", "shot_2-seed_1.pkl")
     save_datum_pickle({"train": items, "val": items[:1]}, pkl)
     with pytest.raises(MissingImages, match="1 of the 3 images listed in .*shot_2-seed_1.pkl(.|\n)*gone.jpg"):
@@ -351,7 +354,7 @@ def test_find_missing_lists_big_folders_instead_of_stat(tmp_path, monkeypatch):
     paths = [str(folder / f"{i}.jpg") for i in range(42)] + [str(folder / "sub.jpg")]
     calls = []
     real = os.path.isfile
-    monkeypatch.setattr(datasets.storage.os.path, "isfile", lambda p: calls.append(p) or real(p))
+    monkeypatch.setattr(datasets.listing.os.path, "isfile", lambda p: calls.append(p) or real(p))
     missing = find_missing(paths)
     assert missing == [str(folder / "40.jpg"), str(folder / "41.jpg"), str(folder / "sub.jpg")]
     assert calls == []

@@ -8,11 +8,11 @@ import random
 import pytest
 
 from clipfit.compat import Datum, build_dataset
-from clipfit.datum_pickle import load_datum_pickle
 from clipfit.engine.utils.env import set_random_seed
 
 from datasets.base import subsample_classes
-from datasets.storage import make_datum
+from datasets.listing import make_datum
+from datasets.readers import load_datum_cache
 
 
 def reference_fewshot(items: list, k: int) -> list:
@@ -75,7 +75,7 @@ def test_cache_is_reused_without_randomness(fresh, make_cfg, build, capsys):
     assert [d.impath for d in second.train_x] == [d.impath for d in first.train_x]
     assert [d.impath for d in second.val] == [d.impath for d in first.val]
     assert os.stat(pkl).st_mtime_ns == mtime
-    data = load_datum_pickle(pkl, Datum)
+    data = load_datum_cache(pkl, ("train", "val"), "")
     assert [d.impath for d in data["train"]] == [d.impath for d in first.train_x]
 
 

@@ -1,4 +1,5 @@
 """Few-shot caches are interchangeable with real Dassl's, built here without importing Dassl."""
+import io
 import pickle
 import pickletools
 import sys
@@ -7,7 +8,11 @@ import types
 import pytest
 
 from clipfit.engine.data.base_dataset import Datum
-from clipfit.datum_pickle import dumps_datums, load_datum_pickle, loads_datums, save_datum_pickle
+from clipfit.datum_pickle import DatumUnpickler, dumps_datums, save_datum_pickle
+
+
+def loads_datums(data):
+    return DatumUnpickler(io.BytesIO(data), Datum).load()
 
 
 def _dassl_written_bytes(image_file):
@@ -50,7 +55,7 @@ def _global_refs(data):
 
 def test_dassl_written_cache_loads_without_dassl(image_file):
     assert "dassl" not in sys.modules
-    data = loads_datums(_dassl_written_bytes(image_file), Datum)
+    data = loads_datums(_dassl_written_bytes(image_file))
     item = data["train"][0]
     assert isinstance(item, Datum)
     assert (item.impath, item.label, item.domain, item.classname) == (image_file, 4, 0, "pug")
@@ -94,7 +99,7 @@ def test_our_cache_loads_in_a_real_dassl_like_environment(image_file, tmp_path):
 def test_round_trip_and_atomic_file(image_file, tmp_path):
     path = tmp_path / "c.pkl"
     save_datum_pickle({"train": [Datum(image_file, 2, 0, "x")]}, str(path))
-    assert load_datum_pickle(str(path), Datum)["train"][0].label == 2
+    assert loads_datums(path.read_bytes())["train"][0].label == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.pkl", "img.jpg"]
 
 
@@ -105,7 +110,6 @@ def test_datum_requires_existing_file(tmp_path):
 
 def test_fast_and_portable_picklers_agree(image_file):
     from clipfit.datum_pickle import _DasslPathPickler
-    import io
 
     obj = {"train": [Datum(image_file, i % 3, 0, f"c{i % 3}") for i in range(50)], "val": []}
     fast = dumps_datums(obj)
@@ -113,7 +117,7 @@ def test_fast_and_portable_picklers_agree(image_file):
     _DasslPathPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
     slow = buffer.getvalue()
     assert _global_refs(fast) == _global_refs(slow) == [("dassl.data.datasets.base_dataset", "Datum")]
-    a, b = loads_datums(fast, Datum), loads_datums(slow, Datum)
+    a, b = loads_datums(fast), loads_datums(slow)
     assert [x.__dict__ for x in a["train"]] == [x.__dict__ for x in b["train"]]
 
 

@@ -2,8 +2,6 @@
 from .checkpoint import load_checkpoint, load_pretrained_weights, resume_from_checkpoint, save_checkpoint
 from .env import collect_env_info, count_num_param, set_random_seed
 from .files import (
-    atomic_open,
-    atomic_write,
     check_isfile,
     listdir_nohidden,
     mkdir_if_missing,

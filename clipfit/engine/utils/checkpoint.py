@@ -11,7 +11,8 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from .files import atomic_write, mkdir_if_missing
+from ...files import atomic_write
+from .files import mkdir_if_missing
 from .rng import restore_rng_state
 
 

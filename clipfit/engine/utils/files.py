@@ -1,4 +1,4 @@
-"""File-system, JSON and image helpers with Dassl's names (atomic writes come from `clipfit.files`)."""
+"""File-system, JSON and image helpers with Dassl's names (`write_json` comes from `clipfit.files`)."""
 from __future__ import annotations
 
 import errno
@@ -9,11 +9,10 @@ from typing import Any
 
 from PIL import Image
 
-from ...files import atomic_open, atomic_write, write_json
+from ...files import write_json
 
 __all__ = [
-    "mkdir_if_missing", "check_isfile", "listdir_nohidden", "read_image", "tolist_if_not", "atomic_open",
-    "atomic_write", "read_json", "write_json",
+    "mkdir_if_missing", "check_isfile", "listdir_nohidden", "read_image", "tolist_if_not", "read_json", "write_json",
 ]
 
 
