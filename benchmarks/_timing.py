@@ -5,10 +5,9 @@ import argparse
 import json
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import torch
-
 
 # --share-prefix: which text paths a case is timed with (TextEncoder.share_prefix on / off).
 SHARE_PREFIX = {"on": [True], "off": [False], "both": [True, False]}

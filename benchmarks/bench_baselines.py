@@ -24,8 +24,8 @@ import contextlib
 import copy
 import statistics
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import torch
 
@@ -34,8 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _steps  # noqa: E402  (puts the checkout on sys.path)
 import _timing  # noqa: E402
 import bench_clipfit_step as clipfit_bench  # noqa: E402
+
 from clipfit.clip import autocast, convert_model, resolve_precision  # noqa: E402
-from trainers.cocoop import GiB, CoCoOpModel  # noqa: E402
+from trainers.cocoop import CoCoOpModel, GiB  # noqa: E402
 from trainers.coop import CoOpModel  # noqa: E402
 
 METHODS = ("coop", "cocoop", "clipfit")

@@ -22,8 +22,8 @@ import contextlib
 import copy
 import itertools
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _steps  # noqa: E402  (puts the checkout on sys.path)
 import _timing  # noqa: E402
 from _steps import TEMPLATE, class_names, synthetic_images  # noqa: E402,F401  (re-exported for tests)
+
 from clipfit.clip import (  # noqa: E402
     PRECISIONS,
     TextEncoder,

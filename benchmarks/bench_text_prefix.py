@@ -25,8 +25,8 @@ import contextlib
 import itertools
 import statistics
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -35,19 +35,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _steps  # noqa: E402  (puts the checkout on sys.path)
 import _timing  # noqa: E402
-from clipfit.clip import shared_prefix  # noqa: E402
+
 from clipfit.clip import (  # noqa: E402
     autocast,
     convert_model,
     prompt_for,
     resolve_precision,
     select_trainable,
+    shared_prefix,  # noqa: E402
     tokenize_prompts,
 )
 from trainers.clipfit import CLIPFitModel  # noqa: E402
 from trainers.cocoop import CoCoOpModel  # noqa: E402
 from trainers.coop import CoOpModel  # noqa: E402
-
 
 METHODS = ("clipfit", "coop", "cocoop")
 VARIANTS = ("full", "prefix", "unpadded", "auto")

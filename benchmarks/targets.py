@@ -14,17 +14,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Sequence
 
 
 @dataclass(frozen=True)
 class Target:
     name: str
-    match: Dict[str, object]  # record fields that must be equal
+    match: dict[str, object]  # record fields that must be equal
     metric: str  # median_ms, ms_per_image or peak_mem_gb
     limit: float
-    baseline: Optional[float] = None  # the original implementation's value on the same shapes
+    baseline: float | None = None  # the original implementation's value on the same shapes
     modes: Sequence[str] = field(default_factory=tuple)  # allowed "mode" values; empty = any
 
 
@@ -48,12 +48,12 @@ TARGETS = (
 )
 
 
-def _method(record: Dict[str, object]) -> str:
+def _method(record: dict[str, object]) -> str:
     # bench_clipfit_step.py prints no method; its records are CLIPFit's (eval: the shared cached evaluation).
     return str(record.get("method", "clipfit"))
 
 
-def _matches(record: Dict[str, object], target: Target) -> bool:
+def _matches(record: dict[str, object], target: Target) -> bool:
     for key, value in target.match.items():
         got = _method(record) if key == "method" else record.get(key)
         if got != value:
@@ -63,7 +63,7 @@ def _matches(record: Dict[str, object], target: Target) -> bool:
     return record.get(target.metric) is not None
 
 
-def check(records: Iterable[Dict[str, object]]) -> List[Dict[str, object]]:
+def check(records: Iterable[dict[str, object]]) -> list[dict[str, object]]:
     """One result per target: the best matching record's value, the limit and whether it is met."""
     records = list(records)
     results = []
@@ -84,7 +84,7 @@ def check(records: Iterable[Dict[str, object]]) -> List[Dict[str, object]]:
     return results
 
 
-def read_records(lines: Iterable[str]) -> List[Dict[str, object]]:
+def read_records(lines: Iterable[str]) -> list[dict[str, object]]:
     """The JSON objects among `lines` (other output, e.g. notices, is skipped)."""
     records = []
     for line in lines:
@@ -97,7 +97,7 @@ def read_records(lines: Iterable[str]) -> List[Dict[str, object]]:
     return records
 
 
-def table(results: List[Dict[str, object]]) -> str:
+def table(results: list[dict[str, object]]) -> str:
     rows = [f"{'target':48} {'value':>9} {'limit':>7} {'original':>8}  met  from"]
     for r in results:
         value = "-" if r["value"] is None else f"{r['value']:.2f}"
@@ -107,11 +107,11 @@ def table(results: List[Dict[str, object]]) -> str:
     return "\n".join(rows)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, object]]:
+def main(argv: Sequence[str] | None = None) -> list[dict[str, object]]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="*", help="files of JSON lines (default: stdin)")
     args = parser.parse_args(argv)
-    lines: List[str] = []
+    lines: list[str] = []
     if args.files:
         for path in args.files:
             with open(path, encoding="utf-8") as handle:

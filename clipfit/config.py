@@ -9,7 +9,7 @@ or `import trainers, datasets`), as train.py does.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from yacs.config import CfgNode as CN
 

@@ -50,7 +50,7 @@ class _DasslPathPickler(pickle._Pickler):
                 self.save(qualname)
                 self.write(pickle.STACK_GLOBAL)
             else:
-                self.write(pickle.GLOBAL + f"{module}\n{qualname}\n".encode("utf-8"))
+                self.write(pickle.GLOBAL + f"{module}\n{qualname}\n".encode())
             self.memoize(obj)
             return
         super().save_global(obj, name)

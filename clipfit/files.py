@@ -9,7 +9,8 @@ import contextlib
 import json
 import os
 import tempfile
-from typing import IO, Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import IO, Any
 
 __all__ = ["atomic_open", "atomic_write", "dump_json_text", "write_json"]
 

@@ -1,7 +1,7 @@
 """torch.compile of a training step in one of the modes the configs accept (model-agnostic)."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

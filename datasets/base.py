@@ -14,7 +14,7 @@ class, e.g. `OxfordPets.subsample_classes(...)`, as CoOp-style code calls them.
 from __future__ import annotations
 
 import os
-from typing import Iterable
+from collections.abc import Iterable
 
 from clipfit.compat import DatasetBase
 from clipfit.datum_pickle import save_datum_pickle

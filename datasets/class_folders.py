@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import sys
 from collections import OrderedDict
-from typing import Callable
+from collections.abc import Callable
 
 from clipfit.compat import Datum
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from typing import Iterable
+from collections.abc import Iterable
 
 from clipfit.compat import Datum
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import random
 from collections import defaultdict
-from typing import Iterable
+from collections.abc import Iterable
 
 from .errors import CorruptDatasetFile
 from .listing import list_names, make_datum

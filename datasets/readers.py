@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import pickle
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from clipfit.compat import Datum
 from clipfit.datum_pickle import DATUM_PATHS, DatumUnpickler

@@ -10,7 +10,7 @@ import errno
 import hashlib
 import os
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from clipfit.files import atomic_write
 

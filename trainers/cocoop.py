@@ -16,7 +16,7 @@ are alive at a time (at the price of recomputing the chunks' forward during back
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn as nn

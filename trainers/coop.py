@@ -12,7 +12,7 @@ causal, so the features are the same (see `clipfit.clip.text`).
 """
 from __future__ import annotations
 
-from typing import List, Sequence, Tuple
+from collections.abc import Sequence
 
 import torch
 import torch.nn as nn
@@ -32,7 +32,7 @@ CLASS_TOKEN_POSITIONS = ("end", "middle", "front")
 
 def context_vectors(
     encoder: TextEncoder, n_ctx: int, ctx_init: str, dtype: torch.dtype, n_cls: int = 0
-) -> Tuple[torch.Tensor, str]:
+) -> tuple[torch.Tensor, str]:
     """Initial context vectors and the prompt prefix they stand for, as CoOp/CoCoOp build them.
 
     With `ctx_init` ("a_photo_of_a" or "a photo of a"), n_ctx is its number of words and the context
@@ -63,7 +63,7 @@ def context_vectors(
     return vectors.to(device), " ".join(["X"] * n_ctx)
 
 
-def class_prompts(prefix: str, classnames: Sequence[str]) -> Tuple[List[str], List[int]]:
+def class_prompts(prefix: str, classnames: Sequence[str]) -> tuple[list[str], list[int]]:
     """CoOp's prompts "{prefix} {name}." and the token count of every name (underscores -> spaces)."""
     names = [name.replace("_", " ") for name in classnames]
     tokenizer = get_tokenizer()

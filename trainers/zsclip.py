@@ -8,7 +8,7 @@ The precision is `TRAINER.COOP.PREC`, as in CoOp's scripts, which pass CoOp's co
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn as nn

@@ -138,7 +138,7 @@ class Job:
         return os.path.join(*parts, seed)
 
     @property
-    def train_job(self) -> "Job | None":
+    def train_job(self) -> Job | None:
         """The job whose model this one evaluates (None for jobs that train or are zero-shot)."""
         if self.zero_shot or self.protocol not in ("base2new_test", "xd_test"):
             return None

@@ -16,7 +16,15 @@ from .classifier import compute_text_features, cosine_logits
 from .feature_cache import TextFeatureCache
 from .loading import ClipInfo, get_clip_info, load_clip
 from .params import PRESETS, Selection, select_trainable
-from .precision import PRECISIONS, at_least_fp32, autocast, convert_model, input_dtype, make_grad_scaler, resolve_precision
+from .precision import (
+    PRECISIONS,
+    at_least_fp32,
+    autocast,
+    convert_model,
+    input_dtype,
+    make_grad_scaler,
+    resolve_precision,
+)
 from .regularisers import kd_loss, mse_bias_loss
 from .templates import DEFAULT_TEMPLATE, IMAGENET_TEMPLATES_SELECT, prompt_for, resolve_template
 from .text import TextEncoder, TokenizedPrompts, tokenize, tokenize_prompts

@@ -2,7 +2,7 @@
 (`trained_state`)."""
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 SHOW = 5  # how many offending keys an error message lists
 

@@ -15,8 +15,8 @@ The registry is plain data, like open_clip's pretrained table; `register_backbon
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Dict, Optional
 
 import open_clip
 import torch
@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 # Builds an architecture with random weights; receives the requested image size (None = native).
-Builder = Callable[[Optional[int]], CLIP]
+Builder = Callable[[int | None], CLIP]
 
 
 @dataclass(frozen=True)
@@ -55,11 +55,11 @@ class BackboneSpec:
     arch: str
     openai_file: str = ""
     pretrained: str = ""
-    builder: Optional[Builder] = None
+    builder: Builder | None = None
     random_weights: bool = False
 
 
-def build_tiny_clip(image_size: Optional[int] = None, vision: str = "vit") -> CLIP:
+def build_tiny_clip(image_size: int | None = None, vision: str = "vit") -> CLIP:
     """A very small CLIP of the OpenAI architecture (random init), for tests and demos.
 
     Text tower: width 64, 2 layers, 2 heads, context 77, the real 49,408-token vocabulary (so the
@@ -84,7 +84,7 @@ def _openai(name: str, arch: str, openai_file: str) -> BackboneSpec:
     return BackboneSpec(name=name, arch=arch, openai_file=openai_file, pretrained="openai")
 
 
-BACKBONES: Dict[str, BackboneSpec] = {}
+BACKBONES: dict[str, BackboneSpec] = {}
 
 
 def register_backbone(spec: BackboneSpec, overwrite: bool = False) -> BackboneSpec:
@@ -116,7 +116,7 @@ def list_backbones() -> list:
     return list(BACKBONES)
 
 
-def _open_clip_arch_spec(name: str) -> Optional[BackboneSpec]:
+def _open_clip_arch_spec(name: str) -> BackboneSpec | None:
     # Only built-in configs: open_clip would fetch 'hf-hub:' names over the network.
     if name not in open_clip.list_models():
         return None
@@ -145,7 +145,7 @@ def resolve_backbone(name: str) -> BackboneSpec:
 
 
 def build_architecture(
-    spec: BackboneSpec, image_size: Optional[int] = None, force_quick_gelu: bool = False
+    spec: BackboneSpec, image_size: int | None = None, force_quick_gelu: bool = False
 ) -> CLIP:
     """The model of `spec` with random weights (fp32, CPU, train mode as constructed)."""
     if spec.builder is not None:
@@ -174,7 +174,7 @@ def build_architecture(
     return CLIP(**config)
 
 
-def build_random_clip(name: str, image_size: Optional[int] = None) -> CLIP:
+def build_random_clip(name: str, image_size: int | None = None) -> CLIP:
     """A full-size (or tiny) CLIP by name with random weights, in eval mode; for tests and benchmarks.
 
     Never looks for weight files. Deterministic given torch's seed.

@@ -1,7 +1,7 @@
 """The evaluation cache of class text features: recomputed only after the weights changed."""
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 

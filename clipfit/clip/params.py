@@ -27,8 +27,8 @@ Presets (text patterns | image patterns):
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
 
 from torch import nn
 
@@ -40,7 +40,7 @@ C_PROJ_BIAS = "transformer.resblocks.*.mlp.c_proj.bias"
 SCALE_NAMES = ("logit_scale", "logit_bias")
 
 # preset -> (text patterns, image patterns, train logit_scale)
-PRESETS: Dict[str, Tuple[Tuple[str, ...], Tuple[str, ...], bool]] = {
+PRESETS: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool]] = {
     "clipfit": ((C_PROJ_BIAS,), (LAYERNORM,), False),
     "bitfit": (("*bias",), ("visual.*bias",), False),
     "layernorm": ((LAYERNORM,), (LAYERNORM,), False),
@@ -50,7 +50,7 @@ PRESETS: Dict[str, Tuple[Tuple[str, ...], Tuple[str, ...], bool]] = {
 }
 
 
-def split_towers(model: nn.Module) -> Tuple[List[str], List[str], List[str]]:
+def split_towers(model: nn.Module) -> tuple[list[str], list[str], list[str]]:
     """Parameter names of (text tower, image tower, logit scale/bias)."""
     text, image, scale = [], [], []
     for name, _ in model.named_parameters():
@@ -63,7 +63,7 @@ def split_towers(model: nn.Module) -> Tuple[List[str], List[str], List[str]]:
     return text, image, scale
 
 
-def _norm_param_names(model: nn.Module) -> Dict[str, set]:
+def _norm_param_names(model: nn.Module) -> dict[str, set]:
     found = {LAYERNORM: set(), BATCHNORM: set()}
     for module_name, module in model.named_modules():
         if isinstance(module, nn.LayerNorm):
@@ -77,7 +77,7 @@ def _norm_param_names(model: nn.Module) -> Dict[str, set]:
     return found
 
 
-def _matches(name: str, pattern: str, by_type: Dict[str, set]) -> bool:
+def _matches(name: str, pattern: str, by_type: dict[str, set]) -> bool:
     if pattern in by_type:
         return name in by_type[pattern]
     return fnmatch.fnmatchcase(name, pattern)
@@ -88,11 +88,11 @@ class TowerReport:
     """Selection result for one tower."""
 
     tower: str
-    patterns: Tuple[str, ...]
-    names: List[str]
+    patterns: tuple[str, ...]
+    names: list[str]
     trained: int
     total: int
-    unmatched: List[str]
+    unmatched: list[str]
 
     def line(self) -> str:
         share = 100.0 * self.trained / self.total if self.total else 0.0
@@ -110,13 +110,13 @@ class Selection:
     preset: str
     text: TowerReport
     image: TowerReport
-    scale_names: List[str]
+    scale_names: list[str]
     scale_trained: bool
     scale_count: int = 0
-    notes: List[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
-    def names(self) -> List[str]:
+    def names(self) -> list[str]:
         """All trained parameter names (text, image, then logit scale if trained)."""
         return self.text.names + self.image.names + (self.scale_names if self.scale_trained else [])
 
@@ -125,7 +125,7 @@ class Selection:
         return self.text.trained + self.image.trained + (self.scale_count if self.scale_trained else 0)
 
     @property
-    def unmatched(self) -> List[str]:
+    def unmatched(self) -> list[str]:
         """Patterns that selected nothing, as 'text:<pattern>' / 'image:<pattern>'."""
         return [f"text:{p}" for p in self.text.unmatched] + [f"image:{p}" for p in self.image.unmatched]
 
@@ -145,7 +145,7 @@ class Selection:
 
 
 def _select_tower(
-    params: Dict[str, nn.Parameter], tower: str, names: List[str], patterns: Sequence[str], by_type: Dict[str, set]
+    params: dict[str, nn.Parameter], tower: str, names: list[str], patterns: Sequence[str], by_type: dict[str, set]
 ) -> TowerReport:
     chosen = [n for n in names if any(_matches(n, p, by_type) for p in patterns)]
     unmatched = [p for p in patterns if not any(_matches(n, p, by_type) for n in names)]
@@ -159,7 +159,7 @@ def _select_tower(
     )
 
 
-def _notes(model: nn.Module, image: TowerReport, by_type: Dict[str, set]) -> List[str]:
+def _notes(model: nn.Module, image: TowerReport, by_type: dict[str, set]) -> list[str]:
     notes = []
     visual_bn = any(n.startswith("visual.") for n in by_type[BATCHNORM])
     visual_ln = any(n.startswith("visual.") for n in by_type[LAYERNORM])
@@ -186,8 +186,8 @@ def _notes(model: nn.Module, image: TowerReport, by_type: Dict[str, set]) -> Lis
 def select_trainable(
     model: nn.Module,
     preset: str = "clipfit",
-    text_patterns: Optional[Sequence[str]] = None,
-    image_patterns: Optional[Sequence[str]] = None,
+    text_patterns: Sequence[str] | None = None,
+    image_patterns: Sequence[str] | None = None,
 ) -> Selection:
     """Sets `requires_grad` (True for the selection, False for everything else) and reports it.
 

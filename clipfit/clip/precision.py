@@ -21,9 +21,9 @@ import functools
 from typing import ContextManager, Union
 
 import torch
+import torch.nn.functional as F
 from open_clip.model import convert_weights_to_lp
 from open_clip.transformer import LayerNormFp32
-import torch.nn.functional as F
 from torch import nn
 
 __all__ = [
@@ -75,7 +75,7 @@ class MixedLayerNorm(LayerNormFp32):
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def mixed_layer_norm_supported(device_type: str) -> bool:
     """Whether layer_norm runs forward and backward with fp16 input and fp32 weights on this device."""
     try:

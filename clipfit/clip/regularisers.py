@@ -2,7 +2,7 @@
 penalty on the change of the trained text biases (the paper's alternative)."""
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import torch
 import torch.nn.functional as F

@@ -15,8 +15,8 @@ gradients are zero). A layer launches about as many kernels as the plain path.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Optional
 
 import torch
 import torch.nn.functional as F
@@ -94,16 +94,16 @@ class SuffixLayout:
     rows: int
     length: int
     gather: torch.Tensor
-    pad: Optional[torch.Tensor]
-    unpad: Optional[torch.Tensor]
-    group: Optional[torch.Tensor]
+    pad: torch.Tensor | None
+    unpad: torch.Tensor | None
+    group: torch.Tensor | None
     pool: torch.Tensor
 
     @property
     def tokens(self) -> int:
         return int(self.gather.shape[0])
 
-    def to(self, device: torch.device) -> "SuffixLayout":
+    def to(self, device: torch.device) -> SuffixLayout:
         pool = self.pool.to(device)
         if pool is self.pool:  # already there ("cuda" and "cuda:0" alike)
             return self
@@ -111,8 +111,8 @@ class SuffixLayout:
         return SuffixLayout(self.rows, self.length, *moved, pool)
 
 
-def plan_suffixes(eot_index: torch.Tensor, prefix_length: int, width: int, group: Optional[torch.Tensor] = None,
-                  device: Optional[torch.device] = None, unpad: Optional[bool] = None) -> SuffixLayout:
+def plan_suffixes(eot_index: torch.Tensor, prefix_length: int, width: int, group: torch.Tensor | None = None,
+                  device: torch.device | None = None, unpad: bool | None = None) -> SuffixLayout:
     """The layout of M suffixes of `width` positions, row m ending at EOT eot_index[m] of the full prompt;
     tensors on `device`. Rows are unpadded when `worth_unpadding` (or as `unpad` says). Runs on the CPU, once per prompt set: callers that run every step
     keep the layout."""

@@ -10,8 +10,8 @@ way, the leading tokens all prompts share run once and each prompt runs only up 
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence, Tuple
 
 import open_clip
 import torch
@@ -53,9 +53,9 @@ class TokenizedPrompts:
 
     tokens: torch.Tensor
     eot_index: torch.Tensor
-    texts: Tuple[str, ...]
+    texts: tuple[str, ...]
     prefix_length: int = 0
-    layout: Optional[SuffixLayout] = None
+    layout: SuffixLayout | None = None
 
     @property
     def length(self) -> int:
@@ -65,7 +65,7 @@ class TokenizedPrompts:
         return len(self.texts)
 
 
-def truncate_tokens(tokens: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+def truncate_tokens(tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(tokens[:, :L], eot_index) with L = max EOT position + 1 (EOT = the largest id, as in CLIP)."""
     eot_index = tokens.argmax(dim=-1)
     length = int(eot_index.max()) + 1
@@ -132,9 +132,9 @@ class TextEncoder(nn.Module):
     def forward_tokens(
         self,
         tokens: torch.Tensor,
-        eot_index: Optional[torch.Tensor] = None,
+        eot_index: torch.Tensor | None = None,
         prefix_length: int = 0,
-        layout: Optional[SuffixLayout] = None,
+        layout: SuffixLayout | None = None,
     ) -> torch.Tensor:
         """Text features [n, embed_dim] of token ids [n, T] (any T; cut to max EOT + 1 here).
 
@@ -188,8 +188,8 @@ class TextEncoder(nn.Module):
         prefix: torch.Tensor,
         suffix: torch.Tensor,
         eot_index: torch.Tensor,
-        group: Optional[torch.Tensor] = None,
-        layout: Optional[SuffixLayout] = None,
+        group: torch.Tensor | None = None,
+        layout: SuffixLayout | None = None,
     ) -> torch.Tensor:
         """Features [M, embed_dim] of the prompts prefix[group[m]] ++ suffix[m], equal to
         `forward_embeddings` on those full prompts, with each prefix run once and each suffix run
@@ -211,7 +211,7 @@ class TextEncoder(nn.Module):
         )
         return self._project(x)
 
-    def forward(self, tokens: torch.Tensor, eot_index: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(self, tokens: torch.Tensor, eot_index: torch.Tensor | None = None) -> torch.Tensor:
         return self.forward_tokens(tokens, eot_index)
 
     def encode(self, prompts: TokenizedPrompts) -> torch.Tensor:

@@ -1,7 +1,7 @@
 """Loading a checkpoint of the trained parameters only, strictly by name and shape."""
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import torch
 from torch import nn

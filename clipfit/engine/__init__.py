@@ -3,7 +3,7 @@
 Import these names through `clipfit.compat`, which can swap in a real Dassl installation.
 """
 from .config import get_cfg_default
-from .data.base_dataset import Datum, DatasetBase, build_dataset
+from .data.base_dataset import DatasetBase, Datum, build_dataset
 from .data.data_manager import DataManager, DatasetWrapper, build_data_loader, build_sampler
 from .data.transforms import INTERPOLATION_MODES, build_transform
 from .evaluation import Classification, EvaluatorBase, build_evaluator

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 
 def get_most_similar_str_to_a_from_b(a: str, b: Iterable[str]) -> str:

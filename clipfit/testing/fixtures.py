@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 import json
 import os
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image

@@ -9,7 +9,6 @@ import pytest
 
 from clipfit.compat import Datum, build_dataset
 from clipfit.engine.utils.env import set_random_seed
-
 from datasets.base import subsample_classes
 from datasets.listing import make_datum
 from datasets.readers import load_datum_cache

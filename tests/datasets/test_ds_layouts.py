@@ -9,9 +9,9 @@ import shutil
 
 import pytest
 
+from clipfit.app.datasets_catalog import catalog
 from clipfit.compat import DATASET_REGISTRY, Datum, build_dataset
 from clipfit.engine.utils.env import set_random_seed
-from clipfit.app.datasets_catalog import catalog
 from clipfit.testing.demo import DEMO_DATASET_DIR, DEMO_DATASET_NAME, DEMO_SPLIT_FILE
 from clipfit.testing.fixtures import DATASET_DIRS, EXPECTED, FIXTURE_NAMES, SPLIT_FILES, fixture_split_json
 

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
+from clipfit.compat import compute_accuracy
 from clipfit.engine.config import get_cfg_default
 from clipfit.engine.evaluation import Classification, macro_f1
-from clipfit.compat import compute_accuracy
 
 
 def _logits(preds, n_classes):

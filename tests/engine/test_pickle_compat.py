@@ -7,8 +7,8 @@ import types
 
 import pytest
 
-from clipfit.engine.data.base_dataset import Datum
 from clipfit.datum_pickle import DatumUnpickler, dumps_datums, save_datum_pickle
+from clipfit.engine.data.base_dataset import Datum
 
 
 def loads_datums(data):

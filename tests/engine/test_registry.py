@@ -60,9 +60,9 @@ def test_builders_reject_unknown_names():
 
 
 def test_build_dataset_rejects_unknown_names():
+    from clipfit.app.plugins import import_plugins
     from clipfit.compat import build_dataset
     from clipfit.config import get_cfg
-    from clipfit.app.plugins import import_plugins
 
     import_plugins()
     cfg = get_cfg()

@@ -6,7 +6,6 @@ import sys
 
 import pytest
 import torch
-
 from toy_plugin import make_toy_images
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -3,13 +3,13 @@ import os
 
 import numpy as np
 import pytest
+from fake_logs import b2n_run, crashed_log, few_shot_run, md_rows, training_log, transfer_run, write
 
-from clipfit.app.results import Stat, build_report, hm
 from clipfit.app.datasets_catalog import stems
+from clipfit.app.results import Stat, build_report, hm
 from clipfit.app.results.aggregate import Method
 from clipfit.app.results.base2new import Base2NewRow, base2new_average
 from clipfit.app.results.tables import fmt_stat
-from fake_logs import b2n_run, crashed_log, few_shot_run, md_rows, training_log, transfer_run, write
 
 CLIPFIT = Method("CLIPFit", "vit_b16", grid="shots_16")
 

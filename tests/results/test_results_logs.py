@@ -2,9 +2,9 @@
 import os
 
 import pytest
+from fake_logs import crashed_log, eval_log, result_block, training_log, write
 
 from clipfit.app.results import find_result, log_files, read_run, scan_log
-from fake_logs import crashed_log, eval_log, result_block, training_log, write
 
 T1 = "log.txt-2024-05-01-10-00-00"
 T2 = "log.txt-2024-05-02-09-00-00"

@@ -4,9 +4,9 @@ import subprocess
 import sys
 
 import pytest
+from fake_logs import crashed_log, eval_log, result_block, training_log, write
 
 from clipfit.app.results.coop_parser import NothingFoundError, main, parse_function
-from fake_logs import crashed_log, eval_log, result_block, training_log, write
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STAMP = "log.txt-2024-05-01-10-00-00"

@@ -3,11 +3,11 @@ import csv
 import os
 
 import pytest
+from fake_logs import b2n_run, crashed_log, eval_log, few_shot_run, md_rows, training_log, transfer_run, write
 
 from clipfit.app.cli import main
 from clipfit.app.results import build_report
 from clipfit.app.results.report import NoRunsFoundError
-from fake_logs import b2n_run, crashed_log, eval_log, few_shot_run, md_rows, training_log, transfer_run, write
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 STAMP = "log.txt-2024-05-01-10-00-00"

@@ -1,8 +1,8 @@
 """The recipes (on the trainer classes) and output folders behind the scripts (clipfit/app/jobs.py)."""
 import pytest
 
-from clipfit.errors import UserInputError
 from clipfit.app.jobs import Job, job_from_env
+from clipfit.errors import UserInputError
 
 
 def _opt(cmd, key):

@@ -3,10 +3,10 @@ import os
 
 import pytest
 
-from clipfit.errors import UserInputError
 from clipfit.app.jobs import Job
 from clipfit.app.sweep import Grid, Plan, parse_datasets, parse_settings, parse_trainers
 from clipfit.app.sweep.slurm import parse_time
+from clipfit.errors import UserInputError
 
 
 def grid(**kw):

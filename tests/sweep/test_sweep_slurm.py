@@ -10,9 +10,9 @@ from contextlib import contextmanager
 import pytest
 from _sweep_helpers import TINY, tiny_grid
 
-from clipfit.errors import UserInputError
 from clipfit.app.sweep import DONE, SUBMITTED, Grid, Plan, SlurmOptions, make_log_dir, run_sweep
 from clipfit.app.sweep.slurm import require_submitit
+from clipfit.errors import UserInputError
 
 needs_submitit = pytest.mark.skipif(importlib.util.find_spec("submitit") is None,
                                     reason="submitit is not installed (pip install 'clipfit[test]')")

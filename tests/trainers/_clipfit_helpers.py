@@ -1,9 +1,9 @@
 """Build CLIP trainers in-process on the demo dataset (shared by the CLIPFit tests)."""
 import os
 
+from clipfit.app.plugins import import_plugins
 from clipfit.compat import build_trainer, set_random_seed
 from clipfit.config import get_cfg
-from clipfit.app.plugins import import_plugins
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -7,10 +7,10 @@ import sys
 
 import torch
 
+from clipfit.app.plugins import import_plugins
 from clipfit.clip import build_random_clip, load_clip
 from clipfit.compat import build_trainer, set_random_seed
 from clipfit.config import get_cfg
-from clipfit.app.plugins import import_plugins
 from clipfit.testing.demo import make_demo_dataset
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -7,14 +7,13 @@ import sys
 import pytest
 import torch
 import torch.nn.functional as F
+from _clipfit_helpers import REPO, make_trainer
+from _helpers_baselines import assert_same_update
 
 from clipfit.clip import TrainedStateMismatch
 from clipfit.errors import UserInputError
 from clipfit.testing.demo import make_demo_dataset
 from clipfit.testing.fixtures import make_dataset_fixture
-
-from _clipfit_helpers import REPO, make_trainer
-from _helpers_baselines import assert_same_update
 
 
 @pytest.fixture(scope="module")

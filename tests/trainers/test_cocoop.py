@@ -2,10 +2,9 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from _helpers_baselines import assert_same_update, make_trainer, tiny_clip, train_then_reload, vitb16, write_demo
 
 from trainers.cocoop import CoCoOpModel
-
-from _helpers_baselines import assert_same_update, make_trainer, tiny_clip, train_then_reload, vitb16, write_demo
 
 CONFIG = "configs/trainers/CoCoOp/vit_b16_c4_ep10_batch1_ctxv1.yaml"
 NAMES = ["red_circle", "blue", "brown checkerboard pattern", "yellow star", "a_b_c_d"]

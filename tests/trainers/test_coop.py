@@ -2,13 +2,12 @@
 import pytest
 import torch
 import torch.nn as nn
+from _helpers_baselines import make_trainer, tiny_clip, train_then_reload, vitb16, write_demo
 
 from clipfit.clip import TextEncoder, compute_text_features, tokenize_prompts
 from clipfit.clip.text import get_tokenizer
 from clipfit.errors import UserInputError
 from trainers.coop import CoOpModel, token_order
-
-from _helpers_baselines import make_trainer, tiny_clip, train_then_reload, vitb16, write_demo
 
 CONFIG = "configs/trainers/CoOp/vit_b16_ep50.yaml"
 NAMES = ["red_circle", "blue", "brown checkerboard pattern", "a_b_c_d"]

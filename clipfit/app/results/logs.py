@@ -20,8 +20,8 @@ from __future__ import annotations
 import ast
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 LOG_NAME = "log.txt"
 TRAINING_MARKERS = ("Finish training", "Finished training")

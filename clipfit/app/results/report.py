@@ -9,8 +9,15 @@ from .base2new import Base2NewTable, build_base2new
 from .few_shot import FewShotTable, build_few_shot
 from .logs import DEFAULT_KEYWORD
 from .runs import UNKNOWN, Run, discover_runs, relative_to
-from .tables import (base2new_csv, base2new_markdown, few_shot_csv, few_shot_markdown, transfer_csv,
-                     transfer_markdown, write_csv)
+from .tables import (
+    base2new_csv,
+    base2new_markdown,
+    few_shot_csv,
+    few_shot_markdown,
+    transfer_csv,
+    transfer_markdown,
+    write_csv,
+)
 from .transfer import build_transfer
 
 MARKDOWN_NAME = "leaderboard.md"

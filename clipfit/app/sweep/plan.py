@@ -42,7 +42,7 @@ class Plan:
     force: bool = False
 
     @classmethod
-    def build(cls, jobs: list[Job], force: bool = False) -> "Plan":
+    def build(cls, jobs: list[Job], force: bool = False) -> Plan:
         """Number the jobs, link each test job to its training job and look for finished runs.
 
         A test job whose training job is not in `jobs` has no dependency here: the runner then checks

@@ -7,6 +7,7 @@ from collections import defaultdict
 from ..registry import DATASET_REGISTRY, build_from_registry
 from ..utils.files import check_isfile
 
+
 class Datum:
     """One labelled image. The four attribute names are part of the pickle format shared with Dassl."""
 
@@ -122,7 +123,7 @@ class DatasetBase:
                 tar.extractall(os.path.dirname(dst))
         else:
             raise NotImplementedError(f"Cannot extract {dst}")
-        print("File extracted to {}".format(os.path.dirname(dst)))
+        print(f"File extracted to {os.path.dirname(dst)}")
 
     def generate_fewshot_dataset(self, *data_sources, num_shots: int = -1, repeat: bool = False):
         """K items per class, drawn with Python's global `random` in Dassl's exact call order."""

@@ -1,4 +1,6 @@
 """Dassl's `dassl.utils` names."""
+from ..meters import AverageMeter, MetricMeter
+from ..registry import Registry, check_availability, get_most_similar_str_to_a_from_b
 from .checkpoint import load_checkpoint, load_pretrained_weights, resume_from_checkpoint, save_checkpoint
 from .env import collect_env_info, count_num_param, set_random_seed
 from .files import (
@@ -11,5 +13,3 @@ from .files import (
     write_json,
 )
 from .logger import Logger, setup_logger
-from ..meters import AverageMeter, MetricMeter
-from ..registry import Registry, check_availability, get_most_similar_str_to_a_from_b

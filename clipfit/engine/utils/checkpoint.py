@@ -63,7 +63,7 @@ def load_checkpoint(fpath: str | None) -> Any:
 
 def resume_from_checkpoint(fdir: str, model: nn.Module, optimizer=None, scheduler=None) -> int:
     """Load the file named in `fdir/checkpoint`; return the next epoch index."""
-    with open(os.path.join(fdir, "checkpoint"), "r") as checkpoint:
+    with open(os.path.join(fdir, "checkpoint")) as checkpoint:
         model_name = checkpoint.readlines()[0].strip("\n")
         fpath = os.path.join(fdir, model_name)
     print(f'Loading checkpoint from "{fpath}"')

@@ -48,5 +48,5 @@ def tolist_if_not(x: Any) -> list:
 
 
 def read_json(fpath: str) -> Any:
-    with open(fpath, "r", encoding="utf-8") as f:
+    with open(fpath, encoding="utf-8") as f:
         return json.load(f)
