@@ -63,7 +63,10 @@ def cocoop_eval_case(model, mode: str, device: torch.device, batch: int) -> Call
 
 def plans(quick: bool, method: str, classes: Sequence[int]) -> list[tuple[str, int, int]]:
     """The (case, batch, classes) of `method`, in run order."""
-    batches = {"coop": [2], "cocoop": [1, 2], "clipfit": [2]} if quick else {"coop": [32], "cocoop": [1, 4, 32], "clipfit": [32]}
+    if quick:
+        batches = {"coop": [2], "cocoop": [1, 2], "clipfit": [2]}
+    else:
+        batches = {"coop": [32], "cocoop": [1, 4, 32], "clipfit": [32]}
     eval_batch = 4 if quick else 100
     out = [("train_step", b, n) for n in classes for b in batches[method]]
     if method == "cocoop":

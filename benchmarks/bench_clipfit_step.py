@@ -127,7 +127,8 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, object]]:
         mode = resolve_precision(requested, device)
         for compile_mode in compile_modes:
             model = prepare_model(master, mode, device)
-            for (case, build, batch, classes), share in itertools.product(plans, _timing.SHARE_PREFIX[args.share_prefix]):
+            shares = _timing.SHARE_PREFIX[args.share_prefix]
+            for (case, build, batch, classes), share in itertools.product(plans, shares):
                 _timing.reset_memory(device)
                 with contextlib.redirect_stdout(sys.stderr):  # keep stdout to JSON lines
                     fn, prompts = build(model, mode, device, classes, batch, compile_mode, share)

@@ -239,7 +239,9 @@ class SplitDataset(FewShotDataset):
         found = self.files.find(self.split_file)
         if found:
             if self.files.made_here(found, self.split_file):
-                not_comparable_notice(type(self).__name__, self.split_file, self.dataset_dir, self.anchor(), generated=found)
+                not_comparable_notice(
+                    type(self).__name__, self.split_file, self.dataset_dir, self.anchor(), generated=found
+                )
             return read_split(found, self.image_dir, self.anchor())
         self.require(self.native_files, f" (neither {self.split_file} nor the files to make a split from are present)")
         not_comparable_notice(type(self).__name__, self.split_file, self.dataset_dir, self.anchor())

@@ -28,7 +28,9 @@ def _old_dataset_dir(impath: str, dataset_dir: str) -> str | None:
         end = i
 
 
-def resolve_cached_paths(lists: dict[str, list], dataset_dir: str, cache: str, check_files: bool = True) -> dict[str, list]:
+def resolve_cached_paths(
+    lists: dict[str, list], dataset_dir: str, cache: str, check_files: bool = True
+) -> dict[str, list]:
     """Check that the absolute paths stored in a cache lead to the images of this run's dataset folder.
 
     - Paths under `dataset_dir`: with `check_files`, the files must exist, else `MissingImages`.
@@ -46,7 +48,9 @@ def resolve_cached_paths(lists: dict[str, list], dataset_dir: str, cache: str, c
     if outside is None:
         if check_files:
             check_images_exist(
-                [d.impath for d in items], cache, f"Restore the images, or delete {cache} to re-create it from the current files."
+                [d.impath for d in items],
+                cache,
+                f"Restore the images, or delete {cache} to re-create it from the current files.",
             )
         return lists
     old_dir = _old_dataset_dir(outside, dataset_dir)
@@ -71,7 +75,8 @@ def resolve_cached_paths(lists: dict[str, list], dataset_dir: str, cache: str, c
     missing = find_missing(d.impath for d in (new_items if check_files else _sample(new_items)))
     if missing:
         raise StaleCache(
-            stale + f"and {len(missing):,} of its images are missing under the new root, e.g.:\n{name_paths(missing)}\n{fix}"
+            stale
+            + f"and {len(missing):,} of its images are missing under the new root, e.g.:\n{name_paths(missing)}\n{fix}"
         )
     print(
         f"Note: {cache} was made under {old_dir}; using the same images under {dataset_dir} "

@@ -24,6 +24,8 @@ class ImageNetV2(TestOnlyDataset):
         text_file = os.path.join(self.dataset_dir, "classnames.txt")
         names = list(read_classnames(text_file).values())
         if len(names) < NUM_FOLDERS:
-            raise CorruptDatasetFile(f"{text_file} has {len(names)} lines; ImageNetV2 needs ImageNet's 1000 ({docs_ref(self.anchor())})")
+            raise CorruptDatasetFile(
+                f"{text_file} has {len(names)} lines; ImageNetV2 needs ImageNet's 1000 ({docs_ref(self.anchor())})"
+            )
         # All 1000 folders are read (a missing one is an error), as the release has them all.
         return read_class_folders(self.image_dir, [str(i) for i in range(NUM_FOLDERS)], lambda label, _: names[label])

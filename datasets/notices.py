@@ -9,7 +9,9 @@ def _banner(lines: list[str]) -> None:
     print("\n".join([rule, *(f"* {line}" for line in lines), rule]))
 
 
-def not_comparable_notice(name: str, split_file: str, dataset_dir: str, anchor: str, generated: str | None = None) -> None:
+def not_comparable_notice(
+    name: str, split_file: str, dataset_dir: str, anchor: str, generated: str | None = None
+) -> None:
     """Printed on every run without the official split: `generated` is the random split file in use, if any."""
     if generated:
         first = f"{name}: {generated} is a RANDOM split made by this project, not CoOp's official {split_file}."
@@ -21,6 +23,7 @@ def not_comparable_notice(name: str, split_file: str, dataset_dir: str, anchor: 
             "Results with it are NOT comparable with published numbers (the split depends on the seed and",
             "the directory listing order). Get the official file as described in "
             f"{docs_ref(anchor)},",
-            "e.g. `clipfit data check --root <DATA> --download-splits`, and delete split_fewshot/ made with this split.",
+            "e.g. `clipfit data check --root <DATA> --download-splits`, "
+            "and delete split_fewshot/ made with this split.",
         ]
     )

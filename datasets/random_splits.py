@@ -33,7 +33,9 @@ def split_trainval(trainval: list, p_val: float = 0.2) -> tuple[list, list]:
     return train, val
 
 
-def split_by_ratio(groups: Iterable[tuple[int, str, list[str]]], p_trn: float = 0.5, p_val: float = 0.2) -> tuple[list, list, list]:
+def split_by_ratio(
+    groups: Iterable[tuple[int, str, list[str]]], p_trn: float = 0.5, p_val: float = 0.2
+) -> tuple[list, list, list]:
     """Shuffle each `(label, classname, impaths)` group in turn and cut it into train/val/test.
 
     `n_train = round(n*p_trn)`, `n_val = round(n*p_val)`, the rest is test; each must be > 0.

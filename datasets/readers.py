@@ -64,7 +64,9 @@ def load_datum_cache(path: str, keys: tuple[str, ...], advice: str) -> dict[str,
         raise CorruptDatasetFile(f"{path} is not a readable cache ({type(e).__name__}: {e}). {advice}") from e
     if not isinstance(data, dict) or any(k not in data for k in keys):
         found = sorted(data) if isinstance(data, dict) else type(data).__name__
-        raise CorruptDatasetFile(f"{path} is not a cache of this dataset: expected keys {list(keys)}, found {found}. {advice}")
+        raise CorruptDatasetFile(
+            f"{path} is not a cache of this dataset: expected keys {list(keys)}, found {found}. {advice}"
+        )
     for key in keys:
         items = data[key]
         if not isinstance(items, list) or not all(isinstance(d, Datum) for d in items):

@@ -24,17 +24,25 @@ def _split_advice(anchor: str | None) -> str:
 def parse_split(data, source: str, advice: str = "") -> dict[str, list[tuple[str, int, str]]]:
     """Validate the content of a split JSON: {"train"|"val"|"test": [[relpath, label, classname], ...]}."""
     if not isinstance(data, dict) or any(not isinstance(data.get(k), list) for k in SPLIT_KEYS):
-        raise CorruptDatasetFile(f"{source} is not a split file: it must be a JSON object with lists 'train', 'val' and 'test'. {advice}")
+        raise CorruptDatasetFile(
+            f"{source} is not a split file: it must be a JSON object with lists 'train', 'val' and 'test'. {advice}"
+        )
     splits = {}
     for key in SPLIT_KEYS:
         items = []
         for i, entry in enumerate(data[key]):
-            if not (isinstance(entry, list) and len(entry) == 3 and isinstance(entry[0], str) and isinstance(entry[2], str)):
-                raise CorruptDatasetFile(f"{source}: item {i} of {key!r} is {entry!r}, not [path, label, classname]. {advice}")
+            if not (
+                isinstance(entry, list) and len(entry) == 3 and isinstance(entry[0], str) and isinstance(entry[2], str)
+            ):
+                raise CorruptDatasetFile(
+                    f"{source}: item {i} of {key!r} is {entry!r}, not [path, label, classname]. {advice}"
+                )
             try:
                 label = int(entry[1])
             except (TypeError, ValueError):
-                raise CorruptDatasetFile(f"{source}: item {i} of {key!r} has label {entry[1]!r}, not an integer. {advice}") from None
+                raise CorruptDatasetFile(
+                    f"{source}: item {i} of {key!r} has label {entry[1]!r}, not an integer. {advice}"
+                ) from None
             items.append((entry[0], label, entry[2]))
         splits[key] = items
     return splits
@@ -49,7 +57,9 @@ def read_split(filepath: str, path_prefix: str, anchor: str | None = None) -> tu
     print(f"Reading split from {filepath}")
     advice = _split_advice(anchor)
     splits = parse_split(read_json_file(filepath, advice), filepath, advice)
-    joined = {key: [(os.path.join(path_prefix, rel), label, cname) for rel, label, cname in splits[key]] for key in SPLIT_KEYS}
+    joined = {
+        key: [(os.path.join(path_prefix, rel), label, cname) for rel, label, cname in splits[key]] for key in SPLIT_KEYS
+    }
     check_images_exist(
         [impath for key in SPLIT_KEYS for impath, _, _ in joined[key]],
         filepath,

@@ -37,7 +37,8 @@ class StanfordCars(SplitDataset):
         for record in records:
             label = int(record["class"][0, 0]) - 1
             words = str(names[label][0]).split(" ")
-            classname = " ".join([words[-1], *words[:-1]])  # "AM General Hummer SUV 2000" -> "2000 AM General Hummer SUV"
+            # "AM General Hummer SUV 2000" -> "2000 AM General Hummer SUV"
+            classname = " ".join([words[-1], *words[:-1]])
             impath = os.path.join(self.dataset_dir, image_dir, str(record["fname"][0]))
             items.append(make_datum(impath, label, classname))
         return items

@@ -22,7 +22,9 @@ class UCF101(SplitDataset):
     split_file = "split_zhou_UCF101.json"
     split_file_id = "1I0S0q91hJfsV9Gf4xDIjgDq4AqBNJb1y"  # the CoOp authors' file on Google Drive
     required = ("UCF-101-midframes",)
-    native_files = ("ucfTrainTestlist/classInd.txt", "ucfTrainTestlist/trainlist01.txt", "ucfTrainTestlist/testlist01.txt")
+    native_files = (
+        "ucfTrainTestlist/classInd.txt", "ucfTrainTestlist/trainlist01.txt", "ucfTrainTestlist/testlist01.txt"
+    )
 
     def read_native(self):
         path = os.path.join(self.dataset_dir, "ucfTrainTestlist", "classInd.txt")

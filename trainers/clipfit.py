@@ -108,7 +108,9 @@ class CLIPFit(ClipTrainer):
         """CLIPFit's template of the dataset: its override, else the dataset class's (third-party Dassl
         datasets have none: the default)."""
         name = self.cfg.DATASET.NAME
-        return self.TEMPLATE_OVERRIDES.get(name) or resolve_template(getattr(type(self.dm.dataset), "template", None), name)
+        return self.TEMPLATE_OVERRIDES.get(name) or resolve_template(
+            getattr(type(self.dm.dataset), "template", None), name
+        )
 
     def build_method(self, clip, classnames):
         node = self.cfg.TRAINER.CLIPFIT

@@ -101,7 +101,9 @@ class CoCoOpModel(FrozenClipMethod):
         chunks = -(-n_pairs // self.pairs_per_chunk(training))
         return chunks, -(-n_pairs // chunks)
 
-    def _pair_logits(self, ctx_shifted: torch.Tensor, image_features: torch.Tensor, start: int, end: int) -> torch.Tensor:
+    def _pair_logits(
+        self, ctx_shifted: torch.Tensor, image_features: torch.Tensor, start: int, end: int
+    ) -> torch.Tensor:
         """logit(b, k) for the flat pair indices start..end-1 (pair i = image i // n_cls, class i % n_cls)."""
         learner = self.prompt_learner
         index = torch.arange(start, end, device=image_features.device)

@@ -70,7 +70,9 @@ def class_prompts(prefix: str, classnames: Sequence[str]) -> tuple[list[str], li
     return [f"{prefix} {name}." for name in names], [len(tokenizer.encode(name)) for name in names]
 
 
-def token_order(eot_index: Sequence[int], name_lens: Sequence[int], n_ctx: int, length: int, position: str) -> torch.Tensor:
+def token_order(
+    eot_index: Sequence[int], name_lens: Sequence[int], n_ctx: int, length: int, position: str
+) -> torch.Tensor:
     """Per class, where each position of the prompt comes from in [SOS][ctx][name][.][EOS][pad].
 
     CoOp's rules: `middle` puts the first n_ctx // 2 context vectors before the name and the rest after

@@ -130,7 +130,9 @@ def inspect_dataset(cls, root: str) -> DatasetReport:
         if missing_images:
             report.status = INCOMPLETE
             shown = ", ".join(os.path.relpath(p, root) for p in missing_images[:3])
-            report.notes.append(f"{len(missing_images):,} of {len(paths):,} images in the split file are missing, e.g. {shown}")
+            report.notes.append(
+                f"{len(missing_images):,} of {len(paths):,} images in the split file are missing, e.g. {shown}"
+            )
     elif has_images:
         report.images = sum(count_images(os.path.join(dataset_dir, d)) for d in (cls.count_dirs or (cls.image_subdir,)))
         if report.images == 0:
@@ -165,13 +167,16 @@ def format_reports(reports: list[DatasetReport]) -> str:
     for r in reports:
         todo = []
         if r.missing:
-            todo.append("missing: " + ", ".join(r.missing[:4]) + (f" (+{len(r.missing) - 4})" if len(r.missing) > 4 else ""))
+            more = f" (+{len(r.missing) - 4})" if len(r.missing) > 4 else ""
+            todo.append("missing: " + ", ".join(r.missing[:4]) + more)
         todo += r.notes
         if r.status != READY or r.split in ("absent", "generated", "invalid"):
             todo.append(f"see {r.docs}")
         images = "-" if r.images is None else f"{r.images:,}"
         rows.append([r.name, r.folder, r.status, images, r.split, "; ".join(todo)])
-    return tabulate(rows, headers=["Dataset", "Folder", "Status", "Images", "Split file", "What to do"], disable_numparse=True)
+    return tabulate(
+        rows, headers=["Dataset", "Folder", "Status", "Images", "Split file", "What to do"], disable_numparse=True
+    )
 
 
 def summary_line(reports: list[DatasetReport], root: str) -> str:

@@ -109,14 +109,20 @@ def download_missing_splits(
         dataset_dir = os.path.join(root, cls.dataset_dir)
         dest = os.path.join(dataset_dir, cls.split_file)
         if not os.path.isdir(dataset_dir):
-            results.append(DownloadResult(name, dest, False, f"skipped: {cls.dataset_dir}/ not found, get the dataset first ({docs_ref(cls.anchor())})"))
+            results.append(
+                DownloadResult(
+                    name, dest, False,
+                    f"skipped: {cls.dataset_dir}/ not found, get the dataset first ({docs_ref(cls.anchor())})",
+                )
+            )
             continue
         if os.path.exists(dest):
             if DatasetFiles.is_generated(dest):
                 results.append(
                     DownloadResult(
                         name, dest, False,
-                        "skipped: a random split made here is in place; delete it and split_fewshot/ to fetch the official one",
+                        "skipped: a random split made here is in place; "
+                        "delete it and split_fewshot/ to fetch the official one",
                     )
                 )
             continue

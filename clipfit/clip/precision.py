@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from typing import ContextManager, Union
 
 import torch
 import torch.nn.functional as F
@@ -39,7 +38,7 @@ __all__ = [
 
 PRECISIONS = ("fp16", "amp", "bf16", "fp32")
 
-Device = Union[str, torch.device]
+Device = str | torch.device
 
 
 def at_least_fp32(x: torch.Tensor) -> torch.Tensor:
@@ -126,7 +125,7 @@ def input_dtype(mode: str) -> torch.dtype:
     return torch.float16 if mode == "fp16" else torch.float32
 
 
-def autocast(mode: str, device: Device) -> ContextManager:
+def autocast(mode: str, device: Device) -> contextlib.AbstractContextManager:
     """Autocast context for `amp` (fp16) and `bf16`; a no-op for `fp16` and `fp32`."""
     kind = _device_type(device)
     if mode == "amp":

@@ -114,8 +114,8 @@ class SuffixLayout:
 def plan_suffixes(eot_index: torch.Tensor, prefix_length: int, width: int, group: torch.Tensor | None = None,
                   device: torch.device | None = None, unpad: bool | None = None) -> SuffixLayout:
     """The layout of M suffixes of `width` positions, row m ending at EOT eot_index[m] of the full prompt;
-    tensors on `device`. Rows are unpadded when `worth_unpadding` (or as `unpad` says). Runs on the CPU, once per prompt set: callers that run every step
-    keep the layout."""
+    tensors on `device`. Rows are unpadded when `worth_unpadding` (or as `unpad` says). Runs on the CPU, once per
+    prompt set: callers that run every step keep the layout."""
     need = eot_index.detach().cpu().long() - prefix_length + 1  # suffix positions through each EOT
     rows = need.shape[0]
     if int(need.min()) < 1 or int(need.max()) > width:

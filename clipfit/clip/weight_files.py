@@ -124,7 +124,11 @@ def load_state_dict_strict(
     if missing or unexpected or wrong_shape:
         lines = [f"CLIP weights in {source} do not fit architecture {arch!r}:"]
         lines += mismatch_lines(
-            [("missing from the file", missing), ("not in the architecture", unexpected), ("shape mismatches", wrong_shape)]
+            [
+                ("missing from the file", missing),
+                ("not in the architecture", unexpected),
+                ("shape mismatches", wrong_shape),
+            ]
         )
         lines.append(
             "Check that MODEL.BACKBONE.NAME matches the weights file (e.g. ViT-B-16.pt needs 'ViT-B/16', "

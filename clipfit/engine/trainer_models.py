@@ -41,7 +41,9 @@ class RegisteredModels:
             return names
         return names_real
 
-    def save_model(self, epoch: int, directory: str, is_best: bool = False, val_result=None, model_name: str = "") -> None:
+    def save_model(
+        self, epoch: int, directory: str, is_best: bool = False, val_result=None, model_name: str = ""
+    ) -> None:
         rng_state = capture_rng_state()
         for name in self.get_model_names():
             optim = self._optims[name]
@@ -76,7 +78,10 @@ class RegisteredModels:
 
     def load_model(self, directory: str, epoch: int | None = None) -> None:
         if not directory:
-            print("Note that load_model() is skipped as no pretrained model is given (ignore this if it's done on purpose)")
+            print(
+                "Note that load_model() is skipped as no pretrained model is given "
+                "(ignore this if it's done on purpose)"
+            )
             return
         names = self.get_model_names()
         model_file = "model-best.pth.tar" if epoch is None else f"model.pth.tar-{epoch}"

@@ -62,7 +62,10 @@ DATASET_DIRS = {
 
 SPLIT_FILES = {
     name: f"split_zhou_{name}.json"
-    for name in ("OxfordPets", "OxfordFlowers", "DescribableTextures", "EuroSAT", "StanfordCars", "Food101", "SUN397", "Caltech101", "UCF101")
+    for name in (
+        "OxfordPets", "OxfordFlowers", "DescribableTextures", "EuroSAT", "StanfordCars", "Food101", "SUN397",
+        "Caltech101", "UCF101",
+    )
 }
 
 # The first three lines are ImageNet's real ones; the rest are placeholders with the real line format.
@@ -263,7 +266,8 @@ def _stanford_cars(w: _Writer) -> dict:
     meta = np.empty((1, 3), dtype=object)
     meta[0, :] = raw
     w.mat("devkit/cars_meta.mat", {"class_names": meta})
-    w.mat("devkit/cars_train_annos.mat", {"annotations": annotations("cars_train", 5, lambda k: "train" if k < 4 else "val")})
+    train_annos = annotations("cars_train", 5, lambda k: "train" if k < 4 else "val")
+    w.mat("devkit/cars_train_annos.mat", {"annotations": train_annos})
     w.mat("cars_test_annos_withlabels.mat", {"annotations": annotations("cars_test", 2, lambda k: "test")})
     return split
 
@@ -276,7 +280,9 @@ def _food101(w: _Writer) -> dict:
 
 
 def _sun397(w: _Writer) -> dict:
-    classdirs = [("a/abbey", "abbey"), ("a/apartment_building/outdoor", "outdoor apartment_building"), ("b/bedroom", "bedroom")]
+    classdirs = [
+        ("a/abbey", "abbey"), ("a/apartment_building/outdoor", "outdoor apartment_building"), ("b/bedroom", "bedroom")
+    ]
     w.text("ClassName.txt", _lines(f"/{c}" for c, _ in classdirs))
     training, testing, split = _seven_per_class(
         w, "SUN397", classdirs,

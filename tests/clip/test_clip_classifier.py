@@ -105,7 +105,9 @@ def test_checkpoint_with_other_shapes_is_refused(tiny):
 def test_text_feature_cache_refreshes_only_after_a_training_step(tiny):
     select_trainable(tiny, "clipfit")
     encoder = TextEncoder(tiny)
-    prompts = tokenize_prompts([prompt_for("a photo of a {}, a type of pet.", n) for n in ["pug", "beagle", "great_pyrenees"]])
+    prompts = tokenize_prompts(
+        [prompt_for("a photo of a {}, a type of pet.", n) for n in ["pug", "beagle", "great_pyrenees"]]
+    )
     cache = TextFeatureCache(lambda: compute_text_features(encoder, prompts), encoder.parameters())
 
     first = cache.get()

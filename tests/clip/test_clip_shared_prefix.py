@@ -64,7 +64,8 @@ def test_groups_of_prefixes_equal_full_prompts_in_value_and_gradient(tiny64):
     torch.manual_seed(0)
     prompts = _pets()
     suffix_tokens = prompts.tokens[:, 3:]
-    prefix_leaf = torch.randn(3, 3, 64, dtype=torch.float64, requires_grad=True)  # 3 groups, 3 positions ([SOS] + 2 learned)
+    # 3 groups, 3 positions ([SOS] + 2 learned)
+    prefix_leaf = torch.randn(3, 3, 64, dtype=torch.float64, requires_grad=True)
     suffix_leaf = shared.embed(suffix_tokens).detach().requires_grad_(True)
     group = torch.tensor([2, 0, 1, 1, 2, 0, 0])
     rows = torch.tensor([0, 1, 2, 3, 4, 0, 2])

@@ -15,7 +15,9 @@ from clipfit.testing.fixtures import fixture_split_json
 VALID = json.dumps(fixture_split_json("DescribableTextures")).encode()
 ROUTES = {
     "/split_zhou_DescribableTextures.json": (200, VALID, None),
-    "/split_zhou_EuroSAT.json": (200, b'{"train": [["AnnualCrop/AnnualCrop_1.jpg", 0, "Annual Crop Land"]], "val": [', None),
+    "/split_zhou_EuroSAT.json": (
+        200, b'{"train": [["AnnualCrop/AnnualCrop_1.jpg", 0, "Annual Crop Land"]], "val": [', None
+    ),
     "/split_zhou_Food101.json": (200, b"<html>Google Drive - quota exceeded</html>", None),
     "/split_zhou_OxfordPets.json": (200, b'{"train": [], "val": []}', None),
     # announces more bytes than it sends, then closes: an interrupted transfer

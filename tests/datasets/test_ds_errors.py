@@ -172,7 +172,8 @@ def test_moved_root_is_remapped_in_memory(fresh, build, tmp_path, capsys):
     second = build(new_root, "OxfordPets", shots=2)
     out = capsys.readouterr().out
     assert "re-pointed in memory" in out and pkl in out
-    assert [os.path.relpath(d.impath, new_root) for d in second.train_x] == [os.path.relpath(d.impath, root) for d in first.train_x]
+    expected = [os.path.relpath(d.impath, root) for d in first.train_x]
+    assert [os.path.relpath(d.impath, new_root) for d in second.train_x] == expected
     assert all(os.path.isfile(d.impath) for d in second.train_x + second.val)
     with open(pkl, "rb") as f:
         assert f.read() == before  # the Dassl-compatible file is left as it was
@@ -297,7 +298,9 @@ def test_chmod_read_only_folder_still_runs(fresh, build):
     finally:
         os.chmod(dataset_dir, stat.S_IRWXU)
     assert len(ds.train_x) == 3
-    locations = [os.path.join(d, "split_fewshot", "shot_1-seed_1.pkl") for d in (dataset_dir, fallback_dir(dataset_dir))]
+    locations = [
+        os.path.join(d, "split_fewshot", "shot_1-seed_1.pkl") for d in (dataset_dir, fallback_dir(dataset_dir))
+    ]
     assert any(os.path.isfile(p) for p in locations)  # as root the folder stays writable
 
 

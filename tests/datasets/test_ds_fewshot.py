@@ -34,7 +34,9 @@ def reference_picks(full, k: int, seed: int) -> tuple[list[str], list[str]]:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-@pytest.mark.parametrize("name,shots", [("OxfordPets", 2), ("Caltech101", 1), ("FGVCAircraft", 1), ("FGVCAircraft", 3), ("SUN397", 3)])
+@pytest.mark.parametrize(
+    "name,shots", [("OxfordPets", 2), ("Caltech101", 1), ("FGVCAircraft", 1), ("FGVCAircraft", 3), ("SUN397", 3)]
+)
 def test_picks_equal_dassl_reference(name, shots, seed, fresh, build):
     root = fresh(name, with_json=True)
     full = build(root, name, shots=-1, seed=seed)

@@ -29,10 +29,17 @@ FAKE_DASSL = {
     "dassl/data/datasets/base_dataset.py": "from clipfit.engine.data.base_dataset import Datum, DatasetBase\n",
     "dassl/data/transforms/__init__.py": "from clipfit.engine.data.transforms import build_transform\n",
     "dassl/data/transforms/transforms.py": "from clipfit.engine.data.transforms import INTERPOLATION_MODES\n",
-    "dassl/evaluation/__init__.py": "from clipfit.engine.evaluation import build_evaluator\nfrom clipfit.engine.registry import Registry\nEVALUATOR_REGISTRY = Registry('EVALUATOR')\n",
+    "dassl/evaluation/__init__.py": (
+        "from clipfit.engine.evaluation import build_evaluator\n"
+        "from clipfit.engine.registry import Registry\n"
+        "EVALUATOR_REGISTRY = Registry('EVALUATOR')\n"
+    ),
     "dassl/metrics/__init__.py": "from clipfit.engine.metrics import compute_accuracy\n",
     "dassl/optim/__init__.py": "from clipfit.engine.optim import build_lr_scheduler, build_optimizer\n",
-    "dassl/utils/__init__.py": "from clipfit.engine.utils import *\nfrom clipfit.engine.utils import AverageMeter, MetricMeter, Registry, check_availability\n",
+    "dassl/utils/__init__.py": (
+        "from clipfit.engine.utils import *\n"
+        "from clipfit.engine.utils import AverageMeter, MetricMeter, Registry, check_availability\n"
+    ),
 }
 
 
@@ -42,7 +49,11 @@ def _python(code, env):
 
 def test_builtin_is_default():
     env = {k: v for k, v in os.environ.items() if k != "CLIPFIT_ENGINE"}
-    proc = _python("import clipfit.compat as c; print(c.ENGINE, c.TRAINER_REGISTRY is __import__('clipfit.engine', fromlist=['x']).TRAINER_REGISTRY)", env)
+    proc = _python(
+        "import clipfit.compat as c; "
+        "print(c.ENGINE, c.TRAINER_REGISTRY is __import__('clipfit.engine', fromlist=['x']).TRAINER_REGISTRY)",
+        env,
+    )
     assert proc.stdout.split() == ["builtin", "True"], proc.stderr
 
 
@@ -90,8 +101,8 @@ def test_dassl_engine_config_comes_from_the_registered_classes(tmp_path):
         import_plugins()
         from clipfit.config import get_cfg
         cfg = get_cfg()
-        print(cfg.TRAINER.CLIPFIT.LAMBDA, cfg.TRAINER.COOP.N_CTX, cfg.TRAINER.COCOOP.PREC, cfg.DATASET.SUBSAMPLE_CLASSES,
-              "CLIPFit" in TRAINER_REGISTRY.registered_names())
+        print(cfg.TRAINER.CLIPFIT.LAMBDA, cfg.TRAINER.COOP.N_CTX, cfg.TRAINER.COCOOP.PREC,
+              cfg.DATASET.SUBSAMPLE_CLASSES, "CLIPFit" in TRAINER_REGISTRY.registered_names())
         """)
     proc = _python(code, env)
     assert proc.stdout.split() == ["8.0", "16", "fp16", "all", "True"], proc.stderr

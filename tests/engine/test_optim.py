@@ -33,7 +33,9 @@ def _lr_per_epoch(optim_cfg):
     return lrs
 
 
-@pytest.mark.parametrize("max_epoch,e2,last", [(10, 1.951057e-3, 1.90983e-4), (50, 1.998027e-3, 7.885e-6), (200, 1.999877e-3, 4.93e-7)])
+@pytest.mark.parametrize(
+    "max_epoch,e2,last", [(10, 1.951057e-3, 1.90983e-4), (50, 1.998027e-3, 7.885e-6), (200, 1.999877e-3, 4.93e-7)]
+)
 def test_constant_warmup_cosine_table(max_epoch, e2, last):
     lrs = _lr_per_epoch(_optim_cfg(max_epoch))
     assert lrs[0] == pytest.approx(1e-5)

@@ -26,8 +26,10 @@ def run_train(data_root, out_dir, *extra, env=None, check=True):
     ]
     opts = ["DATASET.NAME", "ToyColors", "DATALOADER.NUM_WORKERS", "0", "DATALOADER.TRAIN_X.BATCH_SIZE", "4",
             "INPUT.SIZE", "(16, 16)", "INPUT.TRANSFORMS", "('normalize',)", "OPTIM.NAME", "sgd", "OPTIM.LR", "0.5",
-            "OPTIM.LR_SCHEDULER", "cosine", "OPTIM.WARMUP_EPOCH", "1", "OPTIM.WARMUP_TYPE", "constant", "USE_CUDA", "False"]
-    full_env = dict(os.environ, PYTHONPATH=HERE + os.pathsep + os.environ.get("PYTHONPATH", ""), CLIPFIT_PLUGINS="toy_plugin")
+            "OPTIM.LR_SCHEDULER", "cosine", "OPTIM.WARMUP_EPOCH", "1", "OPTIM.WARMUP_TYPE", "constant",
+            "USE_CUDA", "False"]
+    pythonpath = HERE + os.pathsep + os.environ.get("PYTHONPATH", "")
+    full_env = dict(os.environ, PYTHONPATH=pythonpath, CLIPFIT_PLUGINS="toy_plugin")
     full_env.update(env or {})
     proc = subprocess.run(cmd + opts, cwd=REPO, env=full_env, capture_output=True, text=True)
     if check and proc.returncode != 0:
@@ -47,7 +49,8 @@ def test_train_then_eval_only_reproduces_accuracy(data_root, tmp_path):
     assert sorted(os.listdir(out / "net")) == ["checkpoint", "model.pth.tar-2"]
     assert "Finish training\nDeploy the last-epoch model\nEvaluate on the *test* set\n=> result\n* total: 6\n" in log
     assert re.search(r"^epoch \[2/2\] batch \[4/4\] time [\d.]+ \([\d.]+\) data [\d.]+ \([\d.]+\) "
-                     r"loss [\d.]+ \([\d.]+\) acc [\d.]+ \([\d.]+\) lr \d\.\d{4}e[+-]\d\d eta \d+:\d\d:\d\d$", log, re.M)
+                     r"loss [\d.]+ \([\d.]+\) acc [\d.]+ \([\d.]+\) lr \d\.\d{4}e[+-]\d\d eta \d+:\d\d:\d\d$",
+                     log, re.M)
     assert "Setting fixed seed: 1" in proc.stdout and "Setting fixed seed: 1" not in log
     assert "** Config **" in log and "Loading trainer: ToyTrainer" in log and "Loading evaluator: Classification" in log
     trained_acc = accuracy(log)

@@ -113,7 +113,10 @@ def test_the_sweep_plans_the_plugin_trainer_and_dataset(world, runs):
     assert jobs == [
         "ShapesFit toy_shapes seed 1: train on base classes", "ShapesFit toy_shapes seed 1: test on new classes",
         "CLIPFit toy_shapes seed 1: train on base classes", "CLIPFit toy_shapes seed 1: test on new classes",
-        "ShapesFit imagenet seed 1: train on ImageNet (16 shots)", "ShapesFit toy_shapes seed 1: evaluate the ImageNet model",
-        "CLIPFit imagenet seed 1: train on ImageNet (16 shots)", "CLIPFit toy_shapes seed 1: evaluate the ImageNet model",
+        "ShapesFit imagenet seed 1: train on ImageNet (16 shots)",
+        "ShapesFit toy_shapes seed 1: evaluate the ImageNet model",
+        "CLIPFit imagenet seed 1: train on ImageNet (16 shots)",
+        "CLIPFit toy_shapes seed 1: evaluate the ImageNet model",
     ]
-    assert lines[2].startswith("#1 skip ") and "/base2new/train_base/toy_shapes/shots_16/ShapesFit/tiny/seed1" in lines[2]
+    assert lines[2].startswith("#1 skip ")
+    assert "/base2new/train_base/toy_shapes/shots_16/ShapesFit/tiny/seed1" in lines[2]

@@ -54,7 +54,8 @@ def test_zero_shot_jobs_are_eval_only_without_model():
     cmd = job.command()
     assert "--eval-only" in cmd and "--model-dir" not in cmd and job.train_job is None
     assert _opt(cmd, "--config-file") == "configs/trainers/CoOp/vit_b16.yaml"
-    assert Job("ZeroshotCLIP", "few_shot", "dtd", 1, shots=8).output_dir.endswith("dtd/ZeroshotCLIP/vit_b16_0shots/seed1")
+    zero_shot = Job("ZeroshotCLIP", "few_shot", "dtd", 1, shots=8)
+    assert zero_shot.output_dir.endswith("dtd/ZeroshotCLIP/vit_b16_0shots/seed1")
 
 
 def test_env_knobs(monkeypatch):

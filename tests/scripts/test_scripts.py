@@ -46,7 +46,8 @@ def test_base2new_train_test_skip_force_and_report(world):
     assert "* accuracy:" in test_log
 
     again = bash(world, "clipfit/base2new_train.sh", "demo_shapes", "1")
-    assert again.returncode == 0 and "Skip CLIPFit demo_shapes seed 1: train on base classes: finished at" in again.stdout
+    assert again.returncode == 0
+    assert "Skip CLIPFit demo_shapes seed 1: train on base classes: finished at" in again.stdout
     assert "FORCE=1 reruns it" in again.stdout and sorted(os.listdir(train_dir))[0] == "log.txt"
     assert not [f for f in os.listdir(train_dir) if f.startswith("log.txt-")]
 
@@ -56,8 +57,10 @@ def test_base2new_train_test_skip_force_and_report(world):
     moved = [p for p in os.listdir(train_dir.parent) if p.startswith("seed1.old-")]
     assert len(moved) == 1 and (train_dir / "log.txt").is_file()
 
-    report = subprocess.run([sys.executable, "-m", "clipfit", "report", "--output-dir", str(world / "out"), "--no-published"],
-                            cwd=REPO, capture_output=True, text=True)
+    report = subprocess.run(
+        [sys.executable, "-m", "clipfit", "report", "--output-dir", str(world / "out"), "--no-published"],
+        cwd=REPO, capture_output=True, text=True,
+    )
     assert report.returncode == 0, report.stderr
     assert "CLIPFit" in report.stdout and "Demo shapes (synthetic)" in report.stdout
     with open(world / "out" / "leaderboard.png", "rb") as f:
@@ -67,7 +70,8 @@ def test_base2new_train_test_skip_force_and_report(world):
 def test_test_before_train_is_explained(world):
     proc = bash(world, "clipfit/base2new_test.sh", "demo_shapes", "2")
     assert proc.returncode == 2
-    assert "needs the finished training run" in proc.stderr and "bash scripts/clipfit/base2new_train.sh demo_shapes 2" in proc.stderr
+    assert "needs the finished training run" in proc.stderr
+    assert "bash scripts/clipfit/base2new_train.sh demo_shapes 2" in proc.stderr
 
 
 def test_missing_data_root_and_bad_usage(world, tmp_path):

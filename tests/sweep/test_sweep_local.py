@@ -125,7 +125,8 @@ def test_a_failed_job_is_reported_with_its_log_and_blocks_only_its_test(sweep, d
     assert "NOT RUN #2 CLIPFit demo_shapes seed 1: test on new classes: its training job #1 failed" in out
     with open(capture) as f:
         assert "TRAINER.CLIPFIT.LAMBDA not-a-number" in f.read()
-    assert not os.path.exists(os.path.join(_sweep_dir(output), "002-CLIPFit-base2new_test-demo_shapes-2shots-seed1.out"))
+    test_out = os.path.join(_sweep_dir(output), "002-CLIPFit-base2new_test-demo_shapes-2shots-seed1.out")
+    assert not os.path.exists(test_out)
     with open(os.path.join(_sweep_dir(output), "summary.txt")) as f:
         header, *rows = [line.split("\t") for line in f.read().split("\n\n", 1)[1].splitlines()]
     assert header[:2] == ["number", "status"]

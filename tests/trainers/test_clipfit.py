@@ -49,10 +49,11 @@ def _train_one_step(trainer, batch):
 
 
 def test_vit_b16_default_preset_trains_exactly_46080_parameters(data_root, tmp_path):
-    trainer = make_trainer(data_root, tmp_path, opts=("MODEL.BACKBONE.NAME", "ViT-B/16", "MODEL.BACKBONE.PRETRAINED", "False",
-                                                      "DATALOADER.TRAIN_X.BATCH_SIZE", "2",
-                                                      # a visible step (the 1e-5 warm-up lr is below fp32 resolution at 1.0)
-                                                      "OPTIM.WARMUP_EPOCH", "0", "OPTIM.LR", "0.5"))
+    opts = ("MODEL.BACKBONE.NAME", "ViT-B/16", "MODEL.BACKBONE.PRETRAINED", "False",
+            "DATALOADER.TRAIN_X.BATCH_SIZE", "2",
+            # a visible step (the 1e-5 warm-up lr is below fp32 resolution at 1.0)
+            "OPTIM.WARMUP_EPOCH", "0", "OPTIM.LR", "0.5")
+    trainer = make_trainer(data_root, tmp_path, opts=opts)
     names = trainer.model._trained_names
     assert trainer.num_trainable() == 46_080
     text = [n for n in names if not n.startswith("clip.visual.")]

@@ -164,7 +164,9 @@ def test_compiled_step_equals_the_eager_step(data_root, tmp_path):
     suffixes and their cached layouts trace, and the step gives the eager step's loss and update."""
     opts = ("OPTIM.WARMUP_EPOCH", "0", "OPTIM.LR", "0.5", "DATALOADER.TRAIN_X.BATCH_SIZE", "2")
     eager = make_trainer(data_root, tmp_path / "eager", "CoCoOp", CONFIG, opts)
-    compiled = make_trainer(data_root, tmp_path / "compiled", "CoCoOp", CONFIG, (*opts, "TRAINER.COCOOP.COMPILE", "True"))
+    compiled = make_trainer(
+        data_root, tmp_path / "compiled", "CoCoOp", CONFIG, (*opts, "TRAINER.COCOOP.COMPILE", "True")
+    )
     batch = next(iter(eager.train_loader_x))
     initial = {k: v.clone() for k, v in eager.model.prompt_learner.state_dict().items()}
     assert all(torch.equal(v, initial[k]) for k, v in compiled.model.prompt_learner.state_dict().items())

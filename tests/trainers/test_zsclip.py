@@ -56,7 +56,6 @@ def _assert_features_are_the_full_context_ones(trainer, templates):
 
 def test_zeroshot_clip_uses_coop_dtd_template_and_trains_nothing(dtd_root, tmp_path):
     trainer = make_trainer(dtd_root, tmp_path, "ZeroshotCLIP", CONFIG, dataset_config=DTD)
-    model = trainer.model
     assert trainer.trained_module() is None and trainer.get_model_names() == []
     assert trainer.num_trainable() == 0
     _assert_features_are_the_full_context_ones(trainer, ["{} texture."])
@@ -70,7 +69,6 @@ def test_zeroshot_clip2_averages_normalised_template_features_without_accumulati
         trainer = make_trainer(dtd_root, tmp_path / str(run), "ZeroshotCLIP2", CONFIG, dataset_config=DTD)
         templates = trainer.templates()
         assert templates == [*IMAGENET_TEMPLATES_SELECT, "{} texture."]
-        classnames = trainer.dm.dataset.classnames
         _assert_features_are_the_full_context_ones(trainer, templates)
     assert len(IMAGENET_TEMPLATES_SELECT) == 7
 

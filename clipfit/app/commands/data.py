@@ -22,7 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             "to the section of DATASETS.md that explains how to get them."
         ),
     )
-    check.add_argument("--root", required=True, help="data root holding one folder per dataset (oxford_pets/, imagenet/, ...)")
+    check.add_argument("--root", required=True,
+                       help="data root holding one folder per dataset (oxford_pets/, imagenet/, ...)")
     check.add_argument("--datasets", nargs="+", metavar="NAME",
                        help="registered dataset names to check (default: the 15 of the benchmarks)")
     check.add_argument(
@@ -72,5 +73,7 @@ def check(root: str, names: list[str] | None = None, download_splits: bool = Fal
     print(format_reports(reports))
     print()
     print(summary_line(reports, root))
-    not_ready = [r for r in reports if r.status != READY and (names or r.status != "missing" or r.missing != [r.folder])]
+    not_ready = [
+        r for r in reports if r.status != READY and (names or r.status != "missing" or r.missing != [r.folder])
+    ]
     return 1 if failed or not_ready else 0

@@ -25,7 +25,8 @@ DEMO_CFG = "tiny_demo"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--output", default="output/demo", help="where the data, runs and leaderboard go (default: output/demo)")
+    parser.add_argument("--output", default="output/demo",
+                        help="where the data, runs and leaderboard go (default: output/demo)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the runs (default: 1)")
     parser.add_argument("--force", action="store_true", help="rerun finished runs (by default they are skipped)")
 
@@ -60,7 +61,8 @@ def run(args) -> int:
         "new-class accuracy is near chance: this shows the pipeline, not CLIP's transfer).\n"
     )
     # The scripts run PYTHON: this interpreter, so the demo works without an activated venv.
-    env = dict(os.environ, PYTHON=sys.executable, DATA=data_root, OUTPUT=runs_root, CFG=DEMO_CFG, FORCE="1" if args.force else "0")
+    env = dict(os.environ, PYTHON=sys.executable, DATA=data_root, OUTPUT=runs_root, CFG=DEMO_CFG,
+               FORCE="1" if args.force else "0")
     env.pop("TRAINER", None)
     env.pop("OPTS", None)
     total, index, started = len(METHODS) * len(STEPS), 0, time.time()
@@ -75,7 +77,8 @@ def run(args) -> int:
                 print(f"FAILED (exit {code}); last lines of {log_path}:\n{_tail(log_path)}")
                 return code
             subset = "base" if step == "base2new_train" else "new"
-            job = Job(trainer, step, dataset, args.seed, data_root=data_root, output_root=runs_root, cfg_override=DEMO_CFG)
+            job = Job(trainer, step, dataset, args.seed, data_root=data_root, output_root=runs_root,
+                      cfg_override=DEMO_CFG)
             acc = find_result(job.output_dir)
             shown = f"{acc:.1f}% on {subset} classes" if acc is not None else "no result"
             print(f"done in {seconds:.0f} s: {shown}")

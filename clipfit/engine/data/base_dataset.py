@@ -36,7 +36,10 @@ class Datum:
         return self._classname
 
     def __repr__(self) -> str:
-        return f"Datum(impath={self._impath!r}, label={self._label}, domain={self._domain}, classname={self._classname!r})"
+        return (
+            f"Datum(impath={self._impath!r}, label={self._label}, domain={self._domain}, "
+            f"classname={self._classname!r})"
+        )
 
 
 class DatasetBase:

@@ -11,7 +11,9 @@ from .base_dataset import build_dataset
 from .transforms import INTERPOLATION_MODES, build_transform
 
 
-def build_sampler(sampler_type: str, cfg=None, data_source=None, batch_size: int = 32, n_domain: int = 0, n_ins: int = 16):
+def build_sampler(
+    sampler_type: str, cfg=None, data_source=None, batch_size: int = 32, n_domain: int = 0, n_ins: int = 16
+):
     if sampler_type == "RandomSampler":
         return RandomSampler(data_source)
     if sampler_type == "SequentialSampler":
@@ -35,7 +37,9 @@ def build_data_loader(
     is_train: bool = True,
     dataset_wrapper=None,
 ) -> torch.utils.data.DataLoader:
-    sampler = build_sampler(sampler_type, cfg=cfg, data_source=data_source, batch_size=batch_size, n_domain=n_domain, n_ins=n_ins)
+    sampler = build_sampler(
+        sampler_type, cfg=cfg, data_source=data_source, batch_size=batch_size, n_domain=n_domain, n_ins=n_ins
+    )
     if dataset_wrapper is None:
         dataset_wrapper = DatasetWrapper
     # Dassl's rule: drop the last partial batch only when at least one full batch exists.

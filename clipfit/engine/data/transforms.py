@@ -146,7 +146,9 @@ def _build_transform_train(cfg, choices, target_size, normalize) -> Compose:
         print("+ random flip")
         tfm.append(RandomHorizontalFlip())
     if "colorjitter" in choices:
-        b_, c_, s_, h_ = (cfg.INPUT.COLORJITTER_B, cfg.INPUT.COLORJITTER_C, cfg.INPUT.COLORJITTER_S, cfg.INPUT.COLORJITTER_H)
+        b_, c_, s_, h_ = (
+            cfg.INPUT.COLORJITTER_B, cfg.INPUT.COLORJITTER_C, cfg.INPUT.COLORJITTER_S, cfg.INPUT.COLORJITTER_H
+        )
         print(f"+ color jitter (brightness={b_}, contrast={c_}, saturation={s_}, hue={h_})")
         tfm.append(ColorJitter(brightness=b_, contrast=c_, saturation=s_, hue=h_))
     if "randomgrayscale" in choices:

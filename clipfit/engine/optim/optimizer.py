@@ -32,7 +32,9 @@ def build_optimizer(model, optim_cfg, param_groups=None) -> torch.optim.Optimize
     if name not in AVAI_OPTIMS:
         raise ValueError(f"optim must be one of {AVAI_OPTIMS}, but got {name}")
     if param_groups is not None and optim_cfg.STAGED_LR:
-        warnings.warn("staged_lr will be ignored, if you need to use staged_lr, please bind it with param_groups yourself.")
+        warnings.warn(
+            "staged_lr will be ignored, if you need to use staged_lr, please bind it with param_groups yourself."
+        )
     if param_groups is None:
         if optim_cfg.STAGED_LR:
             param_groups = _staged_param_groups(model, optim_cfg)
