@@ -25,7 +25,7 @@ setup(
         "matplotlib",
     ],
     extras_require={
-        "test": ["pytest", "submitit"],
+        "test": ["pytest", "submitit", "ruff"],
         "slurm": ["submitit"],
     },
     entry_points={"console_scripts": ["clipfit=clipfit.app.cli:main"]},
