@@ -37,7 +37,6 @@ def _full_context_features(clip, template, classnames):
         return F.normalize(clip.encode_text(tokenize(texts)), dim=-1)
 
 
-@pytest.mark.numeric
 def _assert_features_are_the_full_context_ones(trainer, templates):
     """The model's features are `ensemble_text_features` of its CLIP, which equals the mean of CLIP's own
     77-token features over the templates, renormalised; that equality is checked in float64, where a
@@ -45,8 +44,11 @@ def _assert_features_are_the_full_context_ones(trainer, templates):
     classnames = trainer.dm.dataset.classnames
     clip = trainer.model.clip
     with torch.no_grad():
-        assert torch.equal(trainer.model.class_text_features(), ensemble_text_features(TextEncoder(clip), classnames,
-                                                                                       templates))
+        # Same fp32 computation twice: on some CPUs a second call rounds differently (kernels pick
+        # alignment-dependent paths), so allow a few ulps of the unit-norm features (eps 1.2e-7).
+        torch.testing.assert_close(trainer.model.class_text_features(),
+                                   ensemble_text_features(TextEncoder(clip), classnames, templates),
+                                   atol=1e-6, rtol=0)
         clip64 = copy.deepcopy(clip).double()
         mean = torch.stack([_full_context_features(clip64, t, classnames) for t in templates]).mean(0)
         got = ensemble_text_features(TextEncoder(clip64), classnames, templates)
@@ -54,6 +56,7 @@ def _assert_features_are_the_full_context_ones(trainer, templates):
     torch.testing.assert_close(got, mean / mean.norm(dim=-1, keepdim=True), atol=1e-10, rtol=1e-10)
 
 
+@pytest.mark.numeric
 def test_zeroshot_clip_uses_coop_dtd_template_and_trains_nothing(dtd_root, tmp_path):
     trainer = make_trainer(dtd_root, tmp_path, "ZeroshotCLIP", CONFIG, dataset_config=DTD)
     assert trainer.trained_module() is None and trainer.get_model_names() == []
