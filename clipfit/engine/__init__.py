@@ -4,14 +4,15 @@ Import these names through `clipfit.compat`, which can swap in a real Dassl inst
 """
 from .config import get_cfg_default
 from .data.base_dataset import DatasetBase, Datum, build_dataset
-from .data.data_manager import DataManager, DatasetWrapper, build_data_loader, build_sampler
+from .data.data_manager import DataManager, DatasetWrapper, build_data_loader
+from .data.samplers import build_sampler
 from .data.transforms import INTERPOLATION_MODES, build_transform
 from .evaluation import Classification, EvaluatorBase, build_evaluator
 from .meters import AverageMeter, MetricMeter
 from .metrics import compute_accuracy
 from .optim import build_lr_scheduler, build_optimizer
 from .registry import DATASET_REGISTRY, EVALUATOR_REGISTRY, TRAINER_REGISTRY, Registry, check_availability
-from .trainer import SimpleTrainer, TrainerBase, TrainerX, build_trainer
+from .trainer import SimpleNet, SimpleTrainer, TrainerBase, TrainerX, TrainerXU, build_trainer
 from .utils import (
     check_isfile,
     collect_env_info,
