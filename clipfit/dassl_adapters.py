@@ -9,6 +9,7 @@ a Dassl that has been fixed upstream is left as it is:
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import os
 import pickle
@@ -71,14 +72,21 @@ def _fix_load_checkpoint(original) -> None:
             module.load_checkpoint = load_checkpoint
 
 
+def _module_if_present(name: str):
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
 def adapt_dassl() -> list[str]:
     """Apply the fixes the importable Dassl needs; print one line naming them; return them."""
     import dassl
-    import dassl.optim.lr_scheduler as lr_scheduler
     import dassl.utils
 
     adapted = []
-    if _warmup_breaks(lr_scheduler):
+    lr_scheduler = _module_if_present("dassl.optim.lr_scheduler")
+    if hasattr(lr_scheduler, "ConstantWarmupScheduler") and _warmup_breaks(lr_scheduler):
         _fix_warmup(lr_scheduler)
         adapted.append("warm-up schedulers call LRScheduler.__init__ without the removed `verbose` argument")
     if _load_checkpoint_breaks(dassl.utils.load_checkpoint):
