@@ -71,6 +71,9 @@ NOT_PROVIDED = (
 )
 
 
+_MISSING = object()
+
+
 class _ReexportModule(types.ModuleType):
     """A Dassl module path whose names are the engine module's objects (private ones on first use)."""
 
@@ -82,10 +85,13 @@ class _ReexportModule(types.ModuleType):
                 self.__dict__[key] = value
 
     def __getattr__(self, key: str):
-        try:
-            return getattr(self.__dict__["_target"], key)
-        except AttributeError:
-            raise AttributeError(f"module {self.__name__!r} has no attribute {key!r}") from None
+        submodule = f"{self.__name__}.{key}"
+        if submodule in DASSL_MODULES:  # `dassl.modeling.backbone` is the re-export, not the engine module
+            return importlib.import_module(submodule)
+        value = getattr(self.__dict__["_target"], key, _MISSING)
+        if value is _MISSING or isinstance(value, types.ModuleType):
+            raise AttributeError(f"module {self.__name__!r} has no attribute {key!r}")
+        return value
 
 
 class _Loader(importlib.abc.Loader):

@@ -12,6 +12,7 @@ import types
 import pytest
 from PIL import Image
 
+from clipfit.app import cli
 from clipfit.dassl_shim import DASSL_MODULES, SITE_DIR
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -45,7 +46,7 @@ def _train(repo, out, *opts, trainer="TinyProto", extra=()):
                       "DATASET.NUM_SHOTS", "2", *opts, cwd=repo)
 
 
-def test_third_party_repo_trains_reloads_resumes_parses_and_reports(repo):
+def test_third_party_repo_trains_reloads_resumes_parses_and_reports(repo, capsys):
     out = repo / "output"
     base_dir = out / B2N.format(role="train_base")
     train = _train(repo, base_dir, "DATASET.SUBSAMPLE_CLASSES", "base")
@@ -74,10 +75,9 @@ def test_third_party_repo_trains_reloads_resumes_parses_and_reports(repo):
     parsed = with_dassl("python", "parse_test_res.py", base_dir.parent, cwd=repo).stdout
     assert re.search(r"^\* accuracy: [\d.]+% \+- 0\.00%$", parsed, re.M), parsed
 
-    report = subprocess.run([sys.executable, "-m", "clipfit", "report", "--output-dir", out, "--no-figures",
-                             "--no-published"], capture_output=True, text=True)
-    assert report.returncode == 0, report.stderr
-    row = next(line for line in report.stdout.splitlines() if line.startswith("| color_dots | TinyProto"))
+    assert cli.main(["report", "--output-dir", str(out), "--no-figures", "--no-published"]) == 0
+    report = capsys.readouterr().out
+    row = next(line for line in report.splitlines() if line.startswith("| color_dots | TinyProto"))
     cells = [cell.strip() for cell in row.strip("|").split("|")]
     assert cells[1] == "TinyProto tiny [shots_2]"  # named by the third-party trainer, beside ours
     assert all(re.fullmatch(r"[\d.]+ ± 0\.00 \(1\)", cell) for cell in cells[2:4]), row  # base, new
@@ -107,9 +107,18 @@ def test_dassls_default_model_samplers_and_caches_that_real_dassl_reads(repo, mo
     assert sorted(vars(train[0])) == ["_classname", "_domain", "_impath", "_label"]
 
 
-def test_every_dassl_path_is_the_engine_and_a_real_dassl_is_never_shadowed_silently(tmp_path):
+def test_every_dassl_path_is_the_engine_and_a_real_dassl_is_never_shadowed_silently(tmp_path, capsys, monkeypatch):
+    real = tmp_path / "real" / "dassl"  # an installed Dassl, as far as `import dassl` can tell
+    real.mkdir(parents=True)
+    (real / "__init__.py").write_text("")
+    notice = f"clipfit: `dassl` is clipfit's built-in engine ({SITE_DIR} is on the path), not the Dassl at {real}"
+    monkeypatch.syspath_prepend(str(real.parent))
+    assert cli.main(["with-dassl", "--print-path"]) == 0
+    printed = capsys.readouterr()
+    assert printed.out == SITE_DIR + "\n" and printed.err.startswith(notice)
+
     code = textwrap.dedent(f"""\
-        import importlib
+        import importlib, sys
         import clipfit.engine as e
         for name in {sorted(DASSL_MODULES)!r}:
             importlib.import_module(name)
@@ -121,6 +130,7 @@ def test_every_dassl_path_is_the_engine_and_a_real_dassl_is_never_shadowed_silen
         from dassl.optim.lr_scheduler import ConstantWarmupScheduler, LinearWarmupScheduler
         from dassl.utils import tolist_if_not, open_specified_layers, init_network_weights
         from dassl.engine import SimpleNet, TrainerXU, TrainerX
+        print(dassl.__file__, sys.executable)
         print(dassl.__version__, dassl.engine.TRAINER_REGISTRY is e.TRAINER_REGISTRY,
               dassl.data.datasets.Datum is e.Datum, dassl.optim.radam.RAdam is e.optim.RAdam)
         try:
@@ -128,20 +138,10 @@ def test_every_dassl_path_is_the_engine_and_a_real_dassl_is_never_shadowed_silen
         except ModuleNotFoundError as err:
             print(err)
         """)
-    proc = with_dassl("python", "-c", code, cwd=tmp_path)
-    lines = proc.stdout.splitlines()
-    assert lines[0] == "0.6.3 True True True"
-    assert lines[1].startswith("No module named 'dassl.engine.da': clipfit's built-in engine serves `dassl` here")
-
-    real = tmp_path / "real" / "dassl"
-    real.mkdir(parents=True)
-    (real / "__init__.py").write_text("")
     env = {"PYTHONPATH": f"{os.environ.get('PYTHONPATH', '')}{os.pathsep}{real.parent}"}
-    printed = with_dassl("--print-path", cwd=tmp_path, env=env)
-    assert printed.stdout == SITE_DIR + "\n"
-    notice = f"clipfit: `dassl` is clipfit's built-in engine ({SITE_DIR} is on the path), not the Dassl at {real}"
-    assert printed.stderr.startswith(notice)
-    child = with_dassl("python", "-c", "import dassl, sys; print(dassl.__file__, sys.executable)", cwd=tmp_path,
-                       env=env)
-    assert child.stdout.split() == [os.path.join(SITE_DIR, "dassl", "__init__.py"), sys.executable]
+    child = with_dassl("python", "-c", code, cwd=tmp_path, env=env)
+    lines = child.stdout.splitlines()
+    assert lines[0].split() == [os.path.join(SITE_DIR, "dassl", "__init__.py"), sys.executable]
+    assert lines[1] == "0.6.3 True True True"
+    assert lines[2].startswith("No module named 'dassl.engine.da': clipfit's built-in engine serves `dassl` here")
     assert child.stderr.startswith(notice)
