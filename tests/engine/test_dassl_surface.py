@@ -139,3 +139,33 @@ def test_distances_and_layer_helpers():
     assert not model.body.training and model.classifier.training
     init_network_weights(model, "normal", gain=0.0)
     assert float(model.body.weight.abs().sum()) == 0.0 and float(model.body.bias.abs().sum()) == 0.0
+
+
+def test_trainer_xu_counts_batches_by_count_iter_and_restarts_the_shorter_loader(capsys):
+    from clipfit.engine import TrainerXU, get_cfg_default
+    from clipfit.engine.trainer_models import RegisteredModels
+
+    class Recorder(TrainerXU):
+        def forward_backward(self, batch_x, batch_u):
+            self.seen.append((batch_x, batch_u))
+            return {"loss": 0.5}
+
+        def get_current_lr(self, names=None):
+            return 0.1
+
+    def epoch(count_iter):
+        trainer = Recorder.__new__(Recorder)
+        RegisteredModels.__init__(trainer)
+        trainer._writer, trainer.seen, trainer.epoch, trainer.max_epoch = None, [], 0, 1
+        trainer.cfg = get_cfg_default()
+        trainer.cfg.TRAIN.COUNT_ITER = count_iter
+        trainer.train_loader_x, trainer.train_loader_u = ["x0", "x1", "x2"], ["u0", "u1"]
+        trainer.run_epoch()
+        return trainer.seen
+
+    assert epoch("train_x") == [("x0", "u0"), ("x1", "u1"), ("x2", "u0")]
+    assert epoch("train_u") == [("x0", "u0"), ("x1", "u1")]
+    assert epoch("smaller_one") == [("x0", "u0"), ("x1", "u1")]
+    assert "epoch [1/1] batch [3/3] time" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="TRAIN.COUNT_ITER must be one of"):
+        epoch("both")
