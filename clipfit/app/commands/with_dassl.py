@@ -62,10 +62,10 @@ def run(args) -> int:
         if real is not None:
             print(shadow_notice(real), file=sys.stderr)
         return 0
-    if not args.cmd:
+    if not args.cmd or args.cmd == ["--"]:
         print("error: give the command to run, e.g. `clipfit with-dassl python train.py ...`", file=sys.stderr)
         return 2
-    cmd = child_command(args.cmd)
+    cmd = child_command(args.cmd[1:] if args.cmd[0] == "--" else args.cmd)
     vendored = _script_dassl(cmd)
     if vendored is not None:
         print(f"clipfit with-dassl: the repository's own {vendored} runs as `dassl` (the script's folder comes "
