@@ -145,3 +145,18 @@ def test_every_dassl_path_is_the_engine_and_a_real_dassl_is_never_shadowed_silen
     assert lines[1] == "0.6.3 True True True"
     assert lines[2].startswith("No module named 'dassl.engine.da': clipfit's built-in engine serves `dassl` here")
     assert child.stderr.startswith(notice)
+
+
+def test_python_is_this_interpreter_and_a_repositorys_own_dassl_is_named(tmp_path, monkeypatch):
+    from clipfit.app.commands.with_dassl import _script_dassl, child_command, child_env
+
+    assert child_command(["python3", "train.py"]) == [sys.executable, "train.py"]
+    assert child_command(["python", "-m", "x"]) == [sys.executable, "-m", "x"]
+    assert child_command(["/opt/py/bin/python", "x.py"]) == ["/opt/py/bin/python", "x.py"]  # chosen on purpose
+    assert child_command(["bash", "run.sh"]) == ["bash", "run.sh"]
+    monkeypatch.setenv("PYTHONPATH", "/somewhere")
+    assert child_env(SITE_DIR)["PYTHONPATH"] == f"{SITE_DIR}{os.pathsep}/somewhere"
+    assert _script_dassl([sys.executable, str(tmp_path / "train.py")]) is None
+    (tmp_path / "dassl").mkdir()
+    (tmp_path / "dassl" / "__init__.py").write_text("")
+    assert _script_dassl([sys.executable, str(tmp_path / "train.py")]) == str(tmp_path / "dassl")
