@@ -12,6 +12,8 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["clipfit", "clipfit.*"]),
+    # the folder `clipfit with-dassl` puts on PYTHONPATH (a plain folder, not a subpackage)
+    package_data={"clipfit.dassl_shim": ["site/dassl/__init__.py"]},
     install_requires=[
         "torch",
         "torchvision",

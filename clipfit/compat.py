@@ -2,7 +2,8 @@
 
 `CLIPFIT_ENGINE=builtin` (default) re-exports `clipfit.engine`; `CLIPFIT_ENGINE=dassl` re-exports the
 same names from an importable `dassl` package. Trainers and datasets import Dassl names only from here,
-so everything they register lands in one engine's registries. The two are never mixed.
+so everything they register lands in one engine's registries. The two are never mixed; a real Dassl that
+breaks on current PyTorch is fixed first, narrowly (`dassl_adapters`).
 """
 from __future__ import annotations
 
@@ -84,7 +85,11 @@ def _load_dassl() -> dict:
                 f"(expected Dassl.pytorch >= 0.6). Unset {ENGINE_ENV} to use the built-in engine."
             )
         names[name] = getattr(module, name)
-    return names
+    from .dassl_adapters import adapt_dassl
+
+    adapt_dassl()
+    # a fix may have rebound a function in Dassl's modules: re-export what they hold now
+    return {name: getattr(importlib.import_module(module_name), name) for name, module_name in _DASSL_SOURCES.items()}
 
 
 def _load_builtin() -> dict:

@@ -13,6 +13,7 @@ COMMAND_MODULES = [
     "clipfit.app.commands.report",
     "clipfit.app.commands.sweep",
     "clipfit.app.commands.scripts",
+    "clipfit.app.commands.with_dassl",
 ]
 
 

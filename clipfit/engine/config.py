@@ -179,3 +179,11 @@ _C.TRAINER.FIXMATCH.STRONG_TRANSFORMS = ()
 
 def get_cfg_default() -> CN:
     return _C.clone()
+
+
+def clean_cfg(cfg: CN, trainer: str) -> None:
+    """Drop every `TRAINER.<X>` node except `NAME` and the one of `trainer` (upper-cased), so `print(cfg)`
+    shows only what the run uses. Mutates `cfg` (which must not be frozen)."""
+    for key in list(cfg.TRAINER.keys()):
+        if key not in ("NAME", trainer.upper()):
+            cfg.TRAINER.pop(key, None)

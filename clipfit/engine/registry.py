@@ -67,7 +67,16 @@ EVALUATOR_REGISTRY = Registry("EVALUATOR")
 
 def build_from_registry(registry: Registry, name: str, kind: str, verbose: bool, *args, **kwargs) -> Any:
     """Dassl's builder pattern: check the name, say what is loaded, instantiate."""
+    return _build(registry, name, f"Loading {kind}", verbose, *args, **kwargs)
+
+
+def build_module(registry: Registry, name: str, title: str, verbose: bool, **kwargs) -> Any:
+    """The same for Dassl's model parts, which print `<Title>: <name>` (e.g. `Backbone: resnet18`)."""
+    return _build(registry, name, title, verbose, **kwargs)
+
+
+def _build(registry: Registry, name: str, title: str, verbose: bool, *args, **kwargs) -> Any:
     check_availability(name, registry.registered_names())
     if verbose:
-        print(f"Loading {kind}: {name}")
+        print(f"{title}: {name}")
     return registry.get(name)(*args, **kwargs)

@@ -7,13 +7,18 @@ import time
 
 import numpy as np
 import torch
+import torch.nn as nn
 from tqdm import tqdm
 
 from .data.data_manager import DataManager
 from .evaluation import build_evaluator
 from .meters import AverageMeter, MetricMeter
+from .modeling import SimpleNet
+from .optim import build_lr_scheduler, build_optimizer
 from .registry import TRAINER_REGISTRY, build_from_registry
 from .trainer_models import RegisteredModels
+from .utils.checkpoint import load_pretrained_weights
+from .utils.env import count_num_param
 from .utils.files import mkdir_if_missing
 
 
@@ -87,7 +92,6 @@ class TrainerBase(RegisteredModels):
         raise NotImplementedError
 
 
-
 class SimpleTrainer(TrainerBase):
     """Builds data, model and evaluator from a config; runs Dassl's test/save schedule."""
 
@@ -122,9 +126,21 @@ class SimpleTrainer(TrainerBase):
         self.dm = dm
 
     def build_model(self) -> None:
-        raise NotImplementedError(
-            "The built-in engine has no generic backbone/head model zoo: a trainer must override build_model()"
-        )
+        """Dassl's default: a `SimpleNet` classifier (cfg.MODEL) with its optimizer and scheduler, as `model`."""
+        cfg = self.cfg
+        print("Building model")
+        self.model = SimpleNet(cfg, cfg.MODEL, self.num_classes)
+        if cfg.MODEL.INIT_WEIGHTS:
+            load_pretrained_weights(self.model, cfg.MODEL.INIT_WEIGHTS)
+        self.model.to(self.device)
+        print(f"# params: {count_num_param(self.model):,}")
+        self.optim = build_optimizer(self.model, cfg.OPTIM)
+        self.sched = build_lr_scheduler(self.optim, cfg.OPTIM)
+        self.register_model("model", self.model, self.optim, self.sched)
+        device_count = torch.cuda.device_count()
+        if device_count > 1 and self.device.type == "cuda":
+            print(f"Detected {device_count} GPUs (use nn.DataParallel)")
+            self.model = nn.DataParallel(self.model)
 
     def train(self) -> None:
         super().train(self.start_epoch, self.max_epoch)
@@ -198,44 +214,90 @@ class SimpleTrainer(TrainerBase):
         return self._optims[name].param_groups[0]["lr"]
 
 
+class _EpochProgress:
+    """The per-batch timing meters, progress line and TensorBoard scalars of Dassl's epoch loops."""
+
+    def __init__(self, trainer: SimpleTrainer):
+        self.trainer = trainer
+        self.losses = MetricMeter()
+        self.batch_time = AverageMeter()
+        self.data_time = AverageMeter()
+        self.end = time.time()
+
+    def data_ready(self) -> None:
+        self.data_time.update(time.time() - self.end)
+
+    def step_done(self, loss_summary) -> None:
+        t = self.trainer
+        self.batch_time.update(time.time() - self.end)
+        self.losses.update(loss_summary)
+        meet_freq = (t.batch_idx + 1) % t.cfg.TRAIN.PRINT_FREQ == 0
+        only_few_batches = t.num_batches < t.cfg.TRAIN.PRINT_FREQ
+        if meet_freq or only_few_batches:
+            nb_remain = t.num_batches - t.batch_idx - 1
+            nb_remain += (t.max_epoch - t.epoch - 1) * t.num_batches
+            eta = str(datetime.timedelta(seconds=int(self.batch_time.avg * nb_remain)))
+            info = [
+                f"epoch [{t.epoch + 1}/{t.max_epoch}]",
+                f"batch [{t.batch_idx + 1}/{t.num_batches}]",
+                f"time {self.batch_time.val:.3f} ({self.batch_time.avg:.3f})",
+                f"data {self.data_time.val:.3f} ({self.data_time.avg:.3f})",
+                f"{self.losses}",
+                f"lr {t.get_current_lr():.4e}",
+                f"eta {eta}",
+            ]
+            print(" ".join(info))
+        n_iter = t.epoch * t.num_batches + t.batch_idx
+        for name, meter in self.losses.meters.items():
+            t.write_scalar("train/" + name, meter.avg, n_iter)
+        t.write_scalar("train/lr", t.get_current_lr(), n_iter)
+        self.end = time.time()
+
+
+class TrainerXU(SimpleTrainer):
+    """Training on labelled (`train_loader_x`) and unlabelled (`train_loader_u`) batches side by side.
+
+    An epoch has TRAIN.COUNT_ITER batches (`train_x`, `train_u` or `smaller_one`); the other loader starts
+    over when it runs out.
+    """
+
+    def run_epoch(self) -> None:
+        self.set_model_mode("train")
+        len_x, len_u = len(self.train_loader_x), len(self.train_loader_u)
+        counts = {"train_x": len_x, "train_u": len_u, "smaller_one": min(len_x, len_u)}
+        if self.cfg.TRAIN.COUNT_ITER not in counts:
+            raise ValueError(f"TRAIN.COUNT_ITER must be one of {list(counts)}, got {self.cfg.TRAIN.COUNT_ITER!r}")
+        self.num_batches = counts[self.cfg.TRAIN.COUNT_ITER]
+        iter_x, iter_u = iter(self.train_loader_x), iter(self.train_loader_u)
+        progress = _EpochProgress(self)
+        for self.batch_idx in range(self.num_batches):
+            batch_x, iter_x = _next_or_restart(iter_x, self.train_loader_x)
+            batch_u, iter_u = _next_or_restart(iter_u, self.train_loader_u)
+            progress.data_ready()
+            progress.step_done(self.forward_backward(batch_x, batch_u))
+
+    def parse_batch_train(self, batch_x, batch_u):
+        return batch_x["img"].to(self.device), batch_x["label"].to(self.device), batch_u["img"].to(self.device)
+
+
+def _next_or_restart(iterator, loader):
+    try:
+        return next(iterator), iterator
+    except StopIteration:
+        iterator = iter(loader)
+        return next(iterator), iterator
+
+
 class TrainerX(SimpleTrainer):
     """Supervised training over `train_loader_x` with Dassl's per-batch progress line."""
 
     def run_epoch(self) -> None:
         self.set_model_mode("train")
-        losses = MetricMeter()
-        batch_time = AverageMeter()
-        data_time = AverageMeter()
         self.num_batches = len(self.train_loader_x)
-        end = time.time()
+        progress = _EpochProgress(self)
         for self.batch_idx, batch in enumerate(self.train_loader_x):
-            data_time.update(time.time() - end)
-            loss_summary = self.forward_backward(batch)
-            batch_time.update(time.time() - end)
-            losses.update(loss_summary)
-
-            meet_freq = (self.batch_idx + 1) % self.cfg.TRAIN.PRINT_FREQ == 0
-            only_few_batches = self.num_batches < self.cfg.TRAIN.PRINT_FREQ
-            if meet_freq or only_few_batches:
-                nb_remain = self.num_batches - self.batch_idx - 1
-                nb_remain += (self.max_epoch - self.epoch - 1) * self.num_batches
-                eta = str(datetime.timedelta(seconds=int(batch_time.avg * nb_remain)))
-                info = [
-                    f"epoch [{self.epoch + 1}/{self.max_epoch}]",
-                    f"batch [{self.batch_idx + 1}/{self.num_batches}]",
-                    f"time {batch_time.val:.3f} ({batch_time.avg:.3f})",
-                    f"data {data_time.val:.3f} ({data_time.avg:.3f})",
-                    f"{losses}",
-                    f"lr {self.get_current_lr():.4e}",
-                    f"eta {eta}",
-                ]
-                print(" ".join(info))
-
-            n_iter = self.epoch * self.num_batches + self.batch_idx
-            for name, meter in losses.meters.items():
-                self.write_scalar("train/" + name, meter.avg, n_iter)
-            self.write_scalar("train/lr", self.get_current_lr(), n_iter)
-            end = time.time()
+            progress.data_ready()
+            progress.step_done(self.forward_backward(batch))
 
     def parse_batch_train(self, batch):
         input = batch["img"].to(self.device)

@@ -3,27 +3,12 @@ from __future__ import annotations
 
 import torch
 from torch.utils.data import Dataset as TorchDataset
-from torch.utils.data.sampler import RandomSampler, SequentialSampler
 from torchvision.transforms import Compose, Normalize, Resize, ToTensor
 
 from ..utils.files import read_image
 from .base_dataset import build_dataset
+from .samplers import build_sampler
 from .transforms import INTERPOLATION_MODES, build_transform
-
-
-def build_sampler(
-    sampler_type: str, cfg=None, data_source=None, batch_size: int = 32, n_domain: int = 0, n_ins: int = 16
-):
-    if sampler_type == "RandomSampler":
-        return RandomSampler(data_source)
-    if sampler_type == "SequentialSampler":
-        return SequentialSampler(data_source)
-    if sampler_type in ("RandomDomainSampler", "SeqDomainSampler", "RandomClassSampler"):
-        raise NotImplementedError(
-            f"{sampler_type} (a domain-adaptation sampler) is not implemented by the built-in engine; "
-            "use RandomSampler/SequentialSampler or run with CLIPFIT_ENGINE=dassl"
-        )
-    raise ValueError(f"Unknown sampler type: {sampler_type}")
 
 
 def build_data_loader(

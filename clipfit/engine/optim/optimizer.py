@@ -6,6 +6,8 @@ import warnings
 import torch
 import torch.nn as nn
 
+from .radam import RAdam
+
 AVAI_OPTIMS = ["adam", "amsgrad", "sgd", "rmsprop", "radam", "adamw"]
 
 
@@ -62,5 +64,4 @@ def build_optimizer(model, optim_cfg, param_groups=None) -> torch.optim.Optimize
         )
     if name == "adamw":
         return torch.optim.AdamW(param_groups, lr=lr, weight_decay=wd, betas=betas)
-    # torch's RAdam implements the same rectified Adam as Dassl's own copy.
-    return torch.optim.RAdam(param_groups, lr=lr, weight_decay=wd, betas=betas)
+    return RAdam(param_groups, lr=lr, weight_decay=wd, betas=betas)

@@ -12,4 +12,5 @@ from .files import (
     tolist_if_not,
     write_json,
 )
+from .layers import init_network_weights, open_all_layers, open_specified_layers, set_bn_to_eval
 from .logger import Logger, setup_logger

@@ -1,0 +1,147 @@
+"""The built-in engine importable as `dassl`, for Dassl/CoOp-family repositories run unchanged.
+
+`site/` holds a one-file `dassl` package; with that folder on `sys.path` (`clipfit with-dassl` puts it
+on PYTHONPATH), `import dassl` installs a finder that serves every Dassl module path listed in
+`DASSL_MODULES` as a module re-exporting the engine module that holds its names. The objects are the
+engine's own, so `dassl.engine.TRAINER_REGISTRY is clipfit.engine.TRAINER_REGISTRY`. A Dassl path the
+engine does not provide fails at import with the reason, never with a half-empty module.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import os
+import sys
+import types
+
+SITE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "site")
+DASSL_VERSION = "0.6.3"  # the Dassl release whose public API the engine has
+
+_ENGINE = "clipfit.engine"
+# Dassl module path -> engine module holding (at least) the public names Dassl defines there.
+DASSL_MODULES = {
+    "dassl.config": "config",
+    "dassl.config.defaults": "config",
+    "dassl.data": "data.data_manager",
+    "dassl.data.data_manager": "data.data_manager",
+    "dassl.data.samplers": "data.samplers",
+    "dassl.data.datasets": "data.base_dataset",
+    "dassl.data.datasets.base_dataset": "data.base_dataset",
+    "dassl.data.datasets.build": "data.base_dataset",
+    "dassl.data.transforms": "data.transforms",
+    "dassl.data.transforms.transforms": "data.transforms",
+    "dassl.engine": "trainer",
+    "dassl.engine.build": "trainer",
+    "dassl.engine.trainer": "trainer",
+    "dassl.evaluation": "evaluation",
+    "dassl.evaluation.build": "evaluation",
+    "dassl.evaluation.evaluator": "evaluation",
+    "dassl.metrics": "metrics",
+    "dassl.metrics.accuracy": "metrics",
+    "dassl.metrics.distance": "metrics",
+    "dassl.modeling": "modeling",
+    "dassl.modeling.backbone": "modeling.backbone",
+    "dassl.modeling.backbone.backbone": "modeling.backbone",
+    "dassl.modeling.backbone.build": "modeling.backbone",
+    "dassl.modeling.backbone.resnet": "modeling.backbone",
+    "dassl.modeling.head": "modeling.head",
+    "dassl.modeling.head.build": "modeling.head",
+    "dassl.modeling.head.mlp": "modeling.head",
+    "dassl.modeling.network": "modeling.network",
+    "dassl.modeling.network.build": "modeling.network",
+    "dassl.optim": "optim",
+    "dassl.optim.optimizer": "optim.optimizer",
+    "dassl.optim.lr_scheduler": "optim.lr_scheduler",
+    "dassl.optim.radam": "optim.radam",
+    "dassl.utils": "utils",
+    "dassl.utils.logger": "utils",
+    "dassl.utils.meters": "utils",
+    "dassl.utils.registry": "utils",
+    "dassl.utils.tools": "utils",
+    "dassl.utils.torchtools": "utils",
+}
+# Dassl's module for Datum: pickles that third-party dataset code writes itself name this path.
+DATUM_MODULE = "dassl.data.datasets.base_dataset"
+
+NOT_PROVIDED = (
+    "clipfit's built-in engine serves `dassl` here (clipfit with-dassl) with Dassl's public API, but not "
+    "Dassl's domain-adaptation/generalization/semi-supervised trainer and dataset zoos, its model ops or its "
+    "other backbones; install Dassl.pytorch to use those"
+)
+
+
+_MISSING = object()
+
+
+class _ReexportModule(types.ModuleType):
+    """A Dassl module path whose names are the engine module's objects (private ones on first use)."""
+
+    def __init__(self, name: str, target: types.ModuleType):
+        super().__init__(name, target.__doc__)
+        self.__dict__["_target"] = target
+        for key, value in vars(target).items():
+            if not key.startswith("_") and not isinstance(value, types.ModuleType):
+                self.__dict__[key] = value
+
+    def __getattr__(self, key: str):
+        submodule = f"{self.__name__}.{key}"
+        if submodule in DASSL_MODULES:  # `dassl.modeling.backbone` is the re-export, not the engine module
+            return importlib.import_module(submodule)
+        value = getattr(self.__dict__["_target"], key, _MISSING)
+        if value is _MISSING or isinstance(value, types.ModuleType):
+            raise AttributeError(f"module {self.__name__!r} has no attribute {key!r}")
+        return value
+
+
+class _Loader(importlib.abc.Loader):
+    def create_module(self, spec):
+        target = importlib.import_module(f"{_ENGINE}.{DASSL_MODULES[spec.name]}")
+        return _ReexportModule(spec.name, target)
+
+    def exec_module(self, module):
+        pass
+
+
+class _Finder(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname, path=None, target=None):
+        if not fullname.startswith("dassl."):
+            return None
+        if fullname not in DASSL_MODULES:
+            raise ModuleNotFoundError(f"No module named {fullname!r}: {NOT_PROVIDED}", name=fullname)
+        is_package = any(name.startswith(fullname + ".") for name in DASSL_MODULES)
+        return importlib.machinery.ModuleSpec(fullname, _Loader(), is_package=is_package)
+
+
+def other_dassl(exclude: str = SITE_DIR) -> str | None:
+    """Where `import dassl` would find a Dassl other than this one on the current `sys.path`, if anywhere."""
+    excluded = os.path.realpath(exclude)
+    entries = [p for p in sys.path if os.path.realpath(p or os.getcwd()) != excluded]
+    spec = importlib.machinery.PathFinder.find_spec("dassl", entries)
+    if spec is None:
+        return None
+    return os.path.dirname(spec.origin) if spec.origin else next(iter(spec.submodule_search_locations or []), None)
+
+
+def shadow_notice(real: str) -> str:
+    return (
+        f"clipfit: `dassl` is clipfit's built-in engine ({SITE_DIR} is on the path), not the Dassl at {real}; "
+        f"take {SITE_DIR} off PYTHONPATH (or run without `clipfit with-dassl`) to use that one"
+    )
+
+
+def install(package: types.ModuleType) -> None:
+    """Make `package` (the `dassl` module of `site/`) the front of the engine; say so if it shadows a Dassl."""
+    package.__version__ = DASSL_VERSION
+    package.__path__ = []  # submodules come from the finder only
+    if not any(isinstance(f, _Finder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _Finder())
+    from ..engine.data.base_dataset import Datum
+
+    # pickle names a class by `__module__`: caches that third-party datasets pickle themselves then name
+    # Dassl's Datum, which real Dassl reads without clipfit (and datum_pickle reads both paths).
+    Datum.__module__ = DATUM_MODULE
+    importlib.import_module(DATUM_MODULE)
+    real = other_dassl()
+    if real is not None:
+        print(shadow_notice(real), file=sys.stderr)

@@ -1,0 +1,67 @@
+"""`Backbone` (a feature extractor that knows its output width), its registry and the ResNets.
+
+The ResNets are torchvision's (the same layer names as Dassl's, so Dassl checkpoints load) without the
+final fc layer: `forward` returns the globally average-pooled features, `out_features` wide.
+`pretrained=True` loads torchvision's original ImageNet weights, the ones Dassl downloads.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from ..registry import Registry, build_module
+
+BACKBONE_REGISTRY = Registry("BACKBONE")
+
+
+class Backbone(nn.Module):
+    @property
+    def out_features(self) -> int | None:
+        """Width of the features `forward` returns (subclasses set `self._out_features`)."""
+        return self.__dict__.get("_out_features")
+
+
+def build_backbone(name: str, verbose: bool = True, **kwargs) -> nn.Module:
+    return build_module(BACKBONE_REGISTRY, name, "Backbone", verbose, **kwargs)
+
+
+class ResNet(Backbone):
+    def __init__(self, depth: int, pretrained: bool = True, **kwargs):
+        super().__init__()
+        import torchvision
+
+        net = getattr(torchvision.models, f"resnet{depth}")(weights="IMAGENET1K_V1" if pretrained else None, **kwargs)
+        self._out_features = net.fc.in_features
+        for name, child in net.named_children():
+            if name != "fc":
+                self.add_module(name, child)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return torch.flatten(self.avgpool(x), 1)
+
+
+@BACKBONE_REGISTRY.register()
+def resnet18(pretrained: bool = True, **kwargs) -> ResNet:
+    return ResNet(18, pretrained, **kwargs)
+
+
+@BACKBONE_REGISTRY.register()
+def resnet34(pretrained: bool = True, **kwargs) -> ResNet:
+    return ResNet(34, pretrained, **kwargs)
+
+
+@BACKBONE_REGISTRY.register()
+def resnet50(pretrained: bool = True, **kwargs) -> ResNet:
+    return ResNet(50, pretrained, **kwargs)
+
+
+@BACKBONE_REGISTRY.register()
+def resnet101(pretrained: bool = True, **kwargs) -> ResNet:
+    return ResNet(101, pretrained, **kwargs)
+
+
+@BACKBONE_REGISTRY.register()
+def resnet152(pretrained: bool = True, **kwargs) -> ResNet:
+    return ResNet(152, pretrained, **kwargs)

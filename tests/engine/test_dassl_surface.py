@@ -1,0 +1,171 @@
+"""The parts of Dassl's public API that other Dassl/CoOp-family repositories use beyond CoOp itself:
+samplers, clean_cfg, modeling (backbones, heads, SimpleNet), RAdam, distances and layer helpers."""
+import random
+from collections import Counter
+
+import pytest
+import torch
+import torch.nn as nn
+from torchvision.transforms import ToTensor
+
+from clipfit.engine import SimpleNet, build_data_loader, get_cfg_default
+from clipfit.engine.config import clean_cfg
+from clipfit.engine.data.samplers import RandomClassSampler, RandomDomainSampler, SeqDomainSampler, build_sampler
+from clipfit.engine.metrics import compute_distance_matrix
+from clipfit.engine.modeling import BACKBONE_REGISTRY, build_backbone, build_head, build_network
+from clipfit.engine.optim import RAdam, build_optimizer
+from clipfit.engine.utils import init_network_weights, open_specified_layers
+
+
+class Item:
+    def __init__(self, label, domain):
+        self.label, self.domain = label, domain
+
+
+def _items(n_domains=3, per_domain=6, n_labels=3):
+    return [Item(i % n_labels, d) for d in range(n_domains) for i in range(per_domain)]
+
+
+def test_random_domain_sampler_draws_k_unused_images_from_n_random_domains_per_batch():
+    items = _items()
+    random.seed(0)
+    sampler = RandomDomainSampler(items, batch_size=4, n_domain=2)
+    idxs = list(sampler)
+    assert len(idxs) == len(sampler) and len(idxs) % 4 == 0 and len(set(idxs)) == len(idxs)
+    for start in range(0, len(idxs), 4):
+        domains = [items[i].domain for i in idxs[start:start + 4]]
+        assert domains[0] == domains[1] and domains[2] == domains[3] and domains[0] != domains[2]
+    random.seed(0)
+    again = RandomDomainSampler(items, batch_size=4, n_domain=2)
+    assert list(again) == idxs  # Python's `random` only, so seeding reproduces it
+
+
+def test_seq_domain_sampler_visits_every_domain_in_sorted_order():
+    items = list(reversed(_items(n_domains=3, per_domain=4)))
+    sampler = SeqDomainSampler(items, batch_size=6)
+    idxs = list(sampler)
+    assert [items[i].domain for i in idxs[:6]] == [0, 0, 1, 1, 2, 2]
+    assert len(idxs) == len(sampler) == 12
+    with pytest.raises(AssertionError):
+        SeqDomainSampler(items, batch_size=4)  # not a multiple of the 3 domains
+
+
+def test_random_class_sampler_fills_small_classes_and_groups_instances():
+    items = [Item(0, 0)] * 5 + [Item(1, 0)] * 2 + [Item(2, 0)] * 4
+    sampler = RandomClassSampler(items, batch_size=4, n_ins=2)
+    idxs = [int(i) for i in sampler]
+    for start in range(0, len(idxs), 2):
+        assert items[idxs[start]].label == items[idxs[start + 1]].label
+    assert set(Counter(items[i].label for i in idxs)) <= {0, 1, 2}
+    with pytest.raises(ValueError, match="batch_size=1 must be no less than n_ins=2"):
+        RandomClassSampler(items, batch_size=1, n_ins=2)
+
+
+def test_build_sampler_and_loader_take_the_sampler_by_name(image_file):
+    from clipfit.engine import Datum
+
+    data = [Datum(impath=image_file, label=i % 2, domain=i % 2) for i in range(8)]
+    assert isinstance(build_sampler("RandomDomainSampler", data_source=data, batch_size=4), RandomDomainSampler)
+    with pytest.raises(ValueError, match="Unknown sampler type: Nope"):
+        build_sampler("Nope", data_source=data)
+    cfg = get_cfg_default()
+    cfg.DATALOADER.NUM_WORKERS = 0
+    cfg.INPUT.SIZE = (8, 8)
+    loader = build_data_loader(cfg, "SeqDomainSampler", data, batch_size=4, tfm=ToTensor(), is_train=True)
+    assert [batch["domain"].tolist() for batch in loader] == [[0, 0, 1, 1], [0, 0, 1, 1]]
+
+
+def test_clean_cfg_keeps_only_the_named_trainers_node():
+    cfg = get_cfg_default()
+    clean_cfg(cfg, "fixmatch")
+    assert sorted(cfg.TRAINER.keys()) == ["FIXMATCH", "NAME"]
+
+
+def test_backbones_heads_and_simplenet_as_dassl_builds_them(capsys):
+    backbone = build_backbone("resnet18", pretrained=False)
+    assert capsys.readouterr().out == "Backbone: resnet18\n"
+    assert backbone.out_features == 512
+    assert backbone(torch.zeros(2, 3, 32, 32)).shape == (2, 512)
+    assert "conv1.weight" in backbone.state_dict() and "fc.weight" not in backbone.state_dict()
+    head = build_head("mlp", verbose=False, in_features=512, hidden_layers=[64, 16], bn=True, dropout=0.1)
+    assert head.out_features == 16 and [type(m).__name__ for m in head.mlp][:4] == [
+        "Linear", "BatchNorm1d", "ReLU", "Dropout"]
+    with pytest.raises(ValueError, match=r"do you mean \[resnet50\]"):
+        build_backbone("resnet05")
+    with pytest.raises(ValueError):
+        build_network("anything")
+
+    cfg = get_cfg_default()
+    cfg.MODEL.BACKBONE.NAME, cfg.MODEL.BACKBONE.PRETRAINED = "resnet18", False
+    cfg.MODEL.HEAD.NAME, cfg.MODEL.HEAD.HIDDEN_LAYERS = "mlp", (32,)
+    net = SimpleNet(cfg, cfg.MODEL, num_classes=5)
+    logits, features = net(torch.zeros(2, 3, 32, 32), return_feature=True)
+    assert logits.shape == (2, 5) and features.shape == (2, 32) and net.fdim == 32
+    assert "resnet18" in BACKBONE_REGISTRY.registered_names()
+
+
+def _train_radam(optimizer_cls, steps=12, **kwargs):
+    torch.manual_seed(0)
+    model = nn.Linear(4, 3)
+    optimizer = optimizer_cls(model.parameters(), lr=0.01, weight_decay=0.1, **kwargs)
+    x, y = torch.randn(16, 4), torch.randint(0, 3, (16,))
+    for _ in range(steps):
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+    return model.weight.detach()
+
+
+def test_radam_is_rectified_adam_with_decoupled_weight_decay():
+    expected = _train_radam(torch.optim.RAdam, decoupled_weight_decay=True)
+    torch.testing.assert_close(_train_radam(RAdam), expected)
+    torch.manual_seed(0)
+    initial = nn.Linear(4, 3).weight.detach()
+    torch.testing.assert_close(_train_radam(RAdam, steps=4, degenerated_to_sgd=False), initial)
+    cfg = get_cfg_default()
+    cfg.OPTIM.NAME = "radam"
+    assert isinstance(build_optimizer(nn.Linear(2, 2), cfg.OPTIM), RAdam)
+
+
+def test_distances_and_layer_helpers():
+    a, b = torch.tensor([[1.0, 0.0], [0.0, 2.0]]), torch.tensor([[0.0, 1.0]])
+    torch.testing.assert_close(compute_distance_matrix(a, b), torch.tensor([[2.0], [1.0]]))
+    torch.testing.assert_close(compute_distance_matrix(a, b, "cosine"), torch.tensor([[1.0], [0.0]]))
+    model = nn.Sequential()
+    model.add_module("body", nn.Linear(2, 2))
+    model.add_module("classifier", nn.Linear(2, 2))
+    open_specified_layers(model, "classifier")
+    assert [p.requires_grad for p in model.parameters()] == [False, False, True, True]
+    assert not model.body.training and model.classifier.training
+    init_network_weights(model, "normal", gain=0.0)
+    assert float(model.body.weight.abs().sum()) == 0.0 and float(model.body.bias.abs().sum()) == 0.0
+
+
+def test_trainer_xu_counts_batches_by_count_iter_and_restarts_the_shorter_loader(capsys):
+    from clipfit.engine import TrainerXU, get_cfg_default
+    from clipfit.engine.trainer_models import RegisteredModels
+
+    class Recorder(TrainerXU):
+        def forward_backward(self, batch_x, batch_u):
+            self.seen.append((batch_x, batch_u))
+            return {"loss": 0.5}
+
+        def get_current_lr(self, names=None):
+            return 0.1
+
+    def epoch(count_iter):
+        trainer = Recorder.__new__(Recorder)
+        RegisteredModels.__init__(trainer)
+        trainer._writer, trainer.seen, trainer.epoch, trainer.max_epoch = None, [], 0, 1
+        trainer.cfg = get_cfg_default()
+        trainer.cfg.TRAIN.COUNT_ITER = count_iter
+        trainer.train_loader_x, trainer.train_loader_u = ["x0", "x1", "x2"], ["u0", "u1"]
+        trainer.run_epoch()
+        return trainer.seen
+
+    assert epoch("train_x") == [("x0", "u0"), ("x1", "u1"), ("x2", "u0")]
+    assert epoch("train_u") == [("x0", "u0"), ("x1", "u1")]
+    assert epoch("smaller_one") == [("x0", "u0"), ("x1", "u1")]
+    assert "epoch [1/1] batch [3/3] time" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="TRAIN.COUNT_ITER must be one of"):
+        epoch("both")
