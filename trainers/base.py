@@ -15,6 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from yacs.config import CfgNode as CN
 
+from clipfit.checkpoint_files import check_trained_checkpoint, model_file
 from clipfit.clip import (
     PRECISIONS,
     TextFeatureCache,
@@ -240,14 +241,11 @@ class ClipTrainer(TrainerX):
         if not directory:
             print("Note that load_model() is skipped as no pretrained model is given")
             return
-        model_file = "model-best.pth.tar" if epoch is None else f"model.pth.tar-{epoch}"
         for name in self.get_model_names():
-            model_path = osp.join(directory, name, model_file)
-            if not osp.exists(model_path):
-                raise FileNotFoundError(f'Model not found at "{model_path}"')
-            checkpoint = load_checkpoint(model_path)
+            model_path = model_file(osp.join(directory, name), epoch)
+            checkpoint = check_trained_checkpoint(load_checkpoint(model_path), model_path)
             state_dict = checkpoint["state_dict"]
             for key in ("token_prefix", "token_suffix"):
                 state_dict.pop(key, None)
-            print(f'Loading weights to {name} from "{model_path}" (epoch = {checkpoint["epoch"]})')
+            print(f'Loading weights to {name} from "{model_path}" (epoch = {checkpoint.get("epoch")})')
             self._models[name].load_state_dict(state_dict)

@@ -99,21 +99,31 @@ def _is_node_in_file(path: str, key: str) -> bool:
 def _merge_file(cfg, path: str, flag: str) -> None:
     if not os.path.isfile(path):
         raise UserInputError(f"{flag} {path}: no such file (paths are relative to {os.getcwd()})")
+    import yaml
+    from yacs.config import load_cfg
+
+    from ...config import floats_for_ints_in_node
+
     try:
-        cfg.merge_from_file(path)
+        with open(path, encoding="utf-8") as f:
+            loaded = load_cfg(f)
+        floats_for_ints_in_node(cfg, loaded)
+        cfg.merge_from_other_cfg(loaded)
     except KeyError as e:
         check = "check the key's spelling against `print(cfg)` in a log"
         is_node = _is_node_in_file(path, e.args[0].rsplit(" ", 1)[-1])
         raise UserInputError(f"{flag} {path}: {_unknown_key(cfg, e.args[0], check, is_node)}") from e
-    except ValueError as e:
+    except (ValueError, yaml.YAMLError) as e:
         raise UserInputError(f"{flag} {path}: {e}") from e
 
 
 def _merge_opts(cfg, opts: list[str]) -> None:
     if len(opts) % 2:
         raise UserInputError(f"trailing config options must be KEY VALUE pairs, got an odd number: {opts}")
+    from ...config import floats_for_ints_in_opts
+
     try:
-        cfg.merge_from_list(opts)
+        cfg.merge_from_list(floats_for_ints_in_opts(cfg, opts))
     except AssertionError as e:
         check = "check the key's spelling (e.g. DATASET.NUM_SHOTS)"
         raise UserInputError(f"command-line option: {_unknown_key(cfg, str(e), check)}") from e
