@@ -5,9 +5,8 @@ import os
 import shlex
 import subprocess
 import sys
-import time
 
-from ..errors import UserInputError
+from ..errors import INTERRUPTED_EXIT, UserInputError, report_errors
 from . import trainers_catalog
 from .jobs import PROJECT_ROOT, Job, env, job_from_env
 
@@ -51,7 +50,11 @@ def training_command(train: Job) -> str:
 
 
 def move_aside(directory: str) -> str:
-    target = f"{directory}.old-{time.strftime('%Y%m%d-%H%M%S')}"
+    from ..run_lock import refuse_if_in_use
+    from .results.run_folders import moved_aside_path
+
+    refuse_if_in_use(directory, "FORCE=1")
+    target = moved_aside_path(directory)
     os.rename(directory, target)
     return target
 
@@ -84,22 +87,36 @@ def run_job(job: Job, force: bool = False, stdout=None, stderr=None, env=None) -
     return DONE
 
 
+def failure_hint(job: Job) -> str:
+    """Where to read why the job failed: its newest log when train.py got as far as writing one."""
+    from .results import log_files
+
+    logs = log_files(absolute_path(job.output_dir))
+    if logs:
+        return f"see its log {logs[-1]}"
+    return "train.py stopped before writing a log; its message is above"
+
+
+def _main(argv: list[str]) -> int:
+    job = job_from_env(argv[0], argv[1], argv[2:])
+    try:
+        run_job(job, force=env("FORCE") not in ("", "0"))
+    except subprocess.CalledProcessError as e:
+        if e.returncode == INTERRUPTED_EXIT:
+            return e.returncode
+        print(f"error: the job failed (exit code {e.returncode}); {failure_hint(job)}", file=sys.stderr)
+        return e.returncode or 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m clipfit.app.runner TRAINER PROTOCOL ARGS...`, what the scripts call."""
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) < 2:
         print("usage: python -m clipfit.app.runner TRAINER PROTOCOL ARGS...", file=sys.stderr)
         return 2
-    try:
-        job = job_from_env(argv[0], argv[1], argv[2:])
-        run_job(job, force=env("FORCE") not in ("", "0"))
-    except UserInputError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except subprocess.CalledProcessError as e:
-        print(f"error: the job failed (exit code {e.returncode}); see the log in its output folder", file=sys.stderr)
-        return e.returncode or 1
-    return 0
+    return report_errors(lambda: _main(argv),
+                         interrupted="Interrupted. Run the same script again to resume from the last checkpoint.")
 
 
 if __name__ == "__main__":

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
 import torch
 
-from ...errors import UserInputError
+from ...errors import UserInputError, report_errors
 
 NAME = "train"
 HELP = "Train or evaluate a trainer on a dataset (the flags of CoOp's train.py)."
@@ -178,14 +177,38 @@ def _warn_if_untrained(trainer) -> None:
         )
 
 
+def _announce_seed(cfg) -> None:
+    if cfg.SEED < 0:
+        print(f"Note: SEED is {cfg.SEED}, so no fixed seed (CoOp's convention): the few-shot picks and the training "
+              "differ from run to run, and the result cannot be reproduced. Pass --seed N (N >= 0) to fix it.")
+
+
+def _remove_stale_temp_files(output_dir: str) -> None:
+    from ...files import remove_stale_temp_files
+
+    remove_stale_temp_files(output_dir)
+    for entry in os.scandir(output_dir):
+        if entry.is_dir() and not entry.name.startswith("."):
+            remove_stale_temp_files(entry.path)
+
+
 def main(args) -> None:
-    from ...compat import build_trainer, collect_env_info, set_random_seed, setup_logger
+    from ...run_lock import locked
 
     cfg = setup_cfg(args)
+    with locked(cfg.OUTPUT_DIR):
+        _remove_stale_temp_files(cfg.OUTPUT_DIR)
+        _run(args, cfg)
+
+
+def _run(args, cfg) -> None:
+    from ...compat import build_trainer, collect_env_info, set_random_seed, setup_logger
+
     if cfg.SEED >= 0:
         print(f"Setting fixed seed: {cfg.SEED}")
         set_random_seed(cfg.SEED)
     setup_logger(cfg.OUTPUT_DIR)
+    _announce_seed(cfg)
     if torch.cuda.is_available() and cfg.USE_CUDA:
         torch.backends.cudnn.benchmark = True
     print_args(args, cfg)
@@ -204,9 +227,8 @@ def main(args) -> None:
 
 
 def run(args) -> int:
-    try:
-        main(args)
-    except UserInputError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    where = args.output_dir or "its output folder"
+    return report_errors(
+        lambda: main(args),
+        interrupted=f"Interrupted. Run the same command again to resume from the last checkpoint in {where}.",
+    )
