@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 import os
 
+from .errors import UserInputError
+
 ENGINE_ENV = "CLIPFIT_ENGINE"
 ENGINES = ("builtin", "dassl")
 
@@ -56,7 +58,7 @@ _DASSL_SOURCES = {
 __all__ = sorted(_DASSL_SOURCES) + ["ENGINE"]
 
 
-class EngineUnavailable(ImportError):
+class EngineUnavailable(UserInputError, ImportError):
     """CLIPFIT_ENGINE names an engine that cannot be used here."""
 
 

@@ -27,7 +27,7 @@ from .listing import absent, check_images_exist, list_names
 from .notices import not_comparable_notice
 from .random_splits import read_and_split_data, split_trainval
 from .readers import load_datum_cache
-from .split_files import read_split, save_split, split_to_json, write_split_text
+from .split_files import empty_parts, read_split, save_split, split_to_json, write_split_text
 from .storage import DatasetFiles
 from .subsample import subsample_classes
 
@@ -222,6 +222,16 @@ class SplitDataset(FewShotDataset):
         """Train, val and test from the original annotations (random parts use Python's `random`)."""
         raise NotImplementedError
 
+    def require_images(self, train: list, val: list | None, test: list) -> None:
+        """Never make (or write) a split with an empty part: it would be reused after the images come back."""
+        empty = empty_parts(train=train, val=val, test=test)
+        if empty:
+            raise DatasetNotFound(
+                f"{type(self).__name__}: no images for {' / '.join(empty)} under {self.image_dir} (the folder is "
+                f"empty or lacks the files its layout needs). Put the images there as {docs_ref(self.anchor())} "
+                "describes; `clipfit data check --root <DATA>` shows what is missing. No split file was written."
+            )
+
     def read_native_checked(self) -> tuple[list, list, list]:
         train, val, test = self.read_native()
         check_images_exist(
@@ -246,6 +256,7 @@ class SplitDataset(FewShotDataset):
         self.require(self.native_files, f" (neither {self.split_file} nor the files to make a split from are present)")
         not_comparable_notice(type(self).__name__, self.split_file, self.dataset_dir, self.anchor())
         train, val, test = self.read_native_checked()
+        self.require_images(train, val, test)
         text = dump_json_text(split_to_json(train, val, test, self.image_dir))
 
         def write(path):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import os.path as osp
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 
 import torch
 import torch.nn as nn
@@ -172,7 +172,7 @@ class ClipTrainer(TrainerX):
         lines = [
             "** Run summary **",
             f"  method: {cfg.TRAINER.NAME} on {cfg.DATASET.NAME} ({len(classnames)} classes, "
-            f"subsample {cfg.DATASET.SUBSAMPLE_CLASSES}, {cfg.DATASET.NUM_SHOTS} shots)",
+            f"subsample {cfg.DATASET.SUBSAMPLE_CLASSES}, {self.shots_description()})",
             f"  backbone: {info.name} ({info.arch}, weights: {weights}), precision {self.precision} on {self.device}",
             f"  trainable parameters: {self.num_trainable():,}",
             f"  schedule: {cfg.OPTIM.MAX_EPOCH} epochs x {len(self.train_loader_x)} batches of "
@@ -180,6 +180,18 @@ class ClipTrainer(TrainerX):
             f"  output: {cfg.OUTPUT_DIR}",
         ]
         print("\n".join(lines))
+
+    def shots_description(self) -> str:
+        """What NUM_SHOTS means for this run: Dassl's "all images" below 1, and the classes that have fewer."""
+        shots = self.cfg.DATASET.NUM_SHOTS
+        if shots < 1:
+            return f"all training images (DATASET.NUM_SHOTS {shots}: no few-shot sampling)"
+        counts = Counter(item.label for item in self.dm.dataset.train_x)
+        short = sorted(n for n in counts.values() if n < shots)
+        if not short:
+            return f"{shots} shots"
+        return (f"{shots} shots; NOTE: {len(short)} of {len(counts)} classes have fewer training images "
+                f"({short[0]} to {short[-1]}), and all of theirs are used")
 
     def before_train(self) -> None:
         if self.num_trainable() == 0:

@@ -21,6 +21,12 @@ def check_run_config(cfg) -> None:
            for key in _POSITIVE if value_of(cfg, key) <= 0]
     bad += [f"{key} is {value_of(cfg, key)}; it must not be negative" for key in _NOT_NEGATIVE
             if value_of(cfg, key) < 0]
+    from .optim.lr_scheduler import AVAI_SCHEDS
+    from .optim.optimizer import AVAI_OPTIMS
+
+    for key, known in (("OPTIM.NAME", AVAI_OPTIMS), ("OPTIM.LR_SCHEDULER", AVAI_SCHEDS)):
+        if value_of(cfg, key) not in known:
+            bad.append(f"{key} is {value_of(cfg, key)!r}; use one of {list(known)}")
     if bad:
         raise UserInputError("invalid config: " + "; ".join(bad) + " (set it in the config file or as KEY VALUE)")
 
