@@ -59,6 +59,16 @@ def move_aside(directory: str) -> str:
     return target
 
 
+def wait_through_ctrl_c(proc: subprocess.Popen) -> int:
+    """Wait for train.py even on Ctrl-C: it gets the same signal, finishes its atomic writes and says how to
+    resume (killing it, as subprocess.run does, would lose that line)."""
+    while True:
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:
+            continue
+
+
 def run_job(job: Job, force: bool = False, stdout=None, stderr=None, env=None) -> str:
     """Run `job` unless it is finished; return DONE or SKIPPED, raise on failure.
 
@@ -81,9 +91,10 @@ def run_job(job: Job, force: bool = False, stdout=None, stderr=None, env=None) -
     argv = job.command()
     shown = shlex.join(argv)
     print(shown, file=out, flush=True)
-    proc = subprocess.run([sys.executable, *argv[1:]], cwd=PROJECT_ROOT, stdout=stdout, stderr=stderr, env=env)
-    if proc.returncode != 0:
-        raise subprocess.CalledProcessError(proc.returncode, shown)
+    proc = subprocess.Popen([sys.executable, *argv[1:]], cwd=PROJECT_ROOT, stdout=stdout, stderr=stderr, env=env)
+    returncode = wait_through_ctrl_c(proc)
+    if returncode != 0:
+        raise subprocess.CalledProcessError(returncode, shown)
     return DONE
 
 

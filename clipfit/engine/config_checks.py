@@ -42,7 +42,7 @@ def check_epochs(cfg) -> None:
 
 # Keys that do not change what a run trains: where things are, how fast, how it is tested or logged.
 _NOT_TRAINING = ("OUTPUT_DIR", "RESUME", "DATASET.ROOT", "DATALOADER.NUM_WORKERS", "TEST.", "TRAIN.PRINT_FREQ",
-                 "USE_CUDA", "VERBOSE", "MODEL.BACKBONE.WEIGHTS", "MODEL.INIT_WEIGHTS")
+                 "TRAIN.CHECKPOINT_FREQ", "USE_CUDA", "VERBOSE", "MODEL.BACKBONE.WEIGHTS", "MODEL.INIT_WEIGHTS")
 
 
 def _flatten(node, prefix: str = "") -> dict[str, str]:
@@ -66,9 +66,10 @@ def check_same_settings(saved: dict[str, str] | None, cfg, checkpoint: str) -> N
     if not saved:
         return
     current = training_settings(cfg)
-    differ = sorted(k for k in saved.keys() | current.keys() if saved.get(k) != current.get(k))
+    # A key only one side has comes from a plugin imported in one run only: it is another class's node.
+    differ = sorted(k for k in saved.keys() & current.keys() if saved[k] != current[k])
     if differ:
-        shown = "; ".join(f"{k}: {saved.get(k, '(absent)')} then, {current.get(k, '(absent)')} now" for k in differ)
+        shown = "; ".join(f"{k}: {saved[k]} then, {current[k]} now" for k in differ)
         raise UserInputError(
             f"{cfg.OUTPUT_DIR} holds an unfinished run with other settings ({checkpoint}): {shown}. A run resumes "
             "only with the settings it started with: rerun with FORCE=1 (the scripts move the old run aside), "

@@ -162,7 +162,8 @@ def finished_run(data_root, tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("opts,key", [(("OPTIM.LR", "0.01"), "OPTIM.LR"), (("OPTIM.MAX_EPOCH", "3"), "OPTIM.MAX_EPOCH")])
+@pytest.mark.parametrize("opts,key", [(("OPTIM.LR", "0.01"), "OPTIM.LR"),
+                                      (("OPTIM.MAX_EPOCH", "3"), "OPTIM.MAX_EPOCH")])
 def test_resume_with_other_settings_stops_and_names_the_keys(finished_run, data_root, tmp_path, capsys, opts, key):
     run = tmp_path / "run"
     shutil.copytree(finished_run, run)
@@ -226,7 +227,7 @@ def test_a_stale_lock_is_taken_over_with_a_notice(data_root, tmp_path, capsys):
     assert not os.path.exists(lock_path(str(out)))  # released at the end
 
 
-# --- raw or misleading errors ------------------------------------------------------------------------------------------
+# --- raw or misleading errors --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kind", ["truncated", "empty", "garbage"])
 def test_undecodable_image_names_the_file_and_the_dataset(data_root, tmp_path, capsys, kind):
@@ -279,8 +280,19 @@ def test_resume_falls_back_to_the_previous_good_checkpoint(finished_run, data_ro
     torch.load(run / "prompt_learner" / "model.pth.tar-2", weights_only=False)  # rewritten whole
 
 
+def test_resume_with_no_readable_checkpoint_says_it_starts_over(data_root, tmp_path, capsys):
+    run = tmp_path / "run"
+    (run / "prompt_learner").mkdir(parents=True)
+    (run / "prompt_learner" / "model.pth.tar-1").write_bytes(b"")
+    (run / "prompt_learner" / "checkpoint").write_text("model.pth.tar-1\n")
+    code, out, err = train(capsys, data_root, run)
+    assert code == 0, err
+    assert "no readable checkpoint in" in out and "train from scratch" in out and "* accuracy" in out
+
+
 def test_model_dir_without_load_epoch_uses_the_newest_epoch(finished_run, data_root, tmp_path, capsys):
-    code, out, err = train(capsys, data_root, tmp_path / "eval", flags=("--eval-only", "--model-dir", str(finished_run)))
+    code, out, err = train(capsys, data_root, tmp_path / "eval",
+                           flags=("--eval-only", "--model-dir", str(finished_run)))
     assert code == 0, err
     assert "loading the newest epoch, 2 (epochs present: 1, 2)" in out and "* accuracy" in out
 

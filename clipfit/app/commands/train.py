@@ -180,7 +180,8 @@ def _warn_if_untrained(trainer) -> None:
 def _announce_seed(cfg) -> None:
     if cfg.SEED < 0:
         print(f"Note: SEED is {cfg.SEED}, so no fixed seed (CoOp's convention): the few-shot picks and the training "
-              "differ from run to run, and the result cannot be reproduced. Pass --seed N (N >= 0) to fix it.")
+              "differ from run to run, and the result cannot be reproduced. Pass --seed N (N > 0; --seed 0 counts as "
+              "unset, as in CoOp) to fix it.")
 
 
 def _remove_stale_temp_files(output_dir: str) -> None:
