@@ -46,3 +46,11 @@ def report_errors(command: Callable[[], int | None], interrupted: str = "interru
             raise
         print(f"\n{interrupted}", file=sys.stderr)
         return INTERRUPTED_EXIT
+
+
+class InvalidValue(UserInputError, ValueError):
+    """A config value outside its choices; the message names the key and the choices."""
+
+
+class UnsupportedOption(UserInputError, NotImplementedError):
+    """A Dassl option the built-in engine does not implement; the message says what to use instead."""

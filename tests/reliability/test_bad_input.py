@@ -456,6 +456,11 @@ def test_a_worker_raised_user_error_is_shown_without_the_worker_traceback(capsys
     ((), ("OPTIM.LR_SCHEDULER", "linear"), ("OPTIM.LR_SCHEDULER is 'linear'", "cosine")),
     (("--root", "/nonexistent/data"), (), ("dataset folder not found", "/nonexistent/data", "clipfit data check")),
     ((), ("MODEL.BACKBONE.NAME", "ViT-B/16"), ("ViT-B-16.pt", "MODEL.BACKBONE.WEIGHTS")),
+    ((), ("MODEL.BACKBONE.NAME", "ViT-X/99"), ("unknown CLIP backbone 'ViT-X/99'", "MODEL.BACKBONE.NAME")),
+    ((), ("TRAINER.CLIPFIT.PRESET", "lora"), ("unknown parameter preset 'lora'", "TRAINER.CLIPFIT.PRESET")),
+    ((), ("DATASET.SUBSAMPLE_CLASSES", "half"), ("DATASET.SUBSAMPLE_CLASSES must be one of", "'half'")),
+    ((), ("INPUT.TRANSFORMS", "('randaugment',)"), ("INPUT.TRANSFORMS ['randaugment']", "CLIPFIT_ENGINE=dassl")),
+    ((), ("DATALOADER.TRAIN_X.SAMPLER", "Foo"), ("Unknown sampler type: Foo", "RandomSampler")),
 ])
 def test_errors_that_used_to_come_with_a_traceback(data_root, tmp_path, capsys, monkeypatch, flags, opts, words):
     monkeypatch.setenv("HOME", str(tmp_path))

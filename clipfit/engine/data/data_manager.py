@@ -6,6 +6,7 @@ from torch.utils.data import Dataset as TorchDataset
 from torch.utils.data.sampler import RandomSampler, SequentialSampler
 from torchvision.transforms import Compose, Normalize, Resize, ToTensor
 
+from ...errors import InvalidValue, UnsupportedOption
 from ..utils.files import read_image
 from .base_dataset import build_dataset
 from .transforms import INTERPOLATION_MODES, build_transform
@@ -19,11 +20,12 @@ def build_sampler(
     if sampler_type == "SequentialSampler":
         return SequentialSampler(data_source)
     if sampler_type in ("RandomDomainSampler", "SeqDomainSampler", "RandomClassSampler"):
-        raise NotImplementedError(
+        raise UnsupportedOption(
             f"{sampler_type} (a domain-adaptation sampler) is not implemented by the built-in engine; "
             "use RandomSampler/SequentialSampler or run with CLIPFIT_ENGINE=dassl"
         )
-    raise ValueError(f"Unknown sampler type: {sampler_type}")
+    raise InvalidValue(f"Unknown sampler type: {sampler_type} (DATALOADER.*.SAMPLER: use RandomSampler or "
+                       "SequentialSampler)")
 
 
 def build_data_loader(
