@@ -6,6 +6,7 @@ cases is in the README's reliability paragraph: `pytest --collect-only -q tests/
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -73,7 +74,7 @@ def _b2n_train_run(root, seed_dir, accuracy):
     return run_dir
 
 
-def test_moved_aside_runs_are_not_in_the_report_parser_or_demo(tmp_path, capsys):
+def test_moved_aside_runs_are_not_in_the_report_or_the_parser(tmp_path, capsys):
     from clipfit.app.results.coop_parser import main as parse_main
     from clipfit.app.results.run_folders import is_run_folder, moved_aside_path
 
@@ -88,6 +89,23 @@ def test_moved_aside_runs_are_not_in_the_report_parser_or_demo(tmp_path, capsys)
     assert "25.00" in report and "20.00" not in report
     assert parse_main([os.path.dirname(new)]) == 0
     assert "* accuracy: 25.00% +- 0.00%" in capsys.readouterr().out
+
+
+def test_demo_force_leaves_moved_aside_runs_out_of_its_leaderboard(tmp_path, capsys, monkeypatch):
+    from clipfit.app.commands import demo
+    from clipfit.app.jobs import Job
+
+    output = tmp_path / "demo"
+    runs = str(output / "runs")
+    job = Job("CLIPFit", "base2new_train", "demo_shapes", 1, data_root=str(output / "data"), output_root=runs,
+              cfg_override=demo.DEMO_CFG)
+    for folder, accuracy in ((job.output_dir, 25.0), (job.output_dir + ".old-20260101-000000", 99.0)):
+        fake_logs.write(folder, fake_logs.training_log(folder, accuracy, dataset="demo_shapes", cfg=demo.DEMO_CFG,
+                                                       subsample="base"))
+    monkeypatch.setattr(demo, "_run_step", lambda *args: (0, 0.0))  # the scripts ran (FORCE=1 moved the old run)
+    assert demo.run(argparse.Namespace(output=str(output), seed=1, force=True)) == 0
+    out = capsys.readouterr().out
+    assert "25.0" in out and "99.0" not in out
 
 
 def test_force_refuses_to_move_a_run_in_use(tmp_path):
