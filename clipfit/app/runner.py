@@ -104,7 +104,7 @@ def failure_hint(job: Job) -> str:
 
     logs = log_files(absolute_path(job.output_dir))
     if logs:
-        return f"see its log {logs[-1]}"
+        return f"see the message above and the run's log {logs[-1]}"
     return "train.py stopped before writing a log; its message is above"
 
 

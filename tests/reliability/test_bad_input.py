@@ -397,7 +397,7 @@ def test_a_failed_job_points_at_the_real_log(data_root, tmp_path, with_log):
     job = Job("CLIPFit", "few_shot", "demo_shapes", 1, shots=2, data_root=data_root, output_root=str(tmp_path))
     if with_log:
         fake_logs.write(job.output_dir, "crashed\n")
-        assert failure_hint(job) == f"see its log {os.path.join(job.output_dir, 'log.txt')}"
+        assert failure_hint(job) == f"see the message above and the run's log {os.path.join(job.output_dir, 'log.txt')}"
     else:
         assert "stopped before writing a log; its message is above" in failure_hint(job)
         assert not os.path.exists(job.output_dir)
