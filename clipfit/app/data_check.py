@@ -1,9 +1,9 @@
 """`clipfit data check`: what is ready under a data root, what is missing and where to get it.
 
 Reads only the layout (folder listings, split JSONs), so it is quick even on the full datasets; with
-`--images` it also decodes every image, with the reader the training uses.
-The layout knowledge comes from the dataset classes themselves (`required`,
-`native_files`, `split_file`, ... in `datasets/<name>.py`), the list and its order from the dataset catalog.
+`--images` it also decodes every image with the reader the training uses. The layout knowledge comes from
+the dataset classes themselves (`required`, `native_files`, `split_file`, ... in `datasets/<name>.py`), the
+list and its order from the dataset catalog.
 """
 from __future__ import annotations
 

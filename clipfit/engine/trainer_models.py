@@ -15,7 +15,7 @@ from .utils.files import tolist_if_not
 from .utils.rng import capture_rng_state
 
 
-def model_file_or_none(fdir: str) -> str | None:
+def pointed_checkpoint(fdir: str) -> str | None:
     """The checkpoint a resume would start from (the `checkpoint` pointer's file), if it exists."""
     try:
         with open(osp.join(fdir, "checkpoint")) as pointer:
@@ -141,7 +141,7 @@ class RegisteredModels:
                 where += f", batch {self.batch_idx + 1}/{getattr(self, 'num_batches', '?')}"
         kept = "no checkpoint was saved yet"
         directory = getattr(self, "output_dir", None)
-        saved = [model_file_or_none(osp.join(directory, n)) for n in self.get_model_names()] if directory else []
+        saved = [pointed_checkpoint(osp.join(directory, n)) for n in self.get_model_names()] if directory else []
         if saved and all(saved):
             kept = f"the last good checkpoint is kept ({', '.join(saved)}); re-running the same command resumes from it"
         cfg = getattr(self, "cfg", None)
