@@ -41,8 +41,9 @@ def check_epochs(cfg) -> None:
 
 
 # Keys that do not change what a run trains: where things are, how fast, how it is tested or logged.
-_NOT_TRAINING = ("OUTPUT_DIR", "RESUME", "DATASET.ROOT", "DATALOADER.NUM_WORKERS", "TEST.", "TRAIN.PRINT_FREQ",
-                 "TRAIN.CHECKPOINT_FREQ", "USE_CUDA", "VERBOSE", "MODEL.BACKBONE.WEIGHTS", "MODEL.INIT_WEIGHTS")
+_NOT_TRAINING = ("OUTPUT_DIR", "RESUME", "DATASET.ROOT", "DATALOADER.NUM_WORKERS", "DATALOADER.TEST.", "TEST.",
+                 "TRAIN.PRINT_FREQ", "TRAIN.CHECKPOINT_FREQ", "USE_CUDA", "VERBOSE", "MODEL.BACKBONE.WEIGHTS",
+                 "MODEL.INIT_WEIGHTS")
 
 
 def _flatten(node, prefix: str = "") -> dict[str, str]:

@@ -189,6 +189,16 @@ def test_resume_with_other_settings_stops_and_names_the_keys(finished_run, data_
     assert_user_error(code, err, key, "other settings", "FORCE=1", "another --output-dir")
 
 
+def test_resume_after_moving_the_data_keeps_going(finished_run, data_root, tmp_path, capsys):
+    """Where the data lies, loader workers and test batch size do not change what a run trains."""
+    run, moved = tmp_path / "run", tmp_path / "moved_data"
+    shutil.copytree(finished_run, run)
+    shutil.copytree(data_root, moved)
+    code, out, err = train(capsys, moved, run, "OPTIM.MAX_EPOCH", "2", "DATALOADER.TEST.BATCH_SIZE", "3")
+    assert code == 0, err
+    assert "Previous epoch: 2" in out and "* accuracy" in out
+
+
 # --- 6. values that ran on without a word -----------------------------------------------------------------------
 
 def test_negative_lambda_is_an_error(data_root, tmp_path, capsys):
