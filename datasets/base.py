@@ -22,7 +22,7 @@ from clipfit.files import dump_json_text
 
 from .cached_paths import resolve_cached_paths
 from .class_folders import classname_lookup, read_class_folders, read_classnames
-from .errors import DatasetError, DatasetNotFound, docs_ref
+from .errors import CorruptDatasetFile, DatasetError, DatasetNotFound, docs_ref
 from .listing import absent, check_images_exist, list_names
 from .notices import not_comparable_notice
 from .random_splits import read_and_split_data, split_trainval
@@ -176,6 +176,23 @@ class FewShotDataset(CoOpDataset):
         train, val, test = subsample_classes(train, val, test, subsample=subsample)
         return train, val, test
 
+    def require_images(self, train: list, val: list | None, test: list, source: str = "") -> None:
+        """Never make (or write) lists with an empty part: they would be reused after the images come back.
+        `source`: the saved file the lists were read from, when they were."""
+        empty = " / ".join(empty_parts(train=train, val=val, test=test))
+        if not empty:
+            return
+        if source:
+            raise CorruptDatasetFile(
+                f"{type(self).__name__}: {source} lists no images for {empty}: it was made while the image folder "
+                "was empty. Delete it; with the images in place the next run makes it again."
+            )
+        raise DatasetNotFound(
+            f"{type(self).__name__}: no images for {empty} under {self.image_dir} (the folder is empty or lacks "
+            f"the files its layout needs). Put the images there as {docs_ref(self.anchor())} describes; "
+            "`clipfit data check --root <DATA>` shows what is missing. Nothing was written."
+        )
+
     def fewshot(self, train: list, val: list | None, num_shots: int, seed: int) -> tuple[list, list | None]:
         """Load the cache for (K, seed), or sample it (train with K, then val with min(K, 4)) and save it."""
         relpath = os.path.join("split_fewshot", f"shot_{num_shots}-seed_{seed}.pkl")
@@ -221,16 +238,6 @@ class SplitDataset(FewShotDataset):
     def read_native(self) -> tuple[list, list, list]:
         """Train, val and test from the original annotations (random parts use Python's `random`)."""
         raise NotImplementedError
-
-    def require_images(self, train: list, val: list | None, test: list) -> None:
-        """Never make (or write) a split with an empty part: it would be reused after the images come back."""
-        empty = empty_parts(train=train, val=val, test=test)
-        if empty:
-            raise DatasetNotFound(
-                f"{type(self).__name__}: no images for {' / '.join(empty)} under {self.image_dir} (the folder is "
-                f"empty or lacks the files its layout needs). Put the images there as {docs_ref(self.anchor())} "
-                "describes; `clipfit data check --root <DATA>` shows what is missing. No split file was written."
-            )
 
     def read_native_checked(self) -> tuple[list, list, list]:
         train, val, test = self.read_native()

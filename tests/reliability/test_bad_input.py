@@ -126,10 +126,20 @@ def test_empty_image_folder_writes_no_split_and_data_check_says_so(tmp_path, cap
     images = tmp_path / "demo_shapes" / "images"
     images.mkdir(parents=True)
     code, _, err = train(capsys, tmp_path, tmp_path / "out")
-    assert_user_error(code, err, "DemoShapes", "no images", str(images), "No split file was written")
+    assert_user_error(code, err, "DemoShapes", "no images", str(images), "Nothing was written")
     assert not (tmp_path / "demo_shapes" / "split_DemoShapes.json").exists()
     assert main(["data", "check", "--root", str(tmp_path), "--datasets", "DemoShapes"]) == 1
     assert "no images found" in capsys.readouterr().out
+
+
+def test_empty_imagenet_folders_write_no_preprocessed_lists(tmp_path, capsys):
+    for sub in ("train", "val"):
+        (tmp_path / "imagenet" / "images" / sub).mkdir(parents=True)
+    (tmp_path / "imagenet" / "classnames.txt").write_text("")
+    code, _, err = train(capsys, tmp_path, tmp_path / "out", "DATASET.NUM_SHOTS", "0",
+                         flags=("--dataset-config-file", os.path.join(REPO, "configs", "datasets", "imagenet.yaml")))
+    assert_user_error(code, err, "ImageNet", "no images for train / test", "Nothing was written")
+    assert not (tmp_path / "imagenet" / "preprocessed.pkl").exists()
 
 
 def test_an_empty_split_file_is_an_error_not_zero_images(data_root, tmp_path, capsys):
