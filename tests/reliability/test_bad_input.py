@@ -238,18 +238,30 @@ def test_seed_minus_one_says_there_is_no_fixed_seed(data_root, tmp_path, capsys)
 
 # --- 7. one run per output folder -----------------------------------------------------------------------------------
 
-def _lock(folder, pid, host=None):
+def _lock(folder, pid, hold=False):
+    """A lock file naming `pid`; with `hold`, also held as a live run holds it (the caller closes the fd)."""
+    import fcntl
+
     from clipfit.run_lock import lock_path
 
     os.makedirs(folder, exist_ok=True)
-    with open(lock_path(str(folder)), "w") as f:
-        json.dump({"pid": pid, "host": host or host_name(), "started": "earlier", "command": "train.py other"}, f)
+    fd = os.open(lock_path(str(folder)), os.O_RDWR | os.O_CREAT)
+    os.write(fd, json.dumps({"pid": pid, "host": host_name(), "started": "earlier",
+                             "command": "train.py other"}).encode())
+    if hold:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return fd
+    os.close(fd)
+    return None
 
 
 def test_a_second_run_into_a_folder_in_use_refuses_naming_the_other(data_root, tmp_path, capsys):
     out = tmp_path / "out"
-    _lock(out, os.getppid())  # a live process that is not this one
-    code, stdout, err = train(capsys, data_root, out)
+    fd = _lock(out, os.getppid(), hold=True)
+    try:
+        code, stdout, err = train(capsys, data_root, out)
+    finally:
+        os.close(fd)
     assert_user_error(code, err, "in use by process", str(os.getppid()), host_name(), "train.py other")
     assert not (out / "log.txt").exists()
 
