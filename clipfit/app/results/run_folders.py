@@ -12,7 +12,7 @@ import time
 from .logs import is_log_name
 
 MOVED_ASIDE = ".old-"
-_SEED = re.compile(r"^seed(\d+)$")
+SEED_FOLDER = re.compile(r"^seed(\d+)$")
 
 
 def moved_aside_path(directory: str) -> str:
@@ -33,7 +33,7 @@ def is_run_folder(path: str, names: list[str] | None = None) -> bool:
     """A folder named `seed<S>` or holding a log, unless it was moved aside. `names`: its listing, if known."""
     if is_moved_aside(path):
         return False
-    if _SEED.match(os.path.basename(os.path.normpath(path))):
+    if SEED_FOLDER.match(os.path.basename(os.path.normpath(path))):
         return True
     if names is None:
         try:

@@ -18,14 +18,13 @@ from dataclasses import dataclass, field
 
 from ..datasets_catalog import stem_of
 from .logs import DEFAULT_KEYWORD, LogScan, RunResult, read_run
-from .run_folders import is_moved_aside, is_run_folder
+from .run_folders import SEED_FOLDER, is_moved_aside, is_run_folder
 
 BASE2NEW = "base2new"
 FEW_SHOT = "few_shot"
 TRANSFER = "transfer"  # evaluation of an ImageNet-trained model on another dataset (cross-dataset or DG)
 UNKNOWN = "unknown"
 
-_SEED = re.compile(r"^seed(\d+)$")
 _B2N_SHOTS = re.compile(r"^shots_(\d+)")
 _CFG_SHOTS = re.compile(r"^(.+)_(\d+)shots$")
 _B2N_ROLES = {"train_base": "base", "test_new": "new"}
@@ -75,7 +74,7 @@ def find_run_dirs(root: str) -> list[str]:
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and not is_moved_aside(d))
         if dirpath == root:
             root_logs = is_run_folder(root, filenames)
-            if _SEED.match(os.path.basename(os.path.normpath(root))):
+            if SEED_FOLDER.match(os.path.basename(os.path.normpath(root))):
                 return [root]
         elif is_run_folder(dirpath, filenames):
             found.append(dirpath)
@@ -100,7 +99,7 @@ def identify(path: str, result: RunResult, root: str | None = None) -> Run:
 
 
 def _from_folders(path: str, parts: list[str], result: RunResult) -> Run | None:
-    seed = _SEED.match(parts[-1])
+    seed = SEED_FOLDER.match(parts[-1])
     if seed is None:
         return None
     seed = int(seed.group(1))
