@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib
 import os
 
+from .errors import UserInputError
+
 ENGINE_ENV = "CLIPFIT_ENGINE"
 ENGINES = ("builtin", "dassl")
 
@@ -57,7 +59,7 @@ _DASSL_SOURCES = {
 __all__ = sorted(_DASSL_SOURCES) + ["ENGINE"]
 
 
-class EngineUnavailable(ImportError):
+class EngineUnavailable(UserInputError, ImportError):
     """CLIPFIT_ENGINE names an engine that cannot be used here."""
 
 

@@ -71,3 +71,37 @@ def missing_node_hint(cfg: CN, key: str, is_node: bool = False) -> str:
                     "(CLIPFIT_PLUGINS=your.module)?")
         node = node[part]
     return ""
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def floats_for_ints_in_opts(cfg: CN, opts: list[str]) -> list[str]:
+    """`KEY VALUE` pairs with an integer VALUE for a float key written as a float (`LAMBDA 2` means 2.0);
+    yacs would reject the type. Unknown keys pass through for yacs to name."""
+    from ast import literal_eval
+
+    out = list(opts)
+    for i in range(0, len(out) - 1, 2):
+        node, parts = cfg, out[i].split(".")
+        for part in parts:
+            node = node.get(part) if isinstance(node, CN) else None
+        if isinstance(node, float):
+            try:
+                value = literal_eval(out[i + 1])
+            except (ValueError, SyntaxError):
+                continue
+            if _is_int(value):
+                out[i + 1] = repr(float(value))
+    return out
+
+
+def floats_for_ints_in_node(cfg: CN, loaded: CN) -> None:
+    """The same for a loaded YAML file's node, in place."""
+    for key, value in loaded.items():
+        current = cfg.get(key) if isinstance(cfg, CN) else None
+        if isinstance(value, CN):
+            floats_for_ints_in_node(current, value)
+        elif isinstance(current, float) and _is_int(value):
+            loaded[key] = float(value)

@@ -1,5 +1,56 @@
-"""Errors caused by user input; the command line prints them without a traceback."""
+"""Errors caused by user input, and the one place the commands turn them into a message and an exit code.
+
+A user error prints one clean message (what is wrong, where, what to do) and exits non-zero; its traceback
+is shown only with CLIPFIT_DEBUG=1. Any other exception is an internal error and keeps its traceback.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+
+USER_ERROR_EXIT = 2
+INTERRUPTED_EXIT = 130  # what a shell reports for a process ended by SIGINT
 
 
 class UserInputError(Exception):
     """Something the user supplied (a flag, a config file, a path) is wrong; the message says how to fix it."""
+
+
+def debug_enabled() -> bool:
+    return os.environ.get("CLIPFIT_DEBUG", "").strip() not in ("", "0")
+
+
+def clean_message(error: BaseException) -> str:
+    """The error's own message; a DataLoader worker re-raises it with the worker's traceback prepended."""
+    text = str(error)
+    marker = f"{type(error).__name__}: "
+    if "Original Traceback" in text and marker in text:
+        text = text.rsplit(marker, 1)[1]
+    return text.strip()
+
+
+def report_errors(command: Callable[[], int | None], interrupted: str = "interrupted") -> int:
+    """Run `command`; a user error becomes `error: <message>` on stderr and exit 2, Ctrl-C one line and 130.
+
+    `interrupted` is the line printed on Ctrl-C (e.g. how to resume). With CLIPFIT_DEBUG=1 both re-raise."""
+    try:
+        return int(command() or 0)
+    except UserInputError as e:
+        if debug_enabled():
+            raise
+        print(f"error: {clean_message(e)}", file=sys.stderr)
+        return USER_ERROR_EXIT
+    except KeyboardInterrupt:
+        if debug_enabled():
+            raise
+        print(f"\n{interrupted}", file=sys.stderr)
+        return INTERRUPTED_EXIT
+
+
+class InvalidValue(UserInputError, ValueError):
+    """A config value outside its choices; the message names the key and the choices."""
+
+
+class UnsupportedOption(UserInputError, NotImplementedError):
+    """A Dassl option the built-in engine does not implement; the message says what to use instead."""

@@ -8,11 +8,71 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
+import socket
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
-__all__ = ["atomic_open", "atomic_write", "dump_json_text", "write_json"]
+__all__ = [
+    "atomic_open", "atomic_write", "dump_json_text", "host_name", "process_alive", "remove_stale_temp_files",
+    "write_json",
+]
+
+# `.<name>.<pid>@<host>.<random>.tmp`: the writer is known, so a dead one's leftovers can be removed safely.
+_TEMP = re.compile(r"^\..+?\.(?:(\d+)@([\w-]+)\.)?\w+\.tmp$")
+# Temp files without a writer (older releases) count as abandoned after this long.
+_ANONYMOUS_TEMP_AGE_S = 3600
+
+
+def host_name() -> str:
+    return re.sub(r"[^\w-]", "-", socket.gethostname()) or "host"
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except (OverflowError, ValueError):
+        return False
+    return True
+
+
+def _abandoned(path: str, match: re.Match) -> bool:
+    pid, host = match.groups()
+    if pid is not None:
+        return host == host_name() and not process_alive(int(pid))
+    try:
+        return time.time() - os.path.getmtime(path) > _ANONYMOUS_TEMP_AGE_S
+    except OSError:
+        return False
+
+
+def remove_stale_temp_files(directory: str) -> list[str]:
+    """Remove the temp files that interrupted atomic writes left in `directory`; return their paths.
+
+    Only files whose writer is gone are removed, so a concurrent write into a shared folder (a dataset's
+    few-shot caches) is left alone."""
+    removed = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    for name in names:
+        path = os.path.join(directory, name)
+        match = _TEMP.match(name)
+        if match and _abandoned(path, match):
+            with contextlib.suppress(OSError):
+                os.remove(path)
+                removed.append(path)
+    if removed:
+        print(f"Removed {len(removed)} temp file(s) of interrupted writes in {directory}")
+    return removed
 
 
 @contextlib.contextmanager
@@ -23,7 +83,8 @@ def atomic_open(fpath: str, mode: str = "wb") -> Iterator[IO]:
     """
     directory = os.path.dirname(os.path.abspath(fpath))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(fpath)}.", suffix=".tmp", dir=directory)
+    prefix = f".{os.path.basename(fpath)}.{os.getpid()}@{host_name()}."
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
             yield f

@@ -22,12 +22,12 @@ from clipfit.files import dump_json_text
 
 from .cached_paths import resolve_cached_paths
 from .class_folders import classname_lookup, read_class_folders, read_classnames
-from .errors import DatasetError, DatasetNotFound, docs_ref
+from .errors import CorruptDatasetFile, DatasetError, DatasetNotFound, docs_ref
 from .listing import absent, check_images_exist, list_names
 from .notices import not_comparable_notice
 from .random_splits import read_and_split_data, split_trainval
 from .readers import load_datum_cache
-from .split_files import read_split, save_split, split_to_json, write_split_text
+from .split_files import empty_parts, read_split, save_split, split_to_json, write_split_text
 from .storage import DatasetFiles
 from .subsample import subsample_classes
 
@@ -176,6 +176,23 @@ class FewShotDataset(CoOpDataset):
         train, val, test = subsample_classes(train, val, test, subsample=subsample)
         return train, val, test
 
+    def require_images(self, train: list, val: list | None, test: list, source: str = "") -> None:
+        """Never make (or write) lists with an empty part: they would be reused after the images come back.
+        `source`: the saved file the lists were read from, when they were."""
+        empty = " / ".join(empty_parts(train=train, val=val, test=test))
+        if not empty:
+            return
+        if source:
+            raise CorruptDatasetFile(
+                f"{type(self).__name__}: {source} lists no images for {empty}: it was made while the image folder "
+                "was empty. Delete it; with the images in place the next run makes it again."
+            )
+        raise DatasetNotFound(
+            f"{type(self).__name__}: no images for {empty} under {self.image_dir} (the folder is empty or lacks "
+            f"the files its layout needs). Put the images there as {docs_ref(self.anchor())} describes; "
+            "`clipfit data check --root <DATA>` shows what is missing. Nothing was written."
+        )
+
     def fewshot(self, train: list, val: list | None, num_shots: int, seed: int) -> tuple[list, list | None]:
         """Load the cache for (K, seed), or sample it (train with K, then val with min(K, 4)) and save it."""
         relpath = os.path.join("split_fewshot", f"shot_{num_shots}-seed_{seed}.pkl")
@@ -246,6 +263,7 @@ class SplitDataset(FewShotDataset):
         self.require(self.native_files, f" (neither {self.split_file} nor the files to make a split from are present)")
         not_comparable_notice(type(self).__name__, self.split_file, self.dataset_dir, self.anchor())
         train, val, test = self.read_native_checked()
+        self.require_images(train, val, test)
         text = dump_json_text(split_to_json(train, val, test, self.image_dir))
 
         def write(path):

@@ -1,6 +1,8 @@
 """The dataset errors, each saying which file and what to do, and where DATASETS.md explains a dataset."""
 from __future__ import annotations
 
+from clipfit.errors import UserInputError
+
 DOCS_FILE = "DATASETS.md"
 #: how many offending paths an error message names
 SHOW_PATHS = 5
@@ -11,7 +13,7 @@ def docs_ref(anchor: str) -> str:
     return f"{DOCS_FILE}#{anchor}"
 
 
-class DatasetError(Exception):
+class DatasetError(UserInputError):
     """Base class of the dataset errors below; the message always says which file and what to do."""
 
 

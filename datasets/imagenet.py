@@ -36,6 +36,7 @@ class ImageNet(FewShotDataset):
             data = load_datum_cache(found, ("train", "test"), advice)
             # Used as it is (CoOp's semantics); only a moved data root is detected (by an even sample).
             data = resolve_cached_paths(data, self.dataset_dir, found, check_files=False)
+            self.require_images(data["train"], None, data["test"], source=found)
             return data["train"], None, data["test"]
         self.require(self.native_files)
         classname_of = classname_lookup(os.path.join(self.dataset_dir, "classnames.txt"), self.anchor())
@@ -43,6 +44,7 @@ class ImageNet(FewShotDataset):
         folders = self.class_folders(train_dir, val_dir)
         train = read_class_folders(train_dir, folders, classname_of)
         test = read_class_folders(val_dir, folders, classname_of)  # the official val set is the test set
+        self.require_images(train, None, test)
         self.files.save(self.preprocessed_file, lambda path: save_datum_pickle({"train": train, "test": test}, path))
         return train, None, test
 

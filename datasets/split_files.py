@@ -48,6 +48,11 @@ def parse_split(data, source: str, advice: str = "") -> dict[str, list[tuple[str
     return splits
 
 
+def empty_parts(**parts: list | None) -> list[str]:
+    """The names of the parts (train / val / test) that hold no item; a part given as None is not checked."""
+    return [name for name, items in parts.items() if items is not None and not items]
+
+
 def read_split(filepath: str, path_prefix: str, anchor: str | None = None) -> tuple[list, list, list]:
     """Read a split JSON: `[relative path, label, classname]` items joined to `path_prefix`, in file order.
 
@@ -57,6 +62,12 @@ def read_split(filepath: str, path_prefix: str, anchor: str | None = None) -> tu
     print(f"Reading split from {filepath}")
     advice = _split_advice(anchor)
     splits = parse_split(read_json_file(filepath, advice), filepath, advice)
+    empty = empty_parts(**splits)
+    if empty:
+        raise CorruptDatasetFile(
+            f"{filepath} lists no images in {', '.join(map(repr, empty))}: a split made while the image folder was "
+            f"empty. Delete it; with the images in place the next run makes a new one. {advice}"
+        )
     joined = {
         key: [(os.path.join(path_prefix, rel), label, cname) for rel, label, cname in splits[key]] for key in SPLIT_KEYS
     }

@@ -12,7 +12,9 @@ import os
 import sys
 from collections.abc import Callable
 
-from clipfit.files import atomic_write
+from clipfit.files import atomic_write, remove_stale_temp_files
+
+from .errors import DatasetError
 
 CACHE_ENV = "CLIPFIT_CACHE"
 
@@ -47,6 +49,10 @@ def is_writable(folder: str) -> bool:
 _READ_ONLY_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS}
 
 
+class CacheNotWritable(DatasetError, PermissionError):
+    """Neither the dataset folder nor the cache folder can take a side file."""
+
+
 class DatasetFiles:
     """Files a dataset reads and writes besides its images, relative to its folder.
 
@@ -79,6 +85,7 @@ class DatasetFiles:
         """Write `relpath` with `write(path)` (which must write atomically) and return the path used."""
         path = self.primary(relpath)
         if is_writable(os.path.dirname(path)):
+            remove_stale_temp_files(os.path.dirname(path))
             try:
                 if announce:
                     announce(path)
@@ -98,7 +105,13 @@ class DatasetFiles:
         )
         if announce:
             announce(path)
-        write(path)
+        try:
+            write(path)
+        except OSError as e:
+            raise CacheNotWritable(
+                f"cannot write {relpath}: {self.dataset_dir} is read-only and the cache folder {path} cannot be "
+                f"written either ({e.strerror or e}). Set {CACHE_ENV} to a writable folder (or make HOME writable)"
+            ) from e
         return path
 
     # A split file this project made (because the official one was missing) is marked by a hidden

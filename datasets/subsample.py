@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import math
 
+from clipfit.errors import InvalidValue
+
 from .listing import make_datum
 
 SUBSAMPLE_CHOICES = ("all", "base", "new")
@@ -14,7 +16,7 @@ def subsample_classes(*args: list, subsample: str = "all") -> list:
     With an odd class count base gets the extra class (37 -> 19/18). Returns a list of lists.
     """
     if subsample not in SUBSAMPLE_CHOICES:
-        raise ValueError(f"DATASET.SUBSAMPLE_CLASSES must be one of {list(SUBSAMPLE_CHOICES)}, got {subsample!r}")
+        raise InvalidValue(f"DATASET.SUBSAMPLE_CLASSES must be one of {list(SUBSAMPLE_CHOICES)}, got {subsample!r}")
     if subsample == "all":
         return args
     labels = sorted({item.label for item in args[0]})

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 import os.path as osp
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from yacs.config import CfgNode as CN
 
+from clipfit.checkpoint_files import check_trained_checkpoint, model_file
 from clipfit.clip import (
     PRECISIONS,
     TextFeatureCache,
@@ -171,7 +172,7 @@ class ClipTrainer(TrainerX):
         lines = [
             "** Run summary **",
             f"  method: {cfg.TRAINER.NAME} on {cfg.DATASET.NAME} ({len(classnames)} classes, "
-            f"subsample {cfg.DATASET.SUBSAMPLE_CLASSES}, {cfg.DATASET.NUM_SHOTS} shots)",
+            f"subsample {cfg.DATASET.SUBSAMPLE_CLASSES}, {self.shots_description()})",
             f"  backbone: {info.name} ({info.arch}, weights: {weights}), precision {self.precision} on {self.device}",
             f"  trainable parameters: {self.num_trainable():,}",
             f"  schedule: {cfg.OPTIM.MAX_EPOCH} epochs x {len(self.train_loader_x)} batches of "
@@ -179,6 +180,18 @@ class ClipTrainer(TrainerX):
             f"  output: {cfg.OUTPUT_DIR}",
         ]
         print("\n".join(lines))
+
+    def shots_description(self) -> str:
+        """What NUM_SHOTS means for this run: Dassl's "all images" below 1, and the classes that have fewer."""
+        shots = self.cfg.DATASET.NUM_SHOTS
+        if shots < 1:
+            return f"all training images (DATASET.NUM_SHOTS {shots}: no few-shot sampling)"
+        counts = Counter(item.label for item in self.dm.dataset.train_x)
+        short = sorted(n for n in counts.values() if n < shots)
+        if not short:
+            return f"{shots} shots"
+        return (f"{shots} shots; NOTE: {len(short)} of {len(counts)} classes have fewer training images "
+                f"({short[0]} to {short[-1]}), and all of theirs are used")
 
     def before_train(self) -> None:
         if self.num_trainable() == 0:
@@ -240,14 +253,11 @@ class ClipTrainer(TrainerX):
         if not directory:
             print("Note that load_model() is skipped as no pretrained model is given")
             return
-        model_file = "model-best.pth.tar" if epoch is None else f"model.pth.tar-{epoch}"
         for name in self.get_model_names():
-            model_path = osp.join(directory, name, model_file)
-            if not osp.exists(model_path):
-                raise FileNotFoundError(f'Model not found at "{model_path}"')
-            checkpoint = load_checkpoint(model_path)
+            model_path = model_file(osp.join(directory, name), epoch)
+            checkpoint = check_trained_checkpoint(load_checkpoint(model_path), model_path)
             state_dict = checkpoint["state_dict"]
             for key in ("token_prefix", "token_suffix"):
                 state_dict.pop(key, None)
-            print(f'Loading weights to {name} from "{model_path}" (epoch = {checkpoint["epoch"]})')
+            print(f'Loading weights to {name} from "{model_path}" (epoch = {checkpoint.get("epoch")})')
             self._models[name].load_state_dict(state_dict)

@@ -101,6 +101,9 @@ class CLIPFit(ClipTrainer):
         node = cfg.TRAINER.CLIPFIT
         if node.REG not in REGULARISERS:
             raise UserInputError(f"TRAINER.CLIPFIT.REG is {node.REG!r}; use one of {list(REGULARISERS)}")
+        if node.LAMBDA < 0:
+            raise UserInputError(f"TRAINER.CLIPFIT.LAMBDA is {node.LAMBDA}: the regulariser's weight must not be "
+                                 "negative (the paper uses 2 or 8; 0 turns the regulariser off)")
         if node.TEMPLATE and "{}" not in node.TEMPLATE:
             raise UserInputError(f"TRAINER.CLIPFIT.TEMPLATE {node.TEMPLATE!r} needs a {{}} where the class name goes")
 

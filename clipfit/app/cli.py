@@ -5,6 +5,8 @@ import argparse
 import importlib
 import sys
 
+from ..errors import report_errors
+
 # Each module defines NAME, HELP, add_arguments(parser) and run(args) -> int.
 COMMAND_MODULES = [
     "clipfit.app.commands.train",
@@ -51,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    return int(commands[args.command].run(args) or 0)
+    return report_errors(lambda: commands[args.command].run(args))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """`clipfit data check`: what is ready under a data root, what is missing and where to get it.
 
-Reads only the layout (folder listings, split JSONs); no image is decoded, so it is quick even on
-the full datasets. The layout knowledge comes from the dataset classes themselves (`required`,
-`native_files`, `split_file`, ... in `datasets/<name>.py`), the list and its order from the dataset catalog.
+Reads only the layout (folder listings, split JSONs), so it is quick even on the full datasets; with
+`--images` it also decodes every image with the reader the training uses. The layout knowledge comes from
+the dataset classes themselves (`required`, `native_files`, `split_file`, ... in `datasets/<name>.py`), the
+list and its order from the dataset catalog.
 """
 from __future__ import annotations
 
@@ -72,8 +73,43 @@ def count_images(folder: str) -> int:
     return total
 
 
-def inspect_dataset(cls, root: str) -> DatasetReport:
-    """Check one dataset's layout under `root`."""
+def image_files(folder: str) -> list[str]:
+    """Paths of the image files below `folder`, sorted (hidden entries skipped)."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        found += [os.path.join(dirpath, n) for n in filenames
+                  if not n.startswith(".") and n.lower().endswith(IMAGE_EXTENSIONS)]
+    return sorted(found)
+
+
+def undecodable_images(paths: list[str], dataset: str) -> list[str]:
+    """The images of `paths` that the training would fail on, decoded with the same reader it uses."""
+    from tqdm import tqdm
+
+    from ..engine.utils.files import ImageUnreadable, read_image
+
+    bad = []
+    for path in tqdm(paths, desc=f"Decoding {dataset}", unit="image", file=sys.stderr, leave=False):
+        try:
+            read_image(path, dataset)
+        except ImageUnreadable:
+            bad.append(path)
+    return bad
+
+
+def _check_decoding(report: DatasetReport, paths: list[str], root: str) -> None:
+    bad = undecodable_images([p for p in paths if os.path.exists(p)], report.name)
+    if bad:
+        report.status = BROKEN
+        shown = ", ".join(os.path.relpath(p, root) for p in bad[:3])
+        report.notes.append(f"{len(bad):,} image(s) cannot be decoded, e.g. {shown}: replace or remove them")
+    else:
+        report.notes.append(f"all {len(paths):,} images decode")
+
+
+def inspect_dataset(cls, root: str, decode: bool = False) -> DatasetReport:
+    """Check one dataset's layout under `root`; with `decode`, also decode every image."""
     from datasets.base import TestOnlyDataset
     from datasets.errors import DatasetError, docs_ref
     from datasets.listing import absent, find_missing
@@ -123,7 +159,11 @@ def inspect_dataset(cls, root: str) -> DatasetReport:
             report.notes.append(f"{found} cannot be read: {str(e).splitlines()[0][:200]}; delete it")
 
     has_images = os.path.isdir(image_dir)
-    if entries is not None and has_images:
+    paths = None
+    if entries is not None and not any(entries.values()):
+        report.status = BROKEN
+        report.notes.append(f"{found} lists no images; delete it (a new split is made from the images)")
+    elif entries is not None and has_images:
         paths = [os.path.join(image_dir, rel) for key in entries for rel, _, _ in entries[key]]
         missing_images = find_missing(paths)
         report.images = len(paths) - len(missing_images)
@@ -138,6 +178,11 @@ def inspect_dataset(cls, root: str) -> DatasetReport:
         if report.images == 0:
             report.status = INCOMPLETE
             report.notes.append(f"no images found under {os.path.relpath(image_dir, root)}")
+        elif decode:
+            folders = cls.count_dirs or (cls.image_subdir,)
+            paths = [p for d in folders for p in image_files(os.path.join(dataset_dir, d))]
+    if decode and paths:
+        _check_decoding(report, paths, root)
     if report.missing:
         report.status = MISSING
     return report
@@ -155,9 +200,9 @@ def selected_datasets(names: list[str] | None = None) -> dict:
     return {n: classes[n] for n in names}
 
 
-def check_root(root: str, names: list[str] | None = None) -> list[DatasetReport]:
+def check_root(root: str, names: list[str] | None = None, decode: bool = False) -> list[DatasetReport]:
     root = os.path.abspath(os.path.expanduser(root))
-    return [inspect_dataset(cls, root) for cls in selected_datasets(names).values()]
+    return [inspect_dataset(cls, root, decode) for cls in selected_datasets(names).values()]
 
 
 def format_reports(reports: list[DatasetReport]) -> str:

@@ -5,9 +5,8 @@ import os
 import shlex
 import subprocess
 import sys
-import time
 
-from ..errors import UserInputError
+from ..errors import INTERRUPTED_EXIT, UserInputError, report_errors
 from . import trainers_catalog
 from .jobs import PROJECT_ROOT, Job, env, job_from_env
 
@@ -51,9 +50,23 @@ def training_command(train: Job) -> str:
 
 
 def move_aside(directory: str) -> str:
-    target = f"{directory}.old-{time.strftime('%Y%m%d-%H%M%S')}"
+    from ..run_lock import refuse_if_in_use
+    from .results.run_folders import moved_aside_path
+
+    refuse_if_in_use(directory, "FORCE=1")
+    target = moved_aside_path(directory)
     os.rename(directory, target)
     return target
+
+
+def wait_through_ctrl_c(proc: subprocess.Popen) -> int:
+    """Wait for train.py even on Ctrl-C: it gets the same signal, finishes its atomic writes and says how to
+    resume (killing it, as subprocess.run does, would lose that line)."""
+    while True:
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:
+            continue
 
 
 def run_job(job: Job, force: bool = False, stdout=None, stderr=None, env=None) -> str:
@@ -78,10 +91,33 @@ def run_job(job: Job, force: bool = False, stdout=None, stderr=None, env=None) -
     argv = job.command()
     shown = shlex.join(argv)
     print(shown, file=out, flush=True)
-    proc = subprocess.run([sys.executable, *argv[1:]], cwd=PROJECT_ROOT, stdout=stdout, stderr=stderr, env=env)
-    if proc.returncode != 0:
-        raise subprocess.CalledProcessError(proc.returncode, shown)
+    proc = subprocess.Popen([sys.executable, *argv[1:]], cwd=PROJECT_ROOT, stdout=stdout, stderr=stderr, env=env)
+    returncode = wait_through_ctrl_c(proc)
+    if returncode != 0:
+        raise subprocess.CalledProcessError(returncode, shown)
     return DONE
+
+
+def failure_hint(job: Job) -> str:
+    """Where to read why the job failed: its newest log when train.py got as far as writing one."""
+    from .results import log_files
+
+    logs = log_files(absolute_path(job.output_dir))
+    if logs:
+        return f"see the message above and the run's log {logs[-1]}"
+    return "train.py stopped before writing a log; its message is above"
+
+
+def _main(argv: list[str]) -> int:
+    job = job_from_env(argv[0], argv[1], argv[2:])
+    try:
+        run_job(job, force=env("FORCE") not in ("", "0"))
+    except subprocess.CalledProcessError as e:
+        if e.returncode == INTERRUPTED_EXIT:
+            return e.returncode
+        print(f"error: the job failed (exit code {e.returncode}); {failure_hint(job)}", file=sys.stderr)
+        return e.returncode or 1
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,16 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) < 2:
         print("usage: python -m clipfit.app.runner TRAINER PROTOCOL ARGS...", file=sys.stderr)
         return 2
-    try:
-        job = job_from_env(argv[0], argv[1], argv[2:])
-        run_job(job, force=env("FORCE") not in ("", "0"))
-    except UserInputError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except subprocess.CalledProcessError as e:
-        print(f"error: the job failed (exit code {e.returncode}); see the log in its output folder", file=sys.stderr)
-        return e.returncode or 1
-    return 0
+    return report_errors(lambda: _main(argv),
+                         interrupted="Interrupted. Run the same script again to resume from the last checkpoint.")
 
 
 if __name__ == "__main__":

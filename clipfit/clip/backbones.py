@@ -22,6 +22,8 @@ import open_clip
 import torch
 from open_clip.model import CLIP, CLIPTextCfg, CLIPVisionCfg
 
+from ..errors import InvalidValue
+
 __all__ = [
     "BackboneSpec",
     "BACKBONES",
@@ -137,8 +139,9 @@ def resolve_backbone(name: str) -> BackboneSpec:
     spec = _open_clip_arch_spec(name)
     if spec is not None:
         return spec
-    raise ValueError(
-        f"unknown CLIP backbone {name!r}. Use one of the OpenAI/CoOp names {list_backbones()} or an "
+    raise InvalidValue(
+        f"unknown CLIP backbone {name!r} (MODEL.BACKBONE.NAME). Use one of the OpenAI/CoOp names "
+        f"{list_backbones()} or an "
         f"open_clip architecture name (open_clip.list_models(), e.g. 'ViT-B-16') together with a "
         f"pretrained tag."
     )

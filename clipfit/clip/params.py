@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
+from ..errors import InvalidValue
+
 __all__ = ["PRESETS", "TowerReport", "Selection", "select_trainable", "split_towers", "LAYERNORM", "BATCHNORM"]
 
 LAYERNORM = "@layernorm"
@@ -194,7 +196,8 @@ def select_trainable(
     `text_patterns` / `image_patterns` replace the preset's patterns of that tower when given.
     """
     if preset not in PRESETS:
-        raise ValueError(f"unknown parameter preset {preset!r}; choose one of {sorted(PRESETS)}")
+        raise InvalidValue(f"unknown parameter preset {preset!r}; choose one of {sorted(PRESETS)} "
+                           "(TRAINER.CLIPFIT.PRESET)")
     preset_text, preset_image, train_scale = PRESETS[preset]
     text_patterns = tuple(preset_text if text_patterns is None else text_patterns)
     image_patterns = tuple(preset_image if image_patterns is None else image_patterns)

@@ -6,12 +6,13 @@ from collections.abc import Iterable, Mapping
 import torch
 from torch import nn
 
+from ..errors import UserInputError
 from ._report import mismatch_lines
 
 __all__ = ["TrainedStateMismatch", "load_trained_state_dict"]
 
 
-class TrainedStateMismatch(RuntimeError):
+class TrainedStateMismatch(UserInputError, RuntimeError):
     """A trained-parameters checkpoint does not fit the model's parameter selection."""
 
 

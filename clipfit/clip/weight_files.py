@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from ..errors import UserInputError
 from ._report import SHOW, mismatch_lines
 
 __all__ = [
@@ -32,15 +33,15 @@ OPENAI_CACHE = "~/.cache/clip"
 _ARCHIVE_ONLY_KEYS = ("input_resolution", "context_length", "vocab_size")
 
 
-class ClipWeightsNotFound(FileNotFoundError):
+class ClipWeightsNotFound(UserInputError, FileNotFoundError):
     """No weights file for the requested backbone could be found (or downloaded)."""
 
 
-class ClipWeightsMismatch(RuntimeError):
+class ClipWeightsMismatch(UserInputError, RuntimeError):
     """A weights file does not fit the requested architecture."""
 
 
-class ClipWeightsUnreadable(RuntimeError):
+class ClipWeightsUnreadable(UserInputError, RuntimeError):
     """A weights file exists but is not a state dict / OpenAI archive / safetensors file."""
 
 

@@ -5,6 +5,8 @@ import difflib
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..errors import UserInputError
+
 
 def get_most_similar_str_to_a_from_b(a: str, b: Iterable[str]) -> str:
     """The candidate of `b` closest to `a`; on ties the later one wins (Dassl compares with >=)."""
@@ -14,6 +16,10 @@ def get_most_similar_str_to_a_from_b(a: str, b: Iterable[str]) -> str:
         if score >= best_score:
             best, best_score = candidate, score
     return best
+
+
+class UnknownName(UserInputError, ValueError):
+    """A registry has no entry of the requested name."""
 
 
 def check_availability(requested: str, available: list[str]) -> None:
@@ -67,16 +73,22 @@ EVALUATOR_REGISTRY = Registry("EVALUATOR")
 
 def build_from_registry(registry: Registry, name: str, kind: str, verbose: bool, *args, **kwargs) -> Any:
     """Dassl's builder pattern: check the name, say what is loaded, instantiate."""
-    return _build(registry, name, f"Loading {kind}", verbose, *args, **kwargs)
+    return _build(registry, name, f"Loading {kind}", kind, verbose, *args, **kwargs)
 
 
 def build_module(registry: Registry, name: str, title: str, verbose: bool, **kwargs) -> Any:
     """The same for Dassl's model parts, which print `<Title>: <name>` (e.g. `Backbone: resnet18`)."""
-    return _build(registry, name, title, verbose, **kwargs)
+    return _build(registry, name, title, title.lower(), verbose, **kwargs)
 
 
-def _build(registry: Registry, name: str, title: str, verbose: bool, *args, **kwargs) -> Any:
-    check_availability(name, registry.registered_names())
+def _build(registry: Registry, name: str, title: str, kind: str, verbose: bool, *args, **kwargs) -> Any:
+    try:
+        check_availability(name, registry.registered_names())
+    except ValueError as e:
+        raise UnknownName(
+            f"unknown {kind} {name!r}: {e}. A plugin's classes register when its module is imported "
+            "(CLIPFIT_PLUGINS=your.module)"
+        ) from None
     if verbose:
         print(f"{title}: {name}")
     return registry.get(name)(*args, **kwargs)

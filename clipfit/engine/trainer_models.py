@@ -7,9 +7,26 @@ from collections import OrderedDict
 
 import torch
 
-from .utils.checkpoint import load_checkpoint, resume_from_checkpoint, save_checkpoint
+from ..checkpoint_files import model_file
+from ..errors import UserInputError
+from .config_checks import check_same_settings, training_settings
+from .utils.checkpoint import apply_checkpoint, load_trained_checkpoint, pick_resume_checkpoint, save_checkpoint
 from .utils.files import tolist_if_not
 from .utils.rng import capture_rng_state
+
+
+def pointed_checkpoint(fdir: str) -> str | None:
+    """The checkpoint a resume would start from (the `checkpoint` pointer's file), if it exists."""
+    try:
+        with open(osp.join(fdir, "checkpoint")) as pointer:
+            fpath = osp.join(fdir, pointer.readline().strip())
+    except OSError:
+        return None
+    return fpath if osp.isfile(fpath) else None
+
+
+class LossNotFinite(UserInputError, FloatingPointError):
+    """Training diverged; the message says where, what is kept and what to try."""
 
 
 class RegisteredModels:
@@ -57,6 +74,8 @@ class RegisteredModels:
                     "val_result": val_result,
                     # Extra key (ignored by Dassl): a resumed run continues with the same randomness.
                     "rng_state": rng_state,
+                    # Extra key: a resumed run must have the settings of the run it continues.
+                    "run_config": training_settings(self.cfg) if getattr(self, "cfg", None) else None,
                 },
                 osp.join(directory, name),
                 is_best=is_best,
@@ -66,14 +85,19 @@ class RegisteredModels:
     def resume_model_if_exist(self, directory: str) -> int:
         names = self.get_model_names()
         file_missing = any(not osp.exists(osp.join(directory, name)) for name in names)
-        if file_missing:
+        picked = None if file_missing else [pick_resume_checkpoint(osp.join(directory, name)) for name in names]
+        if picked is None or None in picked:
             print("No checkpoint found, train from scratch")
             return 0
         print(f"Found checkpoint at {directory} (will resume training)")
+        cfg = getattr(self, "cfg", None)
+        for fpath, checkpoint in picked:
+            if cfg is not None:
+                check_same_settings(checkpoint.get("run_config"), cfg, fpath)
         start_epoch = 0
-        for name in names:
-            path = osp.join(directory, name)
-            start_epoch = resume_from_checkpoint(path, self._models[name], self._optims[name], self._scheds[name])
+        for name, (fpath, checkpoint) in zip(names, picked):
+            print(f'Loading checkpoint from "{fpath}"')
+            start_epoch = apply_checkpoint(checkpoint, self._models[name], self._optims[name], self._scheds[name])
         return start_epoch
 
     def load_model(self, directory: str, epoch: int | None = None) -> None:
@@ -83,16 +107,12 @@ class RegisteredModels:
                 "(ignore this if it's done on purpose)"
             )
             return
-        names = self.get_model_names()
-        model_file = "model-best.pth.tar" if epoch is None else f"model.pth.tar-{epoch}"
-        for name in names:
-            model_path = osp.join(directory, name, model_file)
-            if not osp.exists(model_path):
-                raise FileNotFoundError(f"No model at {model_path}")
-            checkpoint = load_checkpoint(model_path)
-            val_result = checkpoint["val_result"]
+        for name in self.get_model_names():
+            model_path = model_file(osp.join(directory, name), epoch)
+            checkpoint = load_trained_checkpoint(model_path)
+            val_result = checkpoint.get("val_result")
             shown = f"{val_result:.1f}" if isinstance(val_result, (int, float)) else val_result
-            print(f"Load {model_path} to {name} (epoch={checkpoint['epoch']}, val_result={shown})")
+            print(f"Load {model_path} to {name} (epoch={checkpoint.get('epoch')}, val_result={shown})")
             self._models[name].load_state_dict(checkpoint["state_dict"])
 
     def set_model_mode(self, mode: str = "train", names=None) -> None:
@@ -111,7 +131,23 @@ class RegisteredModels:
 
     def detect_anomaly(self, loss: torch.Tensor) -> None:
         if not torch.isfinite(loss).all():
-            raise FloatingPointError("Loss is infinite or NaN!")
+            raise LossNotFinite(self._divergence_message())
+
+    def _divergence_message(self) -> str:
+        where = ""
+        if hasattr(self, "epoch"):
+            where = f" at epoch {self.epoch + 1}/{getattr(self, 'max_epoch', '?')}"
+            if hasattr(self, "batch_idx"):
+                where += f", batch {self.batch_idx + 1}/{getattr(self, 'num_batches', '?')}"
+        kept = "no checkpoint was saved yet"
+        directory = getattr(self, "output_dir", None)
+        saved = [pointed_checkpoint(osp.join(directory, n)) for n in self.get_model_names()] if directory else []
+        if saved and all(saved):
+            kept = f"the last good checkpoint is kept ({', '.join(saved)}); re-running the same command resumes from it"
+        cfg = getattr(self, "cfg", None)
+        lr = f" (now {cfg.OPTIM.LR})" if cfg is not None else ""
+        return (f"Loss is infinite or NaN{where}: training stopped; {kept}. Try a smaller OPTIM.LR{lr}, or fp32 "
+                "precision (TRAINER.<NAME>.PREC fp32); with other settings use FORCE=1 or another --output-dir")
 
     def model_zero_grad(self, names=None) -> None:
         for name in self.get_model_names(names):

@@ -59,7 +59,8 @@ def test_unknown_key_in_opts_is_named():
 
 def test_type_mismatch_and_odd_opts():
     with pytest.raises(UserInputError, match="Type mismatch"):
-        setup_cfg(_args("OPTIM.LR", "1"))
+        setup_cfg(_args("OPTIM.LR", "'fast'"))
+    assert setup_cfg(_args("OPTIM.LR", "1")).OPTIM.LR == 1.0  # an int for a float key is that float
     with pytest.raises(UserInputError, match="KEY VALUE pairs"):
         setup_cfg(_args("OPTIM.LR"))
 

@@ -18,7 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         description=(
             "Inspect every dataset folder under a data root (the DATASET.ROOT of the configs) and print a table: "
             "ready / missing (which files) / incomplete (images listed but absent), the number of images, and "
-            "whether the official split file is present. Nothing is decoded, so it is quick. Missing parts point "
+            "whether the official split file is present. Nothing is decoded unless --images is given, so it is "
+            "quick. Missing parts point "
             "to the section of DATASETS.md that explains how to get them."
         ),
     )
@@ -26,6 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="data root holding one folder per dataset (oxford_pets/, imagenet/, ...)")
     check.add_argument("--datasets", nargs="+", metavar="NAME",
                        help="registered dataset names to check (default: the 15 of the benchmarks)")
+    check.add_argument("--images", action="store_true",
+                       help="also decode every image and list those that cannot be read (slow on full datasets)")
     check.add_argument(
         "--download-splits",
         action="store_true",
@@ -40,10 +43,10 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "data_command", None) != "check":
         args._data_parser.print_help()
         return 2
-    return check(args.root, args.datasets, args.download_splits)
+    return check(args.root, args.datasets, args.download_splits, args.images)
 
 
-def check(root: str, names: list[str] | None = None, download_splits: bool = False) -> int:
+def check(root: str, names: list[str] | None = None, download_splits: bool = False, images: bool = False) -> int:
     """Print the table; exit status 1 when a requested dataset, or one whose folder exists, is not ready
     or a download failed."""
     from ...errors import UserInputError
@@ -69,7 +72,7 @@ def check(root: str, names: list[str] | None = None, download_splits: bool = Fal
         if not results:
             print("No split file to download.")
         print()
-    reports = check_root(root, names)
+    reports = check_root(root, names, images)
     print(format_reports(reports))
     print()
     print(summary_line(reports, root))

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
 import torch
 
-from ...errors import UserInputError
+from ...errors import UserInputError, report_errors
 
 NAME = "train"
 HELP = "Train or evaluate a trainer on a dataset (the flags of CoOp's train.py)."
@@ -99,21 +98,31 @@ def _is_node_in_file(path: str, key: str) -> bool:
 def _merge_file(cfg, path: str, flag: str) -> None:
     if not os.path.isfile(path):
         raise UserInputError(f"{flag} {path}: no such file (paths are relative to {os.getcwd()})")
+    import yaml
+    from yacs.config import load_cfg
+
+    from ...config import floats_for_ints_in_node
+
     try:
-        cfg.merge_from_file(path)
+        with open(path, encoding="utf-8") as f:
+            loaded = load_cfg(f)
+        floats_for_ints_in_node(cfg, loaded)
+        cfg.merge_from_other_cfg(loaded)
     except KeyError as e:
         check = "check the key's spelling against `print(cfg)` in a log"
         is_node = _is_node_in_file(path, e.args[0].rsplit(" ", 1)[-1])
         raise UserInputError(f"{flag} {path}: {_unknown_key(cfg, e.args[0], check, is_node)}") from e
-    except ValueError as e:
+    except (ValueError, yaml.YAMLError) as e:
         raise UserInputError(f"{flag} {path}: {e}") from e
 
 
 def _merge_opts(cfg, opts: list[str]) -> None:
     if len(opts) % 2:
         raise UserInputError(f"trailing config options must be KEY VALUE pairs, got an odd number: {opts}")
+    from ...config import floats_for_ints_in_opts
+
     try:
-        cfg.merge_from_list(opts)
+        cfg.merge_from_list(floats_for_ints_in_opts(cfg, opts))
     except AssertionError as e:
         check = "check the key's spelling (e.g. DATASET.NUM_SHOTS)"
         raise UserInputError(f"command-line option: {_unknown_key(cfg, str(e), check)}") from e
@@ -168,14 +177,39 @@ def _warn_if_untrained(trainer) -> None:
         )
 
 
+def _announce_seed(cfg) -> None:
+    if cfg.SEED < 0:
+        print(f"Note: SEED is {cfg.SEED}, so no fixed seed (CoOp's convention): the few-shot picks and the training "
+              "differ from run to run, and the result cannot be reproduced. Pass --seed N (N > 0; --seed 0 counts as "
+              "unset, as in CoOp) to fix it.")
+
+
+def _remove_stale_temp_files(output_dir: str) -> None:
+    from ...files import remove_stale_temp_files
+
+    remove_stale_temp_files(output_dir)
+    for entry in os.scandir(output_dir):
+        if entry.is_dir() and not entry.name.startswith("."):
+            remove_stale_temp_files(entry.path)
+
+
 def main(args) -> None:
-    from ...compat import build_trainer, collect_env_info, set_random_seed, setup_logger
+    from ...run_lock import locked
 
     cfg = setup_cfg(args)
+    with locked(cfg.OUTPUT_DIR):
+        _remove_stale_temp_files(cfg.OUTPUT_DIR)
+        _run(args, cfg)
+
+
+def _run(args, cfg) -> None:
+    from ...compat import build_trainer, collect_env_info, set_random_seed, setup_logger
+
     if cfg.SEED >= 0:
         print(f"Setting fixed seed: {cfg.SEED}")
         set_random_seed(cfg.SEED)
     setup_logger(cfg.OUTPUT_DIR)
+    _announce_seed(cfg)
     if torch.cuda.is_available() and cfg.USE_CUDA:
         torch.backends.cudnn.benchmark = True
     print_args(args, cfg)
@@ -194,9 +228,8 @@ def main(args) -> None:
 
 
 def run(args) -> int:
-    try:
-        main(args)
-    except UserInputError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    where = args.output_dir or "its output folder"
+    return report_errors(
+        lambda: main(args),
+        interrupted=f"Interrupted. Run the same command again to resume from the last checkpoint in {where}.",
+    )

@@ -10,6 +10,7 @@ Traps fixed:
   hide an older complete one; the per-run line's `file:` names the log that was used;
 - both end-of-training markers count (`Finish training` and the forks' `Finished training`);
 - files in DIRECTORY and folders without logs are skipped instead of failing an assertion;
+- runs that FORCE=1 moved aside (`seed1.old-<time>`) are not results and are skipped;
 - the keyword is matched literally (regex-escaped).
 """
 from __future__ import annotations
@@ -21,6 +22,7 @@ import sys
 import numpy as np
 
 from .logs import DEFAULT_KEYWORD, read_run
+from .run_folders import is_run_folder
 
 
 class NothingFoundError(AssertionError):
@@ -56,7 +58,7 @@ def parse_function(directory: str, keyword: str = DEFAULT_KEYWORD, test_log: boo
     err = err or sys.stderr
     print(f"Parsing files in {directory}", file=out)
     outputs = []
-    for run_dir in subfolders(directory):
+    for run_dir in filter(is_run_folder, subfolders(directory)):
         found = newest_hit(run_dir, keyword, test_log)
         if found is None:
             continue

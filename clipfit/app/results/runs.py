@@ -17,14 +17,14 @@ import re
 from dataclasses import dataclass, field
 
 from ..datasets_catalog import stem_of
-from .logs import DEFAULT_KEYWORD, LogScan, RunResult, is_log_name, read_run
+from .logs import DEFAULT_KEYWORD, LogScan, RunResult, read_run
+from .run_folders import SEED_FOLDER, is_moved_aside, is_run_folder
 
 BASE2NEW = "base2new"
 FEW_SHOT = "few_shot"
 TRANSFER = "transfer"  # evaluation of an ImageNet-trained model on another dataset (cross-dataset or DG)
 UNKNOWN = "unknown"
 
-_SEED = re.compile(r"^seed(\d+)$")
 _B2N_SHOTS = re.compile(r"^shots_(\d+)")
 _CFG_SHOTS = re.compile(r"^(.+)_(\d+)shots$")
 _B2N_ROLES = {"train_base": "base", "test_new": "new"}
@@ -63,24 +63,20 @@ def relative_to(path: str, root: str | None) -> str:
     return path if rel.startswith("..") else rel
 
 
-def is_run_dir(path: str, names: list[str]) -> bool:
-    return _SEED.match(os.path.basename(path)) is not None or any(is_log_name(n) for n in names)
-
-
 def find_run_dirs(root: str) -> list[str]:
-    """Folders below root named `seed<S>` or holding a log, sorted; hidden folders are skipped.
+    """Folders below root named `seed<S>` or holding a log, sorted; hidden and moved-aside folders are skipped.
 
     The root itself counts when it is named `seed<S>`, or when it holds a log and nothing below it is a run
     (a stray `output/log.txt` from a run without --output-dir does not turn the whole tree into one run)."""
     found = []
     root_logs = False
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and not is_moved_aside(d))
         if dirpath == root:
-            root_logs = is_run_dir(root, filenames)
-            if _SEED.match(os.path.basename(os.path.normpath(root))):
+            root_logs = is_run_folder(root, filenames)
+            if SEED_FOLDER.match(os.path.basename(os.path.normpath(root))):
                 return [root]
-        elif is_run_dir(dirpath, filenames):
+        elif is_run_folder(dirpath, filenames):
             found.append(dirpath)
     return found or ([root] if root_logs else [])
 
@@ -103,7 +99,7 @@ def identify(path: str, result: RunResult, root: str | None = None) -> Run:
 
 
 def _from_folders(path: str, parts: list[str], result: RunResult) -> Run | None:
-    seed = _SEED.match(parts[-1])
+    seed = SEED_FOLDER.match(parts[-1])
     if seed is None:
         return None
     seed = int(seed.group(1))

@@ -8,6 +8,8 @@ from collections import defaultdict
 import numpy as np
 from torch.utils.data.sampler import RandomSampler, Sampler, SequentialSampler
 
+from ...errors import InvalidValue
+
 __all__ = [
     "RandomSampler", "SequentialSampler", "RandomDomainSampler", "SeqDomainSampler", "RandomClassSampler",
     "build_sampler",
@@ -146,4 +148,5 @@ def build_sampler(
         return SeqDomainSampler(data_source, batch_size)
     if sampler_type == "RandomClassSampler":
         return RandomClassSampler(data_source, batch_size, n_ins)
-    raise ValueError(f"Unknown sampler type: {sampler_type}")
+    raise InvalidValue(f"Unknown sampler type: {sampler_type} (DATALOADER.*.SAMPLER: use RandomSampler, "
+                       "SequentialSampler, RandomDomainSampler, SeqDomainSampler or RandomClassSampler)")

@@ -18,6 +18,8 @@ from torchvision.transforms import (
     ToTensor,
 )
 
+from ...errors import UnsupportedOption
+
 AVAI_CHOICES = [
     "random_flip",
     "random_resized_crop",
@@ -122,7 +124,7 @@ def _build_transform_train(cfg, choices, target_size, normalize) -> Compose:
     print("Building transform_train")
     unsupported = sorted(UNSUPPORTED_CHOICES.intersection(choices))
     if unsupported:
-        raise NotImplementedError(
+        raise UnsupportedOption(
             f"INPUT.TRANSFORMS {unsupported} (AutoAugment/RandAugment policies) are not implemented by the "
             "built-in engine; remove them or run with CLIPFIT_ENGINE=dassl"
         )

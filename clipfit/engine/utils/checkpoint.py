@@ -11,6 +11,12 @@ from typing import Any
 import torch
 import torch.nn as nn
 
+from ...checkpoint_files import (
+    CheckpointError,
+    CheckpointNotFound,
+    check_trained_checkpoint,
+    saved_epochs,
+)
 from ...files import atomic_write
 from .files import mkdir_if_missing
 from .rng import restore_rng_state
@@ -50,24 +56,63 @@ def load_checkpoint(fpath: str | None) -> Any:
         raise ValueError("File path is None")
     fpath = os.path.abspath(os.path.expanduser(fpath))
     if not os.path.exists(fpath):
-        raise FileNotFoundError(f'File is not found at "{fpath}"')
+        raise CheckpointNotFound(f'File is not found at "{fpath}"')
     map_location = None if torch.cuda.is_available() else "cpu"
     try:
-        return torch.load(fpath, map_location=map_location, weights_only=False)
-    except UnicodeDecodeError:
-        return torch.load(fpath, map_location=map_location, weights_only=False, encoding="latin1")
-    except Exception:
-        print(f'Unable to load checkpoint from "{fpath}"')
-        raise
+        try:
+            return torch.load(fpath, map_location=map_location, weights_only=False)
+        except UnicodeDecodeError:
+            return torch.load(fpath, map_location=map_location, weights_only=False, encoding="latin1")
+    except Exception as e:  # torch, zip and pickle each raise their own types for a damaged file
+        size = os.path.getsize(fpath)
+        raise CheckpointError(
+            f"cannot read the checkpoint {fpath} ({size:,} bytes): {type(e).__name__}: {e}. The file is "
+            "truncated, empty or not a checkpoint; delete it (a training run then resumes from an older one "
+            "or starts over)"
+        ) from e
 
 
-def resume_from_checkpoint(fdir: str, model: nn.Module, optimizer=None, scheduler=None) -> int:
-    """Load the file named in `fdir/checkpoint`; return the next epoch index."""
-    with open(os.path.join(fdir, "checkpoint")) as checkpoint:
-        model_name = checkpoint.readlines()[0].strip("\n")
-        fpath = os.path.join(fdir, model_name)
-    print(f'Loading checkpoint from "{fpath}"')
-    checkpoint = load_checkpoint(fpath)
+def load_trained_checkpoint(fpath: str) -> dict:
+    """A checkpoint written by save_checkpoint: a dict with at least `state_dict` and `epoch`."""
+    return check_trained_checkpoint(load_checkpoint(fpath), fpath)
+
+
+def _resume_candidates(fdir: str) -> list[str]:
+    """The file named in `fdir/checkpoint` first, then the other epoch files, newest first."""
+    names = []
+    try:
+        with open(os.path.join(fdir, "checkpoint")) as pointer:
+            names.append(pointer.readline().strip())
+    except (FileNotFoundError, NotADirectoryError):
+        pass
+    names += [f"model.pth.tar-{e}" for e in reversed(saved_epochs(fdir))]
+    return [os.path.join(fdir, n) for n in dict.fromkeys(n for n in names if n)]
+
+
+def pick_resume_checkpoint(fdir: str) -> tuple[str, dict] | None:
+    """(path, checkpoint) of the newest readable checkpoint in `fdir`, saying which broken ones it passed over;
+    None when there is none."""
+    broken = []
+    for fpath in _resume_candidates(fdir):
+        if not os.path.exists(fpath):
+            continue
+        try:
+            checkpoint = load_trained_checkpoint(fpath)
+        except CheckpointError as e:
+            print(f"WARNING: {e}")
+            broken.append(os.path.basename(fpath))
+            continue
+        if broken:
+            print(f"WARNING: resuming from the previous good checkpoint {fpath} instead of the unreadable "
+                  f"{', '.join(broken)}")
+        return fpath, checkpoint
+    if broken:
+        print(f"WARNING: no readable checkpoint in {fdir} ({', '.join(broken)} cannot be read)")
+    return None
+
+
+def apply_checkpoint(checkpoint: dict, model: nn.Module, optimizer=None, scheduler=None) -> int:
+    """Load weights, optimizer, scheduler and RNG state; return the next epoch index."""
     model.load_state_dict(checkpoint["state_dict"])
     print("Loaded model weights")
     if optimizer is not None and checkpoint.get("optimizer") is not None:
@@ -81,6 +126,15 @@ def resume_from_checkpoint(fdir: str, model: nn.Module, optimizer=None, schedule
     start_epoch = checkpoint["epoch"]
     print(f"Previous epoch: {start_epoch}")
     return start_epoch
+
+
+def resume_from_checkpoint(fdir: str, model: nn.Module, optimizer=None, scheduler=None) -> int:
+    """Load the file named in `fdir/checkpoint` (or the newest good one); return the next epoch index."""
+    picked = pick_resume_checkpoint(fdir)
+    if picked is None:
+        raise CheckpointNotFound(f"No readable checkpoint in {fdir}")
+    print(f'Loading checkpoint from "{picked[0]}"')
+    return apply_checkpoint(picked[1], model, optimizer, scheduler)
 
 
 def load_pretrained_weights(model: nn.Module, weight_path: str) -> None:

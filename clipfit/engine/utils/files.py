@@ -9,6 +9,7 @@ from typing import Any
 
 from PIL import Image
 
+from ...errors import UserInputError
 from ...files import write_json
 
 __all__ = [
@@ -39,8 +40,23 @@ def listdir_nohidden(path: str, sort: bool = False) -> list[str]:
     return items
 
 
-def read_image(path: str) -> Image.Image:
-    return Image.open(path).convert("RGB")
+class ImageUnreadable(UserInputError, OSError):
+    """An image file that is missing, truncated or not an image; the message names the file and the dataset."""
+
+
+def read_image(path: str, dataset: str = "") -> Image.Image:
+    """The RGB image at `path`; `dataset` (its name) only makes the error say where the file belongs."""
+    try:
+        with Image.open(path) as image:
+            return image.convert("RGB")
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+        of = f" of dataset {dataset}" if dataset else ""
+        reason = "no such file" if isinstance(e, FileNotFoundError) else f"{type(e).__name__}: {e}"
+        raise ImageUnreadable(
+            f"cannot read the image {path}{of} ({reason}). Replace or remove the file (and the split or few-shot "
+            "cache that lists it); `clipfit data check --root <DATA> --images` lists every image that cannot be "
+            "decoded"
+        ) from e
 
 
 def tolist_if_not(x: Any) -> list:

@@ -1,0 +1,90 @@
+"""Config values that would otherwise fail deep inside torch with a message that names no config key."""
+from __future__ import annotations
+
+import os
+
+from ..errors import UserInputError
+
+_POSITIVE = ("DATALOADER.TRAIN_X.BATCH_SIZE", "DATALOADER.TRAIN_U.BATCH_SIZE", "DATALOADER.TEST.BATCH_SIZE")
+_NOT_NEGATIVE = ("DATALOADER.NUM_WORKERS", "OPTIM.LR")
+
+
+def value_of(cfg, key: str):
+    for part in key.split("."):
+        cfg = getattr(cfg, part)
+    return cfg
+
+
+def check_run_config(cfg) -> None:
+    """Raise one UserInputError naming every key of the run whose value cannot work."""
+    bad = [f"{key} is {value_of(cfg, key)}; it must be a positive integer"
+           for key in _POSITIVE if value_of(cfg, key) <= 0]
+    bad += [f"{key} is {value_of(cfg, key)}; it must not be negative" for key in _NOT_NEGATIVE
+            if value_of(cfg, key) < 0]
+    from .optim.lr_scheduler import AVAI_SCHEDS
+    from .optim.optimizer import AVAI_OPTIMS
+
+    for key, known in (("OPTIM.NAME", AVAI_OPTIMS), ("OPTIM.LR_SCHEDULER", AVAI_SCHEDS)):
+        if value_of(cfg, key) not in known:
+            bad.append(f"{key} is {value_of(cfg, key)!r}; use one of {list(known)}")
+    if bad:
+        raise UserInputError("invalid config: " + "; ".join(bad) + " (set it in the config file or as KEY VALUE)")
+
+
+def check_epochs(cfg) -> None:
+    """Training needs at least one epoch; with none the untrained model's accuracy would pass for a result."""
+    if cfg.OPTIM.MAX_EPOCH <= 0:
+        raise UserInputError(
+            f"OPTIM.MAX_EPOCH is {cfg.OPTIM.MAX_EPOCH}: training needs at least 1 epoch; set a positive "
+            "OPTIM.MAX_EPOCH, or use --eval-only to evaluate the model without training"
+        )
+
+
+# Keys that do not change what a run trains: where things are, how fast, how it is tested or logged.
+_NOT_TRAINING = ("OUTPUT_DIR", "RESUME", "DATASET.ROOT", "DATALOADER.NUM_WORKERS", "DATALOADER.TEST.", "TEST.",
+                 "TRAIN.PRINT_FREQ", "TRAIN.CHECKPOINT_FREQ", "USE_CUDA", "VERBOSE", "MODEL.BACKBONE.WEIGHTS",
+                 "MODEL.INIT_WEIGHTS")
+
+
+def _flatten(node, prefix: str = "") -> dict[str, str]:
+    out = {}
+    for key, value in node.items():
+        if hasattr(value, "items"):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[prefix + key] = repr(value)
+    return out
+
+
+def training_settings(cfg) -> dict[str, str]:
+    """The config values that decide what a run trains, as text; stored in its checkpoints."""
+    return {k: v for k, v in _flatten(cfg).items()
+            if not any(k == skip or (skip.endswith(".") and k.startswith(skip)) for skip in _NOT_TRAINING)}
+
+
+def check_same_settings(saved: dict[str, str] | None, cfg, checkpoint: str) -> None:
+    """A resumed run continues the saved one only with its settings (its scheduler and epochs come along)."""
+    if not saved:
+        return
+    current = training_settings(cfg)
+    # A key only one side has comes from a plugin imported in one run only: it is another class's node.
+    differ = sorted(k for k in saved.keys() & current.keys() if saved[k] != current[k])
+    if differ:
+        shown = "; ".join(f"{k}: {saved[k]} then, {current[k]} now" for k in differ)
+        raise UserInputError(
+            f"{cfg.OUTPUT_DIR} holds an unfinished run with other settings ({checkpoint}): {shown}. A run resumes "
+            "only with the settings it started with: rerun with FORCE=1 (the scripts move the old run aside), "
+            "move that folder away, or use another --output-dir"
+        )
+
+
+def check_resume_folder(directory: str, names: list[str]) -> None:
+    """An explicit --resume must lead to checkpoints; training from scratch instead would pass unnoticed."""
+    if not os.path.isdir(directory):
+        raise UserInputError(f"--resume {directory}: no such folder; give the output folder of the run to resume")
+    missing = [n for n in names if not os.path.isdir(os.path.join(directory, n))]
+    if missing:
+        raise UserInputError(
+            f"--resume {directory}: no checkpoint there (expected {os.path.join(directory, missing[0])}/); "
+            "give the output folder of the run to resume, or leave --resume out to train from scratch"
+        )
