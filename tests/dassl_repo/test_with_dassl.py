@@ -49,12 +49,12 @@ def _train(repo, out, *opts, trainer="TinyProto", extra=()):
 def test_third_party_repo_trains_reloads_resumes_parses_and_reports(repo, capsys):
     out = repo / "output"
     base_dir = out / B2N.format(role="train_base")
-    train = _train(repo, base_dir, "DATASET.SUBSAMPLE_CLASSES", "base")
+    train = _train(repo, base_dir, "DATASET.SUBSAMPLE_CLASSES", "base", "TRAIN.CHECKPOINT_FREQ", "1")
     log = (base_dir / "log.txt").read_text()
     assert "Loading trainer: TinyProto\nLoading dataset: ColorDots\n" in log
     assert "SUBSAMPLE BASE CLASSES!" in log and "Building ColorNet for 2 classes" in log
     assert "TINYPROTO:" in log and "COCOOP" not in log  # clean_cfg kept only the run's trainer node
-    assert sorted(os.listdir(base_dir / "color_net")) == ["checkpoint", "model.pth.tar-2"]
+    assert sorted(os.listdir(base_dir / "color_net")) == ["checkpoint", "model.pth.tar-1", "model.pth.tar-2"]
     assert re.search(r"^epoch \[2/2\] batch \[2/2\] .* loss [\d.]+ \([\d.]+\) acc [\d.]+ \([\d.]+\) lr ", log, re.M)
     assert "Finish training\nDeploy the last-epoch model\nEvaluate on the *test* set\n=> result\n* total: 4\n" in log
     assert "clipfit" not in train.stderr  # no real Dassl here: nothing shadowed, nothing to say
@@ -66,11 +66,14 @@ def test_third_party_repo_trains_reloads_resumes_parses_and_reports(repo, capsys
     assert f'Loading weights to color_net from "{base_dir}/color_net/model.pth.tar-2" (epoch = 2)' in new_log
     assert "SUBSAMPLE NEW CLASSES!" in new_log and re.search(r"^\* accuracy: [\d.]+%$", new_log, re.M)
 
-    resumed = _train(repo, base_dir, "DATASET.SUBSAMPLE_CLASSES", "base", "OPTIM.MAX_EPOCH", "3").stdout
+    # as if killed after epoch 1 had been saved: resuming with the same settings runs epoch 2 again
+    (base_dir / "color_net" / "model.pth.tar-2").unlink()
+    (base_dir / "color_net" / "checkpoint").write_text("model.pth.tar-1\n")
+    resumed = _train(repo, base_dir, "DATASET.SUBSAMPLE_CLASSES", "base", "TRAIN.CHECKPOINT_FREQ", "1").stdout
     assert f"Found checkpoint at {base_dir} (will resume training)" in resumed
-    assert "Loaded optimizer\nLoaded scheduler\nPrevious epoch: 2\n" in resumed
-    assert "epoch [3/3] batch [2/2]" in resumed and "epoch [2/3]" not in resumed
-    assert "model.pth.tar-3" in os.listdir(base_dir / "color_net")
+    assert "Loaded optimizer\nLoaded scheduler\nPrevious epoch: 1\n" in resumed
+    assert "epoch [2/2] batch [2/2]" in resumed and "epoch [1/2]" not in resumed
+    assert "model.pth.tar-2" in os.listdir(base_dir / "color_net")
 
     parsed = with_dassl("python", "parse_test_res.py", base_dir.parent, cwd=repo).stdout
     assert re.search(r"^\* accuracy: [\d.]+% \+- 0\.00%$", parsed, re.M), parsed
