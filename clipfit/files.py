@@ -12,7 +12,18 @@ import tempfile
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
-__all__ = ["atomic_open", "atomic_write", "dump_json_text", "write_json"]
+__all__ = ["CACHE_ENV", "atomic_open", "atomic_write", "cache_root", "dump_json_text", "write_json"]
+
+CACHE_ENV = "CLIPFIT_CACHE"
+
+
+def cache_root() -> str:
+    """Where caches go when a dataset folder is read-only: `$CLIPFIT_CACHE`, else
+    `$XDG_CACHE_HOME/clipfit`, else `~/.cache/clipfit`."""
+    if os.environ.get(CACHE_ENV):
+        return os.path.abspath(os.path.expanduser(os.environ[CACHE_ENV]))
+    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(xdg, "clipfit")
 
 
 @contextlib.contextmanager

@@ -10,6 +10,7 @@ import torch
 from tqdm import tqdm
 
 from .data.data_manager import DataManager
+from .data.device_batches import run_device
 from .evaluation import build_evaluator
 from .meters import AverageMeter, MetricMeter
 from .registry import TRAINER_REGISTRY, build_from_registry
@@ -94,10 +95,7 @@ class SimpleTrainer(TrainerBase):
     def __init__(self, cfg):
         super().__init__()
         self.check_cfg(cfg)
-        if torch.cuda.is_available() and cfg.USE_CUDA:
-            self.device = torch.device("cuda")
-        else:
-            self.device = torch.device("cpu")
+        self.device = run_device(cfg)
         self.start_epoch = self.epoch = 0
         self.max_epoch = cfg.OPTIM.MAX_EPOCH
         self.output_dir = cfg.OUTPUT_DIR

@@ -1,13 +1,19 @@
 """`DataManager`, `DatasetWrapper` and the loader rules of Dassl (samplers, drop_last, summary table)."""
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch.utils.data import Dataset as TorchDataset
+from torch.utils.data import default_collate
 from torch.utils.data.sampler import RandomSampler, SequentialSampler
 from torchvision.transforms import Compose, Normalize, Resize, ToTensor
 
 from ..utils.files import read_image
 from .base_dataset import build_dataset
+from .decoded import decode_train_set
+from .device_batches import DeviceLoader, ToFloatNormalized, run_device
+from .eval_cache import CachedEvalLoader, EvalCache, side_files, split_test_transform
+from .gpu_augment import GpuAugment
 from .transforms import INTERPOLATION_MODES, build_transform
 
 
@@ -36,23 +42,38 @@ def build_data_loader(
     tfm=None,
     is_train: bool = True,
     dataset_wrapper=None,
+    decoded=None,
+    raw_uint8: bool = False,
 ) -> torch.utils.data.DataLoader:
+    """Dassl's loader. clipfit additions: `decoded` (a `DecodedImages` read instead of the files) and
+    `raw_uint8` (batches hold the untransformed uint8 images as a list, for INPUT.GPU_AUGMENT)."""
     sampler = build_sampler(
         sampler_type, cfg=cfg, data_source=data_source, batch_size=batch_size, n_domain=n_domain, n_ins=n_ins
     )
     if dataset_wrapper is None:
         dataset_wrapper = DatasetWrapper
+    wrapper = dataset_wrapper(cfg, data_source, transform=tfm, is_train=is_train)
+    wrapper.decoded, wrapper.raw_uint8 = decoded, raw_uint8
     # Dassl's rule: drop the last partial batch only when at least one full batch exists.
     loader = torch.utils.data.DataLoader(
-        dataset_wrapper(cfg, data_source, transform=tfm, is_train=is_train),
+        wrapper,
         batch_size=batch_size,
         sampler=sampler,
         num_workers=cfg.DATALOADER.NUM_WORKERS,
         drop_last=is_train and len(data_source) >= batch_size,
-        pin_memory=(torch.cuda.is_available() and cfg.USE_CUDA),
+        pin_memory=(torch.cuda.is_available() and cfg.USE_CUDA) and not raw_uint8,
+        collate_fn=collate_images_as_list if raw_uint8 else None,
     )
     assert len(loader) > 0
     return loader
+
+
+def collate_images_as_list(samples: list[dict]) -> dict:
+    """The default collation, except "img": images of different sizes stay a list."""
+    images = [sample.pop("img") for sample in samples]
+    batch = default_collate(samples)
+    batch["img"] = images
+    return batch
 
 
 def dataset_summary_rows(cfg, dataset) -> list[list[str]]:
@@ -116,10 +137,19 @@ class DataManager:
         train_x_cfg = cfg.DATALOADER.TRAIN_X
         u_cfg = train_x_cfg if cfg.DATALOADER.TRAIN_U.SAME_AS_X else cfg.DATALOADER.TRAIN_U
         test_cfg = cfg.DATALOADER.TEST
-        train_loader_x = loader(dataset.train_x, train_x_cfg, tfm_train, True)
+        device = run_device(cfg)
+        train_loader_x = self._train_loader(cfg, dataset, train_x_cfg, tfm_train, dataset_wrapper, device)
         train_loader_u = loader(dataset.train_u, u_cfg, tfm_train, True) if dataset.train_u else None
-        val_loader = loader(dataset.val, test_cfg, tfm_test, False) if dataset.val else None
-        test_loader = loader(dataset.test, test_cfg, tfm_test, False)
+        eval_cache = self._eval_cache(cfg, dataset, tfm_test, custom_tfm_test is not None)
+        val_loader = test_loader = None
+        if eval_cache is not None:
+            cache, normalize = eval_cache
+            val_loader = cached_eval_loader(cache, dataset.val, test_cfg, normalize, device, "val")
+            test_loader = cached_eval_loader(cache, dataset.test, test_cfg, normalize, device, "test")
+        if val_loader is None and dataset.val:
+            val_loader = loader(dataset.val, test_cfg, tfm_test, False)
+        if test_loader is None:
+            test_loader = loader(dataset.test, test_cfg, tfm_test, False)
 
         self._num_classes = dataset.num_classes
         self._num_source_domains = len(cfg.DATASET.SOURCE_DOMAINS)
@@ -131,6 +161,44 @@ class DataManager:
         self.test_loader = test_loader
         if cfg.VERBOSE:
             self.show_dataset_summary(cfg)
+
+    @staticmethod
+    def _train_loader(cfg, dataset, loader_cfg, tfm, dataset_wrapper, device):
+        """train_x's loader, reading the decoded set (DATALOADER.CACHE_TRAIN) and augmenting on the device
+        (INPUT.GPU_AUGMENT) when they are on."""
+        items = dataset.train_x
+        gpu_augment = GpuAugment(cfg, device) if cfg.INPUT.GPU_AUGMENT else None
+        decoded = None
+        if cfg.DATALOADER.CACHE_TRAIN and (tfm is not None or gpu_augment is not None):
+            decoded = decode_train_set(items, cfg.DATALOADER.CACHE_TRAIN_MAX_GB, cfg.DATALOADER.NUM_WORKERS)
+        elif not cfg.DATALOADER.CACHE_TRAIN:
+            print("train cache: off (DATALOADER.CACHE_TRAIN False); images are decoded every epoch")
+        loader = build_data_loader(
+            cfg, sampler_type=loader_cfg.SAMPLER, data_source=items, batch_size=loader_cfg.BATCH_SIZE,
+            n_domain=loader_cfg.get("N_DOMAIN", 0), n_ins=loader_cfg.get("N_INS", 2), tfm=tfm, is_train=True,
+            dataset_wrapper=dataset_wrapper, decoded=decoded, raw_uint8=gpu_augment is not None,
+        )
+        if gpu_augment is None:
+            return loader
+        print(f"INPUT.GPU_AUGMENT: random resized crop, flip and normalisation run on {device} "
+              "(close to, not bit-identical with, the PIL transforms)")
+        return DeviceLoader(loader, gpu_augment)
+
+    @staticmethod
+    def _eval_cache(cfg, dataset, tfm_test, custom: bool):
+        """(EvalCache, Normalize or None) for the test split, or None (the reason printed) to read with PIL."""
+        if not cfg.DATALOADER.CACHE_EVAL:
+            print("eval cache: off (DATALOADER.CACHE_EVAL False); test images are decoded at every evaluation")
+            return None
+        parts = None if custom or tfm_test is None else split_test_transform(tfm_test)
+        if parts is None:
+            print("eval cache: off: the test transform is not resize/crop + ToTensor + Normalize "
+                  "(custom, NO_TRANSFORM or instance_norm); test images are decoded at every evaluation")
+            return None
+        pil_part, normalize = parts
+        items = getattr(dataset, "full_test", None) or dataset.test
+        cache = EvalCache.open(side_files(dataset, items), "test", items, pil_part, cfg.DATALOADER.NUM_WORKERS)
+        return cache, normalize
 
     @property
     def num_classes(self) -> int:
@@ -146,6 +214,25 @@ class DataManager:
 
     def show_dataset_summary(self, cfg) -> None:
         print(format_table(dataset_summary_rows(cfg, self.dataset)))
+
+
+def cached_eval_loader(cache, items, loader_cfg, normalize, device, split: str):
+    """A loader of `items` from the evaluation cache, normalised on `device`; None when some image is not
+    in the file (then the PIL loader is used)."""
+    if not items:
+        return None
+    rows = cache.rows(items)
+    if rows is None:
+        if split == "test":
+            print(f"eval cache: not used for {split}: some of its images are not in {cache.path}")
+        return None
+    sampler = build_sampler(loader_cfg.SAMPLER, data_source=items)
+    convert = ToFloatNormalized(device, *((normalize.mean, normalize.std) if normalize is not None else ()))
+
+    def report(seconds: float, count: int) -> None:
+        print(f"eval: {count:,} {split} images from cache in {seconds:.1f} s ({cache.path})")
+
+    return DeviceLoader(CachedEvalLoader(cache, rows, items, sampler, loader_cfg.BATCH_SIZE), convert, report)
 
 
 class DatasetWrapper(TorchDataset):
@@ -168,10 +255,26 @@ class DatasetWrapper(TorchDataset):
     def __len__(self) -> int:
         return len(self.data_source)
 
+    # Set by DataManager: the decoded training set (`DecodedImages`) to read instead of the files, and
+    # whether to hand over the uint8 image untransformed (INPUT.GPU_AUGMENT: the device augments it).
+    decoded = None
+    raw_uint8 = False
+
+    def read(self, impath: str):
+        if self.decoded is not None and impath in self.decoded:
+            return self.decoded.pil(impath)
+        return read_image(impath)
+
     def __getitem__(self, idx: int) -> dict:
         item = self.data_source[idx]
         output = {"label": item.label, "domain": item.domain, "impath": item.impath, "index": idx}
-        img0 = read_image(item.impath)
+        if self.raw_uint8:
+            if self.decoded is not None and item.impath in self.decoded:
+                output["img"] = torch.from_numpy(self.decoded.array(item.impath))
+            else:
+                output["img"] = torch.from_numpy(np.asarray(read_image(item.impath), dtype=np.uint8).copy())
+            return output
+        img0 = self.read(item.impath)
         if self.transform is not None:
             if isinstance(self.transform, (list, tuple)):
                 for i, tfm in enumerate(self.transform):

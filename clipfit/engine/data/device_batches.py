@@ -1,0 +1,71 @@
+"""Loaders whose images reach the trainer already on its device: uint8 from the loader, floats made there."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import torch
+
+
+def run_device(cfg) -> torch.device:
+    """The trainers' rule (SimpleTrainer): CUDA when it is available and USE_CUDA, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() and cfg.USE_CUDA else "cpu")
+
+
+class ToFloatNormalized:
+    """ToTensor + Normalize of a uint8 NHWC batch, as one batched operation on `device`.
+
+    The same element-wise float32 operations as torchvision's ToTensor (divide by 255) and Normalize
+    (subtract the mean, divide by the std), so on the CPU the result is bit-identical to theirs.
+    """
+
+    def __init__(self, device: torch.device, mean=None, std=None):
+        self.device = device
+        dtype = torch.get_default_dtype()
+        self.mean = None if mean is None else torch.as_tensor(mean, dtype=dtype, device=device).view(1, -1, 1, 1)
+        self.std = None if std is None else torch.as_tensor(std, dtype=dtype, device=device).view(1, -1, 1, 1)
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        if self.device.type == "cuda":
+            images = images.pin_memory().to(self.device, non_blocking=True)
+        x = images.to(self.device).permute(0, 3, 1, 2).contiguous().to(torch.get_default_dtype()).div(255)
+        if self.mean is not None:
+            x = x.sub_(self.mean).div_(self.std)
+        return x
+
+
+class DeviceLoader:
+    """Wraps a loader of Dassl batch dicts and replaces each batch's "img" with `convert(img)`.
+
+    Everything else (len, batch_size, dataset, sampler, ...) is the wrapped loader's, so trainers use it
+    as a DataLoader; their `.to(device)` on the image is then a no-op.
+    """
+
+    def __init__(self, loader: Iterable, convert: Callable, on_epoch_end: Callable[[float, int], None] | None = None):
+        self.loader = loader
+        self.convert = convert
+        self.on_epoch_end = on_epoch_end
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __getattr__(self, name: str):
+        return getattr(self.__dict__["loader"], name)
+
+    def __iter__(self):
+        """`on_epoch_end(seconds, images)` gets the time spent in the loader and the conversion only, not
+        in the trainer's work between batches."""
+        import time
+
+        spent, count = 0.0, 0
+        batches = iter(self.loader)
+        while True:
+            start = time.perf_counter()
+            batch = next(batches, None)
+            if batch is None:
+                break
+            batch["img"] = self.convert(batch["img"])
+            spent += time.perf_counter() - start
+            count += len(batch["label"])
+            yield batch
+        if self.on_epoch_end is not None:
+            self.on_epoch_end(spent, count)
