@@ -11,7 +11,7 @@ from torchvision.transforms import Compose, Normalize, Resize, ToTensor
 from ..utils.files import read_image
 from .base_dataset import build_dataset
 from .decoded import decode_train_set
-from .device_batches import DeviceLoader, ToFloatNormalized, run_device
+from .device_batches import DeviceLoader, ToUint8HWC, device_normalizer, run_device, split_at_to_tensor
 from .eval_cache import CachedEvalLoader, EvalCache, side_files, split_test_transform
 from .gpu_augment import GpuAugment
 from .transforms import INTERPOLATION_MODES, build_transform
@@ -138,7 +138,7 @@ class DataManager:
         u_cfg = train_x_cfg if cfg.DATALOADER.TRAIN_U.SAME_AS_X else cfg.DATALOADER.TRAIN_U
         test_cfg = cfg.DATALOADER.TEST
         device = run_device(cfg)
-        train_loader_x = self._train_loader(cfg, dataset, train_x_cfg, tfm_train, dataset_wrapper, device)
+        train_loader_x = build_train_loader(cfg, dataset.train_x, tfm_train, device, train_x_cfg, dataset_wrapper)
         train_loader_u = loader(dataset.train_u, u_cfg, tfm_train, True) if dataset.train_u else None
         eval_cache = self._eval_cache(cfg, dataset, tfm_test, custom_tfm_test is not None)
         val_loader = test_loader = None
@@ -161,28 +161,6 @@ class DataManager:
         self.test_loader = test_loader
         if cfg.VERBOSE:
             self.show_dataset_summary(cfg)
-
-    @staticmethod
-    def _train_loader(cfg, dataset, loader_cfg, tfm, dataset_wrapper, device):
-        """train_x's loader, reading the decoded set (DATALOADER.CACHE_TRAIN) and augmenting on the device
-        (INPUT.GPU_AUGMENT) when they are on."""
-        items = dataset.train_x
-        gpu_augment = GpuAugment(cfg, device) if cfg.INPUT.GPU_AUGMENT else None
-        decoded = None
-        if cfg.DATALOADER.CACHE_TRAIN and (tfm is not None or gpu_augment is not None):
-            decoded = decode_train_set(items, cfg.DATALOADER.CACHE_TRAIN_MAX_GB, cfg.DATALOADER.NUM_WORKERS)
-        elif not cfg.DATALOADER.CACHE_TRAIN:
-            print("train cache: off (DATALOADER.CACHE_TRAIN False); images are decoded every epoch")
-        loader = build_data_loader(
-            cfg, sampler_type=loader_cfg.SAMPLER, data_source=items, batch_size=loader_cfg.BATCH_SIZE,
-            n_domain=loader_cfg.get("N_DOMAIN", 0), n_ins=loader_cfg.get("N_INS", 2), tfm=tfm, is_train=True,
-            dataset_wrapper=dataset_wrapper, decoded=decoded, raw_uint8=gpu_augment is not None,
-        )
-        if gpu_augment is None:
-            return loader
-        print(f"INPUT.GPU_AUGMENT: random resized crop, flip and normalisation run on {device} "
-              "(close to, not bit-identical with, the PIL transforms)")
-        return DeviceLoader(loader, gpu_augment)
 
     @staticmethod
     def _eval_cache(cfg, dataset, tfm_test, custom: bool):
@@ -216,6 +194,37 @@ class DataManager:
         print(format_table(dataset_summary_rows(cfg, self.dataset)))
 
 
+def build_train_loader(cfg, items: list, tfm, device: torch.device, loader_cfg=None, dataset_wrapper=None):
+    """train_x's loader: Dassl's, reading the decoded set (DATALOADER.CACHE_TRAIN) and augmenting on the device
+    (INPUT.GPU_AUGMENT) when they are on."""
+    loader_cfg = loader_cfg or cfg.DATALOADER.TRAIN_X
+    gpu_augment = GpuAugment(cfg, device) if cfg.INPUT.GPU_AUGMENT else None
+    decoded = convert = None
+    if cfg.DATALOADER.CACHE_TRAIN and (tfm is not None or gpu_augment is not None):
+        decoded = decode_train_set(items, cfg.DATALOADER.CACHE_TRAIN_MAX_GB, cfg.DATALOADER.NUM_WORKERS)
+        parts = split_at_to_tensor(tfm)
+        simple = cfg.DATALOADER.K_TRANSFORMS == 1 and not cfg.DATALOADER.RETURN_IMG0
+        if gpu_augment is None and parts is not None and simple:
+            # The random PIL steps stay in the loader, in their order; the loader hands over uint8
+            # and ToTensor/Normalize run batched on the device (the same values).
+            tfm = Compose([*parts[0].transforms, ToUint8HWC()])
+            convert = device_normalizer(parts[1], device)
+    elif not cfg.DATALOADER.CACHE_TRAIN:
+        print("train cache: off (DATALOADER.CACHE_TRAIN False); images are decoded every epoch")
+    loader = build_data_loader(
+        cfg, sampler_type=loader_cfg.SAMPLER, data_source=items, batch_size=loader_cfg.BATCH_SIZE,
+        n_domain=loader_cfg.get("N_DOMAIN", 0), n_ins=loader_cfg.get("N_INS", 2), tfm=tfm, is_train=True,
+        dataset_wrapper=dataset_wrapper, decoded=decoded, raw_uint8=gpu_augment is not None,
+    )
+    if convert is not None:
+        return DeviceLoader(loader, convert)
+    if gpu_augment is None:
+        return loader
+    print(f"INPUT.GPU_AUGMENT: random resized crop, flip and normalisation run on {device} "
+          "(close to, not bit-identical with, the PIL transforms)")
+    return DeviceLoader(loader, gpu_augment)
+
+
 def cached_eval_loader(cache, items, loader_cfg, normalize, device, split: str):
     """A loader of `items` from the evaluation cache, normalised on `device`; None when some image is not
     in the file (then the PIL loader is used)."""
@@ -227,7 +236,7 @@ def cached_eval_loader(cache, items, loader_cfg, normalize, device, split: str):
             print(f"eval cache: not used for {split}: some of its images are not in {cache.path}")
         return None
     sampler = build_sampler(loader_cfg.SAMPLER, data_source=items)
-    convert = ToFloatNormalized(device, *((normalize.mean, normalize.std) if normalize is not None else ()))
+    convert = device_normalizer(normalize, device)
 
     def report(seconds: float, count: int) -> None:
         print(f"eval: {count:,} {split} images from cache in {seconds:.1f} s ({cache.path})")

@@ -21,10 +21,11 @@ import time
 
 import numpy as np
 import torch
-from torchvision.transforms import CenterCrop, Compose, Normalize, Resize, ToTensor
+from torchvision.transforms import CenterCrop, Compose, Normalize, Resize
 
 from ...files import atomic_open, cache_root
 from ..utils.files import read_image
+from .device_batches import split_at_to_tensor
 
 FORMAT_VERSION = 1
 MAGIC = b"CFEVAL\x00\x01"
@@ -37,18 +38,12 @@ class CacheUnusable(Exception):
 
 
 def split_test_transform(tfm) -> tuple[Compose, Normalize | None] | None:
-    """(the PIL part, the Normalize or None) when `tfm` is a test transform the cache can reproduce:
-    PIL Resize / CenterCrop steps, then ToTensor, then at most one Normalize. None otherwise."""
-    steps = list(getattr(tfm, "transforms", []))
-    if not steps or not any(isinstance(t, ToTensor) for t in steps):
+    """`split_at_to_tensor` for a test transform whose PIL part is deterministic (Resize / CenterCrop),
+    so its output can be stored; None otherwise."""
+    parts = split_at_to_tensor(tfm)
+    if parts is None or not all(isinstance(t, (Resize, CenterCrop)) for t in parts[0].transforms):
         return None
-    cut = next(i for i, t in enumerate(steps) if isinstance(t, ToTensor))
-    pil, tensor = steps[:cut], steps[cut + 1:]
-    if not all(isinstance(t, (Resize, CenterCrop)) for t in pil):
-        return None
-    if len(tensor) > 1 or (tensor and not isinstance(tensor[0], Normalize)):
-        return None
-    return Compose(pil), (tensor[0] if tensor else None)
+    return parts
 
 
 def _file_stamp(path: str) -> list:
