@@ -44,6 +44,7 @@ def build_data_loader(
     dataset_wrapper=None,
     decoded=None,
     raw_uint8: bool = False,
+    num_workers: int | None = None,
 ) -> torch.utils.data.DataLoader:
     """Dassl's loader. clipfit additions: `decoded` (a `DecodedImages` read instead of the files) and
     `raw_uint8` (batches hold the untransformed uint8 images as a list, for INPUT.GPU_AUGMENT)."""
@@ -59,7 +60,7 @@ def build_data_loader(
         wrapper,
         batch_size=batch_size,
         sampler=sampler,
-        num_workers=cfg.DATALOADER.NUM_WORKERS,
+        num_workers=cfg.DATALOADER.NUM_WORKERS if num_workers is None else num_workers,
         drop_last=is_train and len(data_source) >= batch_size,
         pin_memory=(torch.cuda.is_available() and cfg.USE_CUDA) and not raw_uint8,
         collate_fn=collate_images_as_list if raw_uint8 else None,
@@ -215,13 +216,17 @@ def build_train_loader(cfg, items: list, tfm, device: torch.device, loader_cfg=N
         cfg, sampler_type=loader_cfg.SAMPLER, data_source=items, batch_size=loader_cfg.BATCH_SIZE,
         n_domain=loader_cfg.get("N_DOMAIN", 0), n_ins=loader_cfg.get("N_INS", 2), tfm=tfm, is_train=True,
         dataset_wrapper=dataset_wrapper, decoded=decoded, raw_uint8=gpu_augment is not None,
+        # Handing decoded arrays over as they are is a memory gather: workers would only add the copy
+        # through shared memory.
+        num_workers=0 if gpu_augment is not None and decoded is not None else None,
     )
     if convert is not None:
         return DeviceLoader(loader, convert)
     if gpu_augment is None:
         return loader
-    print(f"INPUT.GPU_AUGMENT: random resized crop, flip and normalisation run on {device} "
-          "(close to, not bit-identical with, the PIL transforms)")
+    where = "in this process (no loader workers needed)" if decoded is not None else "with the loader workers"
+    print(f"INPUT.GPU_AUGMENT: random resized crop, flip and normalisation run on {device}, the decoded images "
+          f"are gathered {where} (close to, not bit-identical with, the PIL transforms)")
     return DeviceLoader(loader, gpu_augment)
 
 
