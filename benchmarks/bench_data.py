@@ -10,9 +10,10 @@ CLIP's mean/std), every case runs in the same process, one epoch untimed, then `
   normalisation run on --device), with `loader_ms_per_image` (the CPU part) and `augment_ms_per_image`;
 * eval / `pil`: today's test loader (decode, resize, crop, ToTensor, Normalize);
 * eval / `cache`: DATALOADER.CACHE_EVAL (the memory-mapped uint8 crops, normalised on --device);
-* `startup`: a fresh process from its start to the end of its first training step (imports, environment
-  report, data, CLIP build), per phase, and what a script step used to pay on top (the runner process
-  that imported everything before starting train.py).
+* `startup`: a fresh process from its launch to the end of its first training step (imports, environment
+  report, data, CLIP build with random weights), seconds since launch at the end of each phase, and
+  what a script step used to pay on top: the runner's own interpreter, which imported everything before
+  starting train.py as a second process (the runner now runs train.py's main in its own process).
 
 Each record holds the median over the timed epochs; ratio records compare the variants of one worker count.
 
@@ -164,6 +165,9 @@ STARTUP_PHASES = ("import_torch", "import_open_clip", "import_plugins", "env_rep
 def startup_child(launched: float, backbone: str, root: str) -> None:
     """In a fresh process: seconds since `launched` (the parent's clock) at the end of each phase."""
     marks = {"interpreter": time.time() - launched}
+    from clipfit.app.commands.train import _env_report_in_background
+
+    env_report = _env_report_in_background()  # as train.py's main: while the rest is imported
     import torch as _torch  # noqa: F401
 
     marks["import_torch"] = time.time() - launched
@@ -171,12 +175,12 @@ def startup_child(launched: float, backbone: str, root: str) -> None:
 
     marks["import_open_clip"] = time.time() - launched
     from clipfit.app.plugins import import_plugins
-    from clipfit.compat import build_trainer, collect_env_info, set_random_seed
+    from clipfit.compat import build_trainer, set_random_seed
     from clipfit.config import get_cfg
 
     import_plugins()
     marks["import_plugins"] = time.time() - launched
-    collect_env_info()
+    env_report.result()
     marks["env_report"] = time.time() - launched
     cfg = get_cfg()
     cfg.merge_from_file(str(REPO / "configs/datasets/demo_shapes.yaml"))

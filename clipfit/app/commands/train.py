@@ -168,9 +168,23 @@ def _warn_if_untrained(trainer) -> None:
         )
 
 
-def main(args) -> None:
-    from ...compat import build_trainer, collect_env_info, set_random_seed, setup_logger
+def _env_report_in_background():
+    """The environment report (Dassl's "System info", which starts pip, nvidia-smi, ...) gathered while
+    the config, plugins and data are prepared; `.result()` waits for it."""
+    from concurrent.futures import ThreadPoolExecutor
 
+    from ...compat import collect_env_info
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="env-report")
+    future = pool.submit(collect_env_info)
+    pool.shutdown(wait=False)
+    return future
+
+
+def main(args) -> None:
+    from ...compat import build_trainer, set_random_seed, setup_logger
+
+    env_report = _env_report_in_background()
     cfg = setup_cfg(args)
     if cfg.SEED >= 0:
         print(f"Setting fixed seed: {cfg.SEED}")
@@ -180,7 +194,7 @@ def main(args) -> None:
         torch.backends.cudnn.benchmark = True
     print_args(args, cfg)
     print("Collecting env info ...")
-    print(f"** System info **\n{collect_env_info()}\n")
+    print(f"** System info **\n{env_report.result()}\n")
 
     trainer = build_trainer(cfg)
     if args.eval_only:
