@@ -162,44 +162,6 @@ def eval_cases(items, workers: int, batch: int, device, warmup: int, repeats: in
 STARTUP_PHASES = ("import_torch", "import_open_clip", "import_plugins", "env_report", "build_trainer", "first_step")
 
 
-def startup_child(launched: float, backbone: str, root: str) -> None:
-    """In a fresh process: seconds since `launched` (the parent's clock) at the end of each phase."""
-    marks = {"interpreter": time.time() - launched}
-    from clipfit.app.commands.train import _env_report_in_background
-
-    env_report = _env_report_in_background()  # as train.py's main: while the rest is imported
-    import torch as _torch  # noqa: F401
-
-    marks["import_torch"] = time.time() - launched
-    import open_clip  # noqa: F401
-
-    marks["import_open_clip"] = time.time() - launched
-    from clipfit.app.plugins import import_plugins
-    from clipfit.compat import build_trainer, set_random_seed
-    from clipfit.config import get_cfg
-
-    import_plugins()
-    marks["import_plugins"] = time.time() - launched
-    env_report.result()
-    marks["env_report"] = time.time() - launched
-    cfg = get_cfg()
-    cfg.merge_from_file(str(REPO / "configs/datasets/demo_shapes.yaml"))
-    cfg.merge_from_file(str(REPO / "configs/trainers/CLIPFit/vit_b16_ep10.yaml"))
-    cfg.merge_from_list(["TRAINER.NAME", "CLIPFit", "DATASET.ROOT", root, "OUTPUT_DIR", os.path.join(root, "out"),
-                         "SEED", "1", "MODEL.BACKBONE.NAME", backbone, "MODEL.BACKBONE.PRETRAINED", "False",
-                         "DATASET.NUM_SHOTS", "2", "DATALOADER.NUM_WORKERS", "0", "DATALOADER.TRAIN_X.BATCH_SIZE",
-                         "4", "TRAINER.CLIPFIT.PREC", "fp32"])
-    cfg.freeze()
-    set_random_seed(1)
-    trainer = build_trainer(cfg)
-    marks["build_trainer"] = time.time() - launched
-    trainer.set_model_mode("train")
-    trainer.num_batches, trainer.batch_idx = len(trainer.train_loader_x), 0
-    trainer.forward_backward(next(iter(trainer.train_loader_x)))
-    marks["first_step"] = time.time() - launched
-    print("STARTUP " + json.dumps(marks), flush=True)
-
-
 def _child_env() -> dict:
     path = os.environ.get("PYTHONPATH", "")
     return dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(REPO), path) if p))
@@ -213,8 +175,8 @@ def startup_case(backbone: str, repeats: int, device: torch.device) -> list[dict
     runs, runner = [], []
     for _ in range(repeats):
         launched = time.time()
-        proc = subprocess.run([sys.executable, __file__, "--startup-child", str(launched), "--backbone", backbone,
-                               "--root", root], capture_output=True, text=True, env=_child_env(), cwd=str(REPO))
+        proc = subprocess.run([sys.executable, str(Path(__file__).with_name("_startup.py")), str(launched), backbone,
+                               root], capture_output=True, text=True, env=_child_env(), cwd=str(REPO))
         line = next((x for x in proc.stdout.splitlines() if x.startswith("STARTUP ")), None)
         if line is None:
             raise RuntimeError(f"the startup child failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
@@ -253,12 +215,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--cases", default="train,eval,startup")
     parser.add_argument("--backbone", default="ViT-B/16", help="startup: the CLIP built (random weights)")
     parser.add_argument("--quick", action="store_true", help="a few images, one epoch, tiny CLIP: a smoke run")
-    parser.add_argument("--startup-child", type=float, default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--root", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.startup_child is not None:
-        startup_child(args.startup_child, args.backbone, args.root)
-        return []
     device = torch.device(args.device)
     # As in the loader workers (and a fair share of a machine others use): one thread per process.
     torch.set_num_threads(1)

@@ -3,8 +3,18 @@ import threading
 import time
 from contextlib import contextmanager
 
-from clipfit.app.sweep import BLOCKED, DONE, FAILED, SUBMITTED, Grid, Plan, SlurmOptions, make_log_dir, run_sweep
-from clipfit.app.sweep import worker
+from clipfit.app.sweep import (
+    BLOCKED,
+    DONE,
+    FAILED,
+    SUBMITTED,
+    Grid,
+    Plan,
+    SlurmOptions,
+    make_log_dir,
+    run_sweep,
+    worker,
+)
 
 
 class PackExecutor:
