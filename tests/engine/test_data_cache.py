@@ -199,3 +199,14 @@ def test_workers_read_the_decoded_buffer_in_place(root):
 
     first = items[0].impath
     assert np.array_equal(np.asarray(decoded.pil(first)), np.asarray(Image.open(first).convert("RGB")))
+
+
+def test_the_caches_leave_the_global_rng_where_the_pil_loaders_leave_it(root):
+    """Model initialisation and shuffling come after the data: they must draw the same numbers."""
+    states = []
+    for opts in ({"DATALOADER__CACHE_EVAL": False, "DATALOADER__CACHE_TRAIN": False}, {}):
+        dm = manager(root, **opts)
+        batches(dm.test_loader)
+        batches(dm.train_loader_x)
+        states.append(torch.get_rng_state())
+    assert torch.equal(states[0], states[1])

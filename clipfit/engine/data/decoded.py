@@ -53,8 +53,10 @@ class DecodedImages:
         total = estimated_bytes(self.impaths) if total_bytes is None else total_bytes
         self.buffer = np.empty(total, dtype=np.uint8)
         self.slots: dict[str, tuple[int, tuple[int, int, int]]] = {}
+        # A private generator: decoding must not move the global RNG (the run's initialisation and
+        # shuffling stay those of a run without the decoded set).
         decoded = torch.utils.data.DataLoader(_Decode(self.impaths), batch_size=None, num_workers=num_workers,
-                                              collate_fn=lambda x: x)
+                                              collate_fn=lambda x: x, generator=torch.Generator())
         offset = 0
         for path, array in zip(self.impaths, decoded):
             end = offset + array.size

@@ -90,8 +90,10 @@ def write_cache(path: str, impaths: list[str], pil_part: Compose, key: str, num_
     first = _crop(pil_part, impaths[0])
     header = {"version": FORMAT_VERSION, "key": key, "transform": repr(pil_part), "shape": list(first.shape),
               "impaths": list(impaths)}
+    # A private generator: building the cache must not move the global RNG, or the run's model
+    # initialisation and shuffling would differ from a run without the cache.
     crops = torch.utils.data.DataLoader(_Crops(impaths, pil_part), batch_size=None, num_workers=num_workers,
-                                        collate_fn=lambda x: x)
+                                        collate_fn=lambda x: x, generator=torch.Generator())
     with atomic_open(path, "wb") as f:
         f.write(_header_bytes(header))
         for impath, crop in zip(impaths, crops):
@@ -203,6 +205,9 @@ class CachedEvalLoader:
         return math.ceil(len(self.data_source) / self.batch_size)
 
     def __iter__(self):
+        # Each iteration of a DataLoader draws its workers' base seed from the global RNG; drawing it
+        # here too keeps the rest of the run (e.g. the next epoch's shuffle after a val pass) unchanged.
+        torch.empty((), dtype=torch.int64).random_()
         order = np.fromiter(iter(self.sampler), dtype=np.int64, count=len(self.data_source))
         for start in range(0, len(order), self.batch_size):
             idx = order[start:start + self.batch_size]
