@@ -147,7 +147,6 @@ def eval_cases(items, workers: int, batch: int, device, warmup: int, repeats: in
     cache = EvalCache.open(files, "test", items, pil_part, workers)
     build_s = time.perf_counter() - start
     cached = cached_eval_loader(cache, items, cfg.DATALOADER.TEST, normalize, device, "test")
-    cached.on_epoch_end = None
     loaders = {"pil": build_data_loader(cfg, "SequentialSampler", items, batch, tfm=tfm, is_train=False),
                "cache": cached}
     times = interleaved(loaders, warmup, repeats, device)

@@ -181,6 +181,9 @@ class SimpleTrainer(TrainerBase):
             output = self.model_inference(input)
             self.evaluator.process(output, label)
         results = self.evaluator.evaluate()
+        note = getattr(data_loader, "note", None)
+        if note:  # e.g. how long reading the evaluation cache took; after Dassl's result block, not inside it
+            print(note)
         for k, v in results.items():
             self.write_scalar(f"{split}/{k}", v, self.epoch)
         return list(results.values())[0]

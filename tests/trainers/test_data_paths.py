@@ -33,7 +33,12 @@ def test_logits_from_the_eval_cache_equal_the_pil_path(data_root, tmp_path, caps
     cached_logits, cached_labels = _logits(cached)
     assert torch.equal(labels, cached_labels)
     assert torch.equal(logits, cached_logits)
-    assert "test images from cache in" in capsys.readouterr().out
+    capsys.readouterr()
+    cached.test()
+    out = capsys.readouterr().out
+    # Dassl's result block stays whole; the cache's line follows it.
+    assert "Evaluate on the *test* set\n=> result\n* total: " in out
+    assert "* macro_f1: " in out.split("eval: ")[0] and "test images from cache in" in out
 
     torch.manual_seed(0)
     pil_batch = next(iter(pil.train_loader_x))

@@ -243,8 +243,8 @@ def cached_eval_loader(cache, items, loader_cfg, normalize, device, split: str):
     sampler = build_sampler(loader_cfg.SAMPLER, data_source=items)
     convert = device_normalizer(normalize, device)
 
-    def report(seconds: float, count: int) -> None:
-        print(f"eval: {count:,} {split} images from cache in {seconds:.1f} s ({cache.path})")
+    def report(seconds: float, count: int) -> str:
+        return f"eval: {count:,} {split} images from cache in {seconds:.1f} s ({cache.path})"
 
     return DeviceLoader(CachedEvalLoader(cache, rows, items, sampler, loader_cfg.BATCH_SIZE), convert, report)
 

@@ -74,10 +74,11 @@ class DeviceLoader:
     as a DataLoader; their `.to(device)` on the image is then a no-op.
     """
 
-    def __init__(self, loader: Iterable, convert: Callable, on_epoch_end: Callable[[float, int], None] | None = None):
+    def __init__(self, loader: Iterable, convert: Callable, describe: Callable[[float, int], str] | None = None):
         self.loader = loader
         self.convert = convert
-        self.on_epoch_end = on_epoch_end
+        self.describe = describe
+        self.note: str | None = None  # `describe(seconds, images)` of the last full pass, for the trainer to print
 
     def __len__(self) -> int:
         return len(self.loader)
@@ -86,8 +87,8 @@ class DeviceLoader:
         return getattr(self.__dict__["loader"], name)
 
     def __iter__(self):
-        """`on_epoch_end(seconds, images)` gets the time spent in the loader and the conversion only, not
-        in the trainer's work between batches."""
+        """The seconds given to `describe` are those spent in the loader and the conversion only, not in
+        the trainer's work between batches."""
         import time
 
         spent, count = 0.0, 0
@@ -101,5 +102,5 @@ class DeviceLoader:
             spent += time.perf_counter() - start
             count += len(batch["label"])
             yield batch
-        if self.on_epoch_end is not None:
-            self.on_epoch_end(spent, count)
+        if self.describe is not None:
+            self.note = self.describe(spent, count)
