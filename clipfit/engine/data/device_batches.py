@@ -54,7 +54,8 @@ class ToFloatNormalized:
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         if self.device.type == "cuda":
-            images = images.pin_memory().to(self.device, non_blocking=True)
+            # DataLoader(pin_memory=True) batches arrive pinned; the eval cache's are pinned here.
+            images = (images if images.is_pinned() else images.pin_memory()).to(self.device, non_blocking=True)
         images = images.to(self.device)
         n, h, w, c = images.shape
         # In place on one float buffer: the same roundings as ToTensor's `.float().div(255)` and

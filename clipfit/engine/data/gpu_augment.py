@@ -88,9 +88,8 @@ class GpuAugment:
         flips = (torch.rand(len(images)) < 0.5).tolist() if self.flip else [False] * len(images)
         out = torch.empty(len(images), 3, *self.size, device=self.device)
         for k, (img, (top, left, h, w)) in enumerate(zip(images, params)):
-            if self.device.type == "cuda":
-                img = img.pin_memory()
-            chw = img.to(self.device, non_blocking=True).permute(2, 0, 1).float().div_(255)
+            # No pinning per image: a page-locked allocation costs more than copying one image.
+            chw = img.to(self.device).permute(2, 0, 1).float().div_(255)
             out[k] = resized_crop(chw, top, left, h, w, self.size, self.mode)
         if any(flips):
             mask = torch.tensor(flips, device=self.device)
