@@ -217,7 +217,15 @@ def main(argv: list[str] | None = None) -> list[dict]:
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     # As in the loader workers (and a fair share of a machine others use): one thread per process.
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    try:
+        return _run(args, device)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(args, device: torch.device) -> list[dict]:
     if args.quick:
         args.train_images, args.eval_images, args.batch, args.repeats = 8, 8, 4, 1
         args.backbone = "tiny"

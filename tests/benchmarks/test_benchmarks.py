@@ -146,7 +146,7 @@ def test_gpu_session_script_runs_every_step_in_smoke_mode(tmp_path):
     done = subprocess.run(["bash", "benchmarks/gpu_session.sh"], cwd=root, env=env, capture_output=True, text=True)
     steps = [line for line in done.stdout.splitlines() if ": rc=" in line]
     assert [s.split(":")[0] for s in steps] == ["text_prefix", "all_fp16", "clipfit_modes", "clipfit_graphs",
-                                                "baselines_graphs"], done.stdout + done.stderr
+                                                "baselines_graphs", "data"], done.stdout + done.stderr
     assert all(": rc=0 " in s for s in steps), done.stdout
     assert "CoOp step, 500 classes" in done.stdout
     assert (tmp_path / "targets.txt").exists() and (tmp_path / "all_fp16.jsonl").stat().st_size > 0
