@@ -42,6 +42,12 @@ def root(pets_root, tmp_path):
 
 
 def manager(root: str, workers: int = 0, subsample: str = "all", **opts) -> DataManager:
+    cfg = _frozen_cfg(root, workers, subsample, **opts)
+    set_random_seed(1)
+    return DataManager(cfg)
+
+
+def _frozen_cfg(root: str, workers: int = 0, subsample: str = "all", **opts):
     cfg = get_cfg()
     cfg.merge_from_file(os.path.join(os.path.dirname(__file__), "..", "..", "configs/datasets/oxford_pets.yaml"))
     cfg.INPUT.TRANSFORMS = ["random_resized_crop", "random_flip", "normalize"]
@@ -55,8 +61,7 @@ def manager(root: str, workers: int = 0, subsample: str = "all", **opts) -> Data
         node, name = key.split("__")
         setattr(getattr(cfg, node), name, value)
     cfg.freeze()
-    set_random_seed(1)
-    return DataManager(cfg)
+    return cfg
 
 
 def batches(loader, seed: int | None = None) -> list[dict]:
@@ -210,3 +215,18 @@ def test_the_caches_leave_the_global_rng_where_the_pil_loaders_leave_it(root):
         batches(dm.train_loader_x)
         states.append(torch.get_rng_state())
     assert torch.equal(states[0], states[1])
+
+
+def test_a_trainers_own_dataset_wrapper_gets_the_plain_loaders(root, capsys):
+    from clipfit.engine.data.data_manager import DatasetWrapper
+
+    class OwnWrapper(DatasetWrapper):
+        pass
+
+    manager(root)  # the few-shot cache first
+    capsys.readouterr()
+    dm = DataManager(_frozen_cfg(root), dataset_wrapper=OwnWrapper)
+    out = capsys.readouterr().out
+    assert "train cache: off: the trainer has its own dataset wrapper" in out
+    assert "eval cache: off: a custom test transform or dataset wrapper" in out
+    assert isinstance(dm.train_loader_x.dataset, OwnWrapper) and isinstance(dm.test_loader.dataset, OwnWrapper)

@@ -141,7 +141,8 @@ class DataManager:
         device = run_device(cfg)
         train_loader_x = build_train_loader(cfg, dataset.train_x, tfm_train, device, train_x_cfg, dataset_wrapper)
         train_loader_u = loader(dataset.train_u, u_cfg, tfm_train, True) if dataset.train_u else None
-        eval_cache = self._eval_cache(cfg, dataset, tfm_test, custom_tfm_test is not None)
+        custom = custom_tfm_test is not None or dataset_wrapper is not None
+        eval_cache = self._eval_cache(cfg, dataset, tfm_test, custom)
         val_loader = test_loader = None
         if eval_cache is not None:
             cache, normalize = eval_cache
@@ -171,8 +172,8 @@ class DataManager:
             return None
         parts = None if custom or tfm_test is None else split_test_transform(tfm_test)
         if parts is None:
-            print("eval cache: off: the test transform is not resize/crop + ToTensor + Normalize "
-                  "(custom, NO_TRANSFORM or instance_norm); test images are decoded at every evaluation")
+            print("eval cache: off: a custom test transform or dataset wrapper, or a test transform other than "
+                  "resize/crop + ToTensor + Normalize; test images are decoded at every evaluation")
             return None
         pil_part, normalize = parts
         items = getattr(dataset, "full_test", None) or dataset.test
@@ -201,7 +202,13 @@ def build_train_loader(cfg, items: list, tfm, device: torch.device, loader_cfg=N
     loader_cfg = loader_cfg or cfg.DATALOADER.TRAIN_X
     gpu_augment = GpuAugment(cfg, device) if cfg.INPUT.GPU_AUGMENT else None
     decoded = convert = None
-    if cfg.DATALOADER.CACHE_TRAIN and (tfm is not None or gpu_augment is not None):
+    # A trainer's own wrapper may read and transform images its own way: it gets Dassl's loader as it is.
+    own_wrapper = dataset_wrapper is not None and dataset_wrapper is not DatasetWrapper
+    if own_wrapper and (cfg.DATALOADER.CACHE_TRAIN or gpu_augment is not None):
+        print("train cache: off: the trainer has its own dataset wrapper; images are decoded every epoch")
+        if gpu_augment is not None:
+            raise ValueError("INPUT.GPU_AUGMENT True does not work with a trainer's own dataset wrapper")
+    elif cfg.DATALOADER.CACHE_TRAIN and (tfm is not None or gpu_augment is not None):
         decoded = decode_train_set(items, cfg.DATALOADER.CACHE_TRAIN_MAX_GB, cfg.DATALOADER.NUM_WORKERS)
         parts = split_at_to_tensor(tfm)
         simple = cfg.DATALOADER.K_TRANSFORMS == 1 and not cfg.DATALOADER.RETURN_IMG0
