@@ -41,4 +41,5 @@ step clipfit_graphs 120 benchmarks/bench_clipfit_step.py --modes bf16,fp16 --com
   --classes 50,500,1000 --iters 10
 step baselines_graphs 90 benchmarks/bench_baselines.py --prec fp16 --compile reduce-overhead \
   --select coop:32:500,cocoop:4:500 --iters 10
+step data 90 benchmarks/bench_data.py --workers 0,8,16 --cases train,eval
 "$PY" benchmarks/targets.py "$OUT"/*.jsonl | tee "$OUT/targets.txt" | tail -9

@@ -16,9 +16,11 @@ from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 __all__ = [
-    "atomic_open", "atomic_write", "dump_json_text", "host_name", "process_alive", "remove_stale_temp_files",
-    "write_json",
+    "CACHE_ENV", "atomic_open", "atomic_write", "cache_root", "dump_json_text", "host_name", "process_alive",
+    "remove_stale_temp_files", "write_json",
 ]
+
+CACHE_ENV = "CLIPFIT_CACHE"
 
 # `.<name>.<pid>@<host>.<random>.tmp`: the writer is known, so a dead one's leftovers can be removed safely.
 _TEMP = re.compile(r"^\..+?\.(?:(\d+)@([\w-]+)\.)?\w+\.tmp$")
@@ -73,6 +75,15 @@ def remove_stale_temp_files(directory: str) -> list[str]:
     if removed:
         print(f"Removed {len(removed)} temp file(s) of interrupted writes in {directory}")
     return removed
+
+
+def cache_root() -> str:
+    """Where caches go when a dataset folder is read-only: `$CLIPFIT_CACHE`, else
+    `$XDG_CACHE_HOME/clipfit`, else `~/.cache/clipfit`."""
+    if os.environ.get(CACHE_ENV):
+        return os.path.abspath(os.path.expanduser(os.environ[CACHE_ENV]))
+    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(xdg, "clipfit")
 
 
 @contextlib.contextmanager

@@ -166,6 +166,9 @@ class FewShotDataset(CoOpDataset):
     def build(self, cfg):
         self.split_fewshot_dir = os.path.join(self.dataset_dir, "split_fewshot")
         train, val, test = self.read_splits()
+        # The whole test split, before base/new subsampling: the engine's evaluation cache holds all of
+        # it, so the base and the new runs (and every method and seed) read one file.
+        self.full_test = test
         num_shots = cfg.DATASET.NUM_SHOTS
         if num_shots >= 1:
             train, val = self.fewshot(train, val, num_shots, cfg.SEED)

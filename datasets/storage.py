@@ -12,19 +12,9 @@ import os
 import sys
 from collections.abc import Callable
 
-from clipfit.files import atomic_write, remove_stale_temp_files
+from clipfit.files import CACHE_ENV, atomic_write, cache_root, remove_stale_temp_files
 
 from .errors import DatasetError
-
-CACHE_ENV = "CLIPFIT_CACHE"
-
-
-def cache_root() -> str:
-    """`$CLIPFIT_CACHE`, else `$XDG_CACHE_HOME/clipfit`, else `~/.cache/clipfit`."""
-    if os.environ.get(CACHE_ENV):
-        return os.path.abspath(os.path.expanduser(os.environ[CACHE_ENV]))
-    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(xdg, "clipfit")
 
 
 def fallback_dir(dataset_dir: str) -> str:

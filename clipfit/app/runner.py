@@ -5,6 +5,7 @@ import os
 import shlex
 import subprocess
 import sys
+import traceback
 
 from ..errors import INTERRUPTED_EXIT, UserInputError, report_errors
 from . import trainers_catalog
@@ -69,11 +70,34 @@ def wait_through_ctrl_c(proc: subprocess.Popen) -> int:
             continue
 
 
-def run_job(job: Job, force: bool = False, stdout=None, stderr=None, env=None) -> str:
+def run_train_in_process(argv: list[str]) -> int:
+    """train.py's main in this process (what `python train.py ARGS` would do), from the repository root.
+
+    Saves what a second interpreter costs each script step: starting Python and importing torch,
+    open_clip and the trainers again (`benchmarks/bench_data.py` measures it)."""
+    from .commands.train import build_parser
+    from .commands.train import run as run_train
+
+    args = build_parser().parse_args(argv)
+    previous = os.getcwd()
+    os.chdir(PROJECT_ROOT)
+    try:
+        return run_train(args)
+    except Exception:  # as the subprocess would: the traceback, then a failed exit status
+        traceback.print_exc()
+        return 1
+    finally:
+        os.chdir(previous)
+        sys.stdout.flush()
+
+
+def run_job(job: Job, force: bool = False, stdout=None, stderr=None, env=None, in_process: bool = False) -> str:
     """Run `job` unless it is finished; return DONE or SKIPPED, raise on failure.
 
     `stdout`, `stderr` and `env` are handed to the train.py process; when `stdout` is a file, the notes
-    printed here go to it too (`clipfit sweep` keeps one file per job)."""
+    printed here go to it too (`clipfit sweep` keeps one file per job). `in_process` runs train.py's main
+    in this process instead (the scripts' path: one job, then the process ends); a sweep never does, as
+    its jobs share a process and each needs its own output, environment and global state."""
     out = stdout if hasattr(stdout, "write") else None
     result = job_result(job)
     directory = absolute_path(job.output_dir)
@@ -91,8 +115,11 @@ def run_job(job: Job, force: bool = False, stdout=None, stderr=None, env=None) -
     argv = job.command()
     shown = shlex.join(argv)
     print(shown, file=out, flush=True)
-    proc = subprocess.Popen([sys.executable, *argv[1:]], cwd=PROJECT_ROOT, stdout=stdout, stderr=stderr, env=env)
-    returncode = wait_through_ctrl_c(proc)
+    if in_process:
+        returncode = run_train_in_process(argv[2:])
+    else:
+        proc = subprocess.Popen([sys.executable, *argv[1:]], cwd=PROJECT_ROOT, stdout=stdout, stderr=stderr, env=env)
+        returncode = wait_through_ctrl_c(proc)
     if returncode != 0:
         raise subprocess.CalledProcessError(returncode, shown)
     return DONE
@@ -111,7 +138,7 @@ def failure_hint(job: Job) -> str:
 def _main(argv: list[str]) -> int:
     job = job_from_env(argv[0], argv[1], argv[2:])
     try:
-        run_job(job, force=env("FORCE") not in ("", "0"))
+        run_job(job, force=env("FORCE") not in ("", "0"), in_process=True)
     except subprocess.CalledProcessError as e:
         if e.returncode == INTERRUPTED_EXIT:
             return e.returncode

@@ -33,6 +33,9 @@ _C.INPUT.COLORJITTER_H = 0.1
 _C.INPUT.RGS_P = 0.2
 _C.INPUT.GB_P = 0.5
 _C.INPUT.GB_K = 21
+# clipfit: random resized crop, flip and normalisation as batched tensor work on the run's device
+# (not bit-identical to the PIL path, hence off)
+_C.INPUT.GPU_AUGMENT = False
 
 _C.DATASET = CN()
 _C.DATASET.ROOT = ""
@@ -51,6 +54,11 @@ _C.DATALOADER = CN()
 _C.DATALOADER.NUM_WORKERS = 4
 _C.DATALOADER.K_TRANSFORMS = 1
 _C.DATALOADER.RETURN_IMG0 = False
+# clipfit: test images resized and cropped once into a memory-mapped uint8 file (bit-identical logits)
+_C.DATALOADER.CACHE_EVAL = True
+# clipfit: the few-shot training images decoded once and kept in memory (identical batches)
+_C.DATALOADER.CACHE_TRAIN = True
+_C.DATALOADER.CACHE_TRAIN_MAX_GB = 8.0  # larger decoded sets read the files every epoch, as before
 _C.DATALOADER.TRAIN_X = CN()
 _C.DATALOADER.TRAIN_X.SAMPLER = "RandomSampler"
 _C.DATALOADER.TRAIN_X.BATCH_SIZE = 32

@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from .config_checks import check_epochs, check_resume_folder, check_run_config
 from .data.data_manager import DataManager
+from .data.device_batches import run_device
 from .evaluation import build_evaluator
 from .meters import AverageMeter, MetricMeter
 from .modeling import SimpleNet
@@ -100,10 +101,7 @@ class SimpleTrainer(TrainerBase):
         super().__init__()
         check_run_config(cfg)
         self.check_cfg(cfg)
-        if torch.cuda.is_available() and cfg.USE_CUDA:
-            self.device = torch.device("cuda")
-        else:
-            self.device = torch.device("cpu")
+        self.device = run_device(cfg)
         self.start_epoch = self.epoch = 0
         self.max_epoch = cfg.OPTIM.MAX_EPOCH
         self.output_dir = cfg.OUTPUT_DIR
@@ -203,6 +201,9 @@ class SimpleTrainer(TrainerBase):
             output = self.model_inference(input)
             self.evaluator.process(output, label)
         results = self.evaluator.evaluate()
+        note = getattr(data_loader, "note", None)
+        if note:  # e.g. how long reading the evaluation cache took; after Dassl's result block, not inside it
+            print(note)
         for k, v in results.items():
             self.write_scalar(f"{split}/{k}", v, self.epoch)
         return list(results.values())[0]

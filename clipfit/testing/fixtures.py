@@ -108,12 +108,30 @@ def jpeg_bytes(color: tuple[int, int, int], noise: int, size: int = 16) -> bytes
     return buffer.getvalue()
 
 
-class _Writer:
-    """Writes the files of one fixture under `base` (or nothing, to compute the split only)."""
+def photo_jpeg_bytes(color: tuple[int, int, int], seed: int, size: tuple[int, int] = (500, 375),
+                     quality: int = 90) -> bytes:
+    """A JPEG that costs what a photo costs to decode: `size` (width, height), smooth shading in `color`
+    plus fine texture (a flat image compresses to almost nothing and decodes unrealistically fast)."""
+    rng = np.random.default_rng(seed)
+    width, height = size
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    phase = rng.uniform(0, 2 * np.pi, 3)
+    shade = 40 * np.sin(xx / (width / 3) + phase[0]) + 40 * np.cos(yy / (height / 2) + phase[1])
+    pixels = np.asarray(color, np.float32)[None, None] + shade[..., None]
+    pixels += rng.normal(0, 18, (height, width, 3)).astype(np.float32)
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
 
-    def __init__(self, base: str | None):
+
+class _Writer:
+    """Writes the files of one fixture under `base` (or nothing, to compute the split only); with
+    `photo_size`, the images are photo-like JPEGs of that (width, height) instead of 16x16 ones."""
+
+    def __init__(self, base: str | None, photo_size: tuple[int, int] | None = None, quality: int = 90):
         self.base = base
         self.count = 0
+        self.photo_size, self.quality = photo_size, quality
 
     def _path(self, relpath: str) -> str | None:
         if self.base is None:
@@ -126,8 +144,12 @@ class _Writer:
         self.count += 1
         path = self._path(relpath)
         if path:
+            color = _PALETTE[class_index % len(_PALETTE)]
             with open(path, "wb") as f:
-                f.write(jpeg_bytes(_PALETTE[class_index % len(_PALETTE)], self.count))
+                if self.photo_size is None:
+                    f.write(jpeg_bytes(color, self.count))
+                else:
+                    f.write(photo_jpeg_bytes(color, self.count, self.photo_size, self.quality))
 
     def text(self, relpath: str, content: str, newline: str = "\n") -> None:
         path = self._path(relpath)
@@ -388,16 +410,18 @@ def fixture_split_json(name: str) -> dict | None:
     return None if split is None else {part: items[::-1] for part, items in split.items()}
 
 
-def make_dataset_fixture(root: str, name: str, with_split_json: bool = False) -> str:
+def make_dataset_fixture(root: str, name: str, with_split_json: bool = False,
+                         photo_size: tuple[int, int] | None = None, quality: int = 90) -> str:
     """Write the fixture of dataset `name` (a registered name) under `root`; return its dataset folder.
 
-    With `with_split_json`, also write its `split_zhou_<name>.json` (datasets that have one).
+    With `with_split_json`, also write its `split_zhou_<name>.json` (datasets that have one). With
+    `photo_size` (width, height), the images are photo-like JPEGs of that size and `quality` (benchmarks).
     """
     if name not in _BUILDERS:
         raise KeyError(f"no fixture for {name!r}; choose from {list(FIXTURE_NAMES)}")
     dataset_dir = os.path.join(root, DATASET_DIRS[name])
     os.makedirs(dataset_dir, exist_ok=True)
-    _BUILDERS[name](_Writer(dataset_dir))
+    _BUILDERS[name](_Writer(dataset_dir, photo_size, quality))
     if with_split_json and name in SPLIT_FILES:
         from ..files import write_json
 

@@ -146,7 +146,20 @@ def test_gpu_session_script_runs_every_step_in_smoke_mode(tmp_path):
     done = subprocess.run(["bash", "benchmarks/gpu_session.sh"], cwd=root, env=env, capture_output=True, text=True)
     steps = [line for line in done.stdout.splitlines() if ": rc=" in line]
     assert [s.split(":")[0] for s in steps] == ["text_prefix", "all_fp16", "clipfit_modes", "clipfit_graphs",
-                                                "baselines_graphs"], done.stdout + done.stderr
+                                                "baselines_graphs", "data"], done.stdout + done.stderr
     assert all(": rc=0 " in s for s in steps), done.stdout
     assert "CoOp step, 500 classes" in done.stdout
     assert (tmp_path / "targets.txt").exists() and (tmp_path / "all_fp16.jsonl").stat().st_size > 0
+
+
+def test_data_benchmark_compares_the_loaders_in_one_run(benchmark_module, capsys):
+    data = benchmark_module("bench_data")
+    records = data.main(["--quick", "--device", "cpu", "--workers", "0", "--cases", "train,eval"])
+    assert _json_lines(capsys) == records
+    assert [(r["case"], r.get("variant")) for r in records] == [
+        ("train", "pil"), ("train", "decoded"), ("train", "gpu_augment"), ("train_ratio", None),
+        ("eval", "pil"), ("eval", "cache"), ("eval_ratio", None),
+    ]
+    assert all(r["images_per_s"] > 0 for r in records if "images_per_s" in r)
+    assert records[2]["loader_ms_per_image"] > 0 and records[5]["cache_mib"] > 0
+    assert records[3]["decoded_vs_pil"] > 0 and records[6]["cache_vs_pil"] > 0

@@ -30,6 +30,8 @@ how it runs:
   slurm (needs `pip install 'clipfit[slurm]'`): the jobs that wait for nothing go into one job array;
   each training job's test jobs are one more array with --dependency=afterok:<its id> and
   --kill-on-invalid-dep=yes. The sweep prints the ids and returns; --wait follows the jobs to the end.
+  --jobs-per-gpu N on SLURM packs N jobs into each SLURM job, running at the same time on its GPU(s)
+  (each job's output in <nnn-job>.out); their test jobs wait with afterany and check for the result.
   The scripts' environment knobs (LAMBDA, NCTX, CSC, CTP, LOAD_EPOCH) apply as they do to the scripts.
 
 logs: <output>/sweeps/<timestamp>/ holds plan.txt, summary.txt and, per job, <nnn-job>.out (its whole
@@ -84,7 +86,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--executor", choices=("local", "slurm"), default="local", help="default: local")
     run.add_argument("--gpus-per-job", type=int, default=1, metavar="N", help="GPUs per job (default: 1)")
     run.add_argument("--jobs-per-gpu", type=int, default=1, metavar="N",
-                     help="local: jobs sharing one GPU at a time (default: 1)")
+                     help="jobs sharing one GPU at a time (default: 1); on SLURM, N jobs per SLURM job")
     run.add_argument("--force", action="store_true", help="rerun finished runs (the old ones are moved aside)")
     run.add_argument("--dry-run", action="store_true",
                      help="print the plan (one line per job: what, output folder, dependency, skip) and stop")
@@ -164,8 +166,6 @@ def slurm_options(args):
         if given:
             raise UserInputError(f"{', '.join(given)}: SLURM option(s), used only with --executor slurm")
         return None
-    if args.jobs_per_gpu != 1:
-        raise UserInputError("--jobs-per-gpu is for --executor local; on SLURM every job has its own GPU(s)")
     if args.report and not args.wait and args.submitit_cluster in (None, "slurm"):
         raise UserInputError("--report with --executor slurm needs --wait "
                              "(or run `clipfit report` once the jobs ended)")
@@ -173,6 +173,7 @@ def slurm_options(args):
         partition=args.partition, gpus_per_job=args.gpus_per_job, mem_gb=args.mem_gb,
         array_parallelism=args.array_parallelism, account=args.account, qos=args.qos, constraint=args.constraint,
         sbatch=_sbatch_pairs(args.sbatch), setup=tuple(args.setup or ()), cluster=args.submitit_cluster or "slurm",
+        jobs_per_gpu=args.jobs_per_gpu,
         **({"time": args.time} if args.time else {}),
         **({"cpus_per_task": args.cpus_per_task} if args.cpus_per_task else {}),
     )
@@ -187,7 +188,8 @@ def _executor_line(args, slots, options) -> str:
         return f"executor: local, {describe_slots(slots)}"
     params = ", ".join(f"{k}={v}" for k, v in options.parameters().items() if v not in ({}, None))
     where = "SLURM" if options.cluster == "slurm" else f"submitit's {options.cluster} cluster (this machine)"
-    return f"executor: {where} ({params})"
+    packed = f", {options.jobs_per_gpu} jobs per SLURM job sharing its GPU(s)" if options.jobs_per_gpu > 1 else ""
+    return f"executor: {where} ({params}){packed}"
 
 
 def _check_data_root(data_root: str) -> str | None:

@@ -193,17 +193,31 @@ def _remove_stale_temp_files(output_dir: str) -> None:
             remove_stale_temp_files(entry.path)
 
 
+def _env_report_in_background():
+    """The environment report (Dassl's "System info", which starts pip, nvidia-smi, ...) gathered while
+    the config, plugins and data are prepared; `.result()` waits for it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ...compat import collect_env_info
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="env-report")
+    future = pool.submit(collect_env_info)
+    pool.shutdown(wait=False)
+    return future
+
+
 def main(args) -> None:
     from ...run_lock import locked
 
+    env_report = _env_report_in_background()
     cfg = setup_cfg(args)
     with locked(cfg.OUTPUT_DIR):
         _remove_stale_temp_files(cfg.OUTPUT_DIR)
-        _run(args, cfg)
+        _run(args, cfg, env_report)
 
 
-def _run(args, cfg) -> None:
-    from ...compat import build_trainer, collect_env_info, set_random_seed, setup_logger
+def _run(args, cfg, env_report) -> None:
+    from ...compat import build_trainer, set_random_seed, setup_logger
 
     if cfg.SEED >= 0:
         print(f"Setting fixed seed: {cfg.SEED}")
@@ -214,7 +228,7 @@ def _run(args, cfg) -> None:
         torch.backends.cudnn.benchmark = True
     print_args(args, cfg)
     print("Collecting env info ...")
-    print(f"** System info **\n{collect_env_info()}\n")
+    print(f"** System info **\n{env_report.result()}\n")
 
     trainer = build_trainer(cfg)
     if args.eval_only:

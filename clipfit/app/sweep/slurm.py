@@ -2,6 +2,11 @@
 
 Each job runs `clipfit.app.sweep.worker.run_in_job` (the scripts' `clipfit.app.runner.run_job`) in a SLURM job.
 
+`jobs_per_gpu` > 1 packs that many jobs into each SLURM job (`worker.run_pack`): they run at the same time
+on its GPU(s), each its own train.py process with its output in `<sweep logs>/<job>.out`; test jobs then
+wait with `afterany` instead of `afterok` (a pack ends well even when one member failed) and a test whose
+training run has no result is reported as not run.
+
 Dependencies on SLURM: every job that waits for nothing (training jobs, zero-shot jobs, test jobs whose
 training run is already finished) goes into one job array. Test jobs are grouped by the training job they
 evaluate; each group is one more array submitted with `--dependency=afterok:<training job id>` (the id of
@@ -25,7 +30,7 @@ from ...errors import UserInputError
 from .outcome import BLOCKED, FAILED, SUBMITTED, Outcome, Recorder, blocked, log_paths, ran
 from .plan import Plan, PlannedJob
 from .progress import Progress
-from .worker import run_in_job
+from .worker import run_in_job, run_pack
 
 CLUSTERS = ("slurm", "local", "debug")
 
@@ -70,6 +75,7 @@ class SlurmOptions:
     setup: tuple[str, ...] = field(default_factory=tuple)  # shell lines run before the job (module load ...)
     job_name: str = "clipfit"
     cluster: str = "slurm"  # submitit's cluster: slurm, or local/debug to try the sweep on this machine
+    jobs_per_gpu: int = 1  # jobs packed into one SLURM job, running at the same time on its GPU(s)
 
     def parameters(self) -> dict:
         """The `update_parameters` arguments of a submitit AutoExecutor (None values left out)."""
@@ -92,10 +98,15 @@ class SlurmOptions:
 
 
 def dependency_parameters(options: SlurmOptions, train_id: str | None) -> dict:
-    """`slurm_additional_parameters` for jobs that wait for the SLURM job `train_id` (None: wait for nothing)."""
+    """`slurm_additional_parameters` for jobs that wait for the SLURM job `train_id` (None: wait for nothing).
+
+    One job per SLURM job: `afterok`, SLURM cancels the tests of a failed training job. Packed jobs:
+    `afterany`, as a pack also ends well when one of its members failed; then each test job finds that
+    its training run has no result and is reported as not run."""
     extra = dict(options.sbatch)
     if train_id is not None:
-        extra.update({"dependency": f"afterok:{train_id}", "kill-on-invalid-dep": "yes"})
+        kind = "afterok" if options.jobs_per_gpu == 1 else "afterany"
+        extra.update({"dependency": f"{kind}:{train_id}", "kill-on-invalid-dep": "yes"})
     return {"slurm_additional_parameters": extra}
 
 
@@ -137,6 +148,7 @@ class SubmititExecutor(Recorder):
         self.submitit_dir = submitit_dir or os.path.join(log_dir, "submitit")
         self.executor = executor if executor is not None else make_executor(self.submitit_dir, options)
         self.submitted: dict[int, object] = {}  # plan number -> submitit job
+        self.pack_member: dict[int, int] = {}  # plan number -> its place in its pack (packed sweeps)
 
     @property
     def scheduler_dependencies(self) -> bool:
@@ -148,16 +160,37 @@ class SubmititExecutor(Recorder):
         return planned.capture(self.log_dir) if self.options.cluster == "debug" else None
 
     def _submit(self, group: list[PlannedJob], train_id: str | None = None) -> None:
-        """One array for `group`, held back until the SLURM job `train_id` succeeded when given."""
+        """One array for `group`, held back until the SLURM job `train_id` ended (succeeded, unpacked)."""
         self.executor.update_parameters(**dependency_parameters(self.options, train_id))
+        after = f", after SLURM job {train_id}" if train_id else ""
+        if self.packed:
+            self._submit_packs(group, after)
+            return
         raise_on_failure = self.options.cluster != "debug"  # debug opens pdb on an exception
         with self.executor.batch():
             jobs = [self.executor.submit(run_in_job, p.job, self.plan.force, self._capture(p), None,
                                          raise_on_failure) for p in group]
         for planned, job in zip(group, jobs):
             self.submitted[planned.number] = job
-            after = f", after SLURM job {train_id}" if train_id else ""
             self.progress.note(f"submitted {planned.label} as job {job.job_id}{after}")
+
+    @property
+    def packed(self) -> bool:
+        return self.options.jobs_per_gpu > 1
+
+    def _submit_packs(self, group: list[PlannedJob], after: str) -> None:
+        """`jobs_per_gpu` jobs per SLURM job, each writing its output to `<log_dir>/<job>.out`."""
+        n = self.options.jobs_per_gpu
+        packs = [group[i:i + n] for i in range(0, len(group), n)]
+        with self.executor.batch():
+            jobs = [self.executor.submit(run_pack, [p.job for p in pack], self.plan.force,
+                                         [p.capture(self.log_dir) for p in pack]) for pack in packs]
+        for pack, job in zip(packs, jobs):
+            for k, planned in enumerate(pack):
+                self.submitted[planned.number] = job
+                self.pack_member[planned.number] = k
+            labels = ", ".join(p.label for p in pack)
+            self.progress.note(f"submitted {len(pack)} job(s) sharing a GPU as SLURM job {job.job_id}{after}: {labels}")
 
     def run(self) -> dict[int, Outcome]:
         self._record_skipped()
@@ -183,8 +216,11 @@ class SubmititExecutor(Recorder):
             ready = [n for n in groups if n in self.submitted]
             if not ready:
                 raise RuntimeError(f"dependency cycle in the plan around jobs {sorted(groups)}")
+            by_slurm_job: dict[str, list[PlannedJob]] = {}  # packed: the tests of one pack pack together
             for number in ready:
-                self._submit(groups.pop(number), self.submitted[number].job_id)
+                by_slurm_job.setdefault(self.submitted[number].job_id, []).extend(groups.pop(number))
+            for slurm_id, tests in by_slurm_job.items():
+                self._submit(tests, slurm_id)
 
     def _submit_in_waves(self) -> None:
         remaining = list(self.plan.to_run)
@@ -216,18 +252,26 @@ class SubmititExecutor(Recorder):
                 time.sleep(self.poll_s)
 
     def _logs(self, planned: PlannedJob, job) -> tuple[str, ...]:
-        capture = self._capture(planned)
-        return (capture,) if capture else (str(job.paths.stdout), str(job.paths.stderr))
+        capture = planned.capture(self.log_dir) if self.packed else self._capture(planned)
+        slurm_logs = (str(job.paths.stdout), str(job.paths.stderr))
+        if self.packed:
+            return (capture, *slurm_logs) if self.options.cluster != "debug" else (capture,)
+        return (capture,) if capture else slurm_logs
 
     def _outcome(self, planned: PlannedJob, job) -> Outcome:
         dependency = self._dependency(planned)
+        failed_dependency = dependency is not None and dependency.status in (FAILED, BLOCKED)
         try:
             value = job.result()
         except Exception as e:  # submitit's FailedJobError / UncompletedJobError (cancelled, timed out, ...)
-            if dependency is not None and dependency.status in (FAILED, BLOCKED):
+            if failed_dependency:
                 return blocked(planned, dependency)
             return Outcome(planned, FAILED, error=_error_of(e), logs=log_paths(planned, *self._logs(planned, job)),
                            slurm_id=job.job_id)
+        if self.packed:
+            value = value[self.pack_member[planned.number]]
+            if value["status"] == FAILED and failed_dependency:
+                return blocked(planned, dependency)
         return ran(planned, value, self._logs(planned, job), slurm_id=job.job_id)
 
     def _left_submitted(self) -> dict[int, Outcome]:

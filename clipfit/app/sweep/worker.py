@@ -55,3 +55,18 @@ def job_environment(gpus: str | None) -> dict:
     if gpus is not None:
         env["CUDA_VISIBLE_DEVICES"] = gpus
     return env
+
+
+def run_pack(jobs: list[Job], force: bool = False, captures: list[str] | None = None) -> list[dict]:
+    """Run `jobs` at the same time on this allocation's GPU(s) (`--jobs-per-gpu` on SLURM): each in its own
+    train.py process, its output in its own capture file; returns what `run_in_job` returns for each.
+
+    A member's failure is reported in its entry, never raised: the others' results must still count, and
+    their test jobs (which wait with `afterany`) check for a finished training run themselves."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    captures = captures or [None] * len(jobs)
+    env = job_environment(os.environ.get("CUDA_VISIBLE_DEVICES"))
+    with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
+        futures = [pool.submit(run_in_job, job, force, capture, env, False) for job, capture in zip(jobs, captures)]
+        return [future.result() for future in futures]

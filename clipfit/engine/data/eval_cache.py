@@ -1,0 +1,228 @@
+"""The evaluation cache: a dataset's test images after the PIL part of the test transform, as uint8.
+
+The resize and center crop of the test transform give the same pixels for every method, seed and epoch,
+so they run once per dataset split; every later evaluation reads the uint8 crops from one memory-mapped
+file and applies ToTensor/Normalize on the run's device (`ToFloatNormalized`, bit-identical on the CPU).
+
+File layout: 8-byte magic, 8-byte little-endian header length, a JSON header (format version, key, image
+list, transform settings, shape), padding to 4 KiB, then N x H x W x 3 bytes. The key hashes the format
+version, the PIL transforms' settings and every image's path, size and modification time; a file whose key,
+magic, header or length is wrong is reported in one line and rebuilt. Files are written atomically, so a
+crash never leaves a half-written cache under the final name. The pixels themselves carry no checksum.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import struct
+import time
+
+import numpy as np
+import torch
+from torchvision.transforms import CenterCrop, Compose, Normalize, Resize
+
+from ...files import atomic_open, cache_root
+from ..utils.files import read_image
+from .device_batches import split_at_to_tensor
+
+FORMAT_VERSION = 1
+MAGIC = b"CFEVAL\x00\x01"
+ALIGN = 4096
+CACHE_FOLDER = "split_fewshot"
+
+
+class CacheUnusable(Exception):
+    """The file cannot be used (stale or corrupt); the message says why in a few words."""
+
+
+def split_test_transform(tfm) -> tuple[Compose, Normalize | None] | None:
+    """`split_at_to_tensor` for a test transform whose PIL part is deterministic (Resize / CenterCrop),
+    so its output can be stored; None otherwise."""
+    parts = split_at_to_tensor(tfm)
+    if parts is None or not all(isinstance(t, (Resize, CenterCrop)) for t in parts[0].transforms):
+        return None
+    return parts
+
+
+def _file_stamp(path: str) -> list:
+    st = os.stat(path)
+    return [path, st.st_size, st.st_mtime_ns]
+
+
+def cache_key(impaths: list[str], pil_part: Compose) -> str:
+    payload = json.dumps([FORMAT_VERSION, repr(pil_part), [_file_stamp(p) for p in impaths]])
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def cache_relpath(split: str, pil_part: Compose) -> str:
+    """One file per split and transform settings (a changed image list rebuilds the same file)."""
+    crop = next((t for t in pil_part.transforms if isinstance(t, CenterCrop)), None)
+    size = "x".join(str(s) for s in crop.size) if crop is not None else "any"
+    settings = hashlib.sha1(repr(pil_part).encode("utf-8")).hexdigest()[:8]
+    return os.path.join(CACHE_FOLDER, f"eval-{split}-{size}-{settings}.u8")
+
+
+def _crop(pil_part: Compose, impath: str, dataset: str) -> np.ndarray:
+    return np.asarray(pil_part(read_image(impath, dataset)), dtype=np.uint8)
+
+
+class _Crops(torch.utils.data.Dataset):
+    def __init__(self, impaths: list[str], pil_part: Compose, dataset: str):
+        self.impaths, self.pil_part, self.dataset = impaths, pil_part, dataset
+
+    def __len__(self) -> int:
+        return len(self.impaths)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        return _crop(self.pil_part, self.impaths[i], self.dataset)
+
+
+def _header_bytes(header: dict) -> bytes:
+    body = json.dumps(header).encode("utf-8")
+    total = math.ceil((16 + len(body)) / ALIGN) * ALIGN
+    return MAGIC + struct.pack("<Q", len(body)) + body + b"\x00" * (total - 16 - len(body))
+
+
+def write_cache(path: str, impaths: list[str], pil_part: Compose, key: str, num_workers: int = 0,
+                dataset: str = "") -> None:
+    """Decode, resize and crop every image (in `num_workers` loader workers) into `path`, atomically."""
+    first = _crop(pil_part, impaths[0], dataset)
+    header = {"version": FORMAT_VERSION, "key": key, "transform": repr(pil_part), "shape": list(first.shape),
+              "impaths": list(impaths)}
+    # A private generator: building the cache must not move the global RNG, or the run's model
+    # initialisation and shuffling would differ from a run without the cache.
+    crops = torch.utils.data.DataLoader(_Crops(impaths, pil_part, dataset), batch_size=None, num_workers=num_workers,
+                                        collate_fn=lambda x: x, generator=torch.Generator())
+    with atomic_open(path, "wb") as f:
+        f.write(_header_bytes(header))
+        for impath, crop in zip(impaths, crops):
+            if crop.shape != first.shape:
+                raise ValueError(f"{impath}: the test transform gave {crop.shape}, not {first.shape}; the evaluation "
+                                 "cache needs one crop size (set DATALOADER.CACHE_EVAL False)")
+            f.write(np.ascontiguousarray(crop).tobytes())
+
+
+def read_cache(path: str, key: str) -> tuple[np.memmap, dict[str, int]]:
+    """(the images, N x H x W x 3, memory-mapped; row of each image path); CacheUnusable when stale/corrupt."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        if f.read(8) != MAGIC:
+            raise CacheUnusable("not an evaluation cache of this format (corrupt)")
+        try:
+            (length,) = struct.unpack("<Q", f.read(8))
+            header = json.loads(f.read(length).decode("utf-8"))
+        except (struct.error, ValueError, UnicodeDecodeError) as e:
+            raise CacheUnusable(f"unreadable header (corrupt: {type(e).__name__})") from e
+    if header.get("version") != FORMAT_VERSION:
+        raise CacheUnusable(f"format version {header.get('version')}, this code writes {FORMAT_VERSION}")
+    if header.get("key") != key:
+        raise CacheUnusable("stale: the image list, an image file or the transform settings changed")
+    shape = tuple(header["shape"])
+    count = len(header["impaths"])
+    offset = math.ceil((16 + length) / ALIGN) * ALIGN
+    if size != offset + count * int(np.prod(shape)):
+        raise CacheUnusable(f"{size:,} bytes instead of {offset + count * int(np.prod(shape)):,} (corrupt)")
+    images = np.memmap(path, dtype=np.uint8, mode="r", offset=offset, shape=(count, *shape))
+    return images, {p: i for i, p in enumerate(header["impaths"])}
+
+
+class _UserCacheFiles:
+    """Where datasets without their own side-files folder (no `files` attribute) keep the cache."""
+
+    def __init__(self, name: str, impaths: list[str]):
+        digest = hashlib.sha1((os.path.commonpath(impaths) if impaths else "").encode("utf-8")).hexdigest()
+        self.folder = os.path.join(cache_root(), "eval", f"{name or 'dataset'}-{digest[:8]}")
+
+    def find(self, relpath: str) -> str | None:
+        path = os.path.join(self.folder, relpath)
+        return path if os.path.isfile(path) else None
+
+    def save(self, relpath: str, write, announce=None) -> str:
+        path = os.path.join(self.folder, relpath)
+        write(path)
+        return path
+
+
+class EvalCache:
+    """The cache file of one split, opened (or built) for a run: `rows(items)` maps a run's items to rows."""
+
+    def __init__(self, path: str, images: np.memmap, index: dict[str, int]):
+        self.path, self.images, self.index = path, images, index
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.images.size)
+
+    def rows(self, items) -> np.ndarray | None:
+        """Row of each item's image, or None when some image is not in the file."""
+        try:
+            return np.fromiter((self.index[d.impath] for d in items), dtype=np.int64, count=len(items))
+        except KeyError:
+            return None
+
+    @classmethod
+    def open(cls, files, split: str, items: list, pil_part: Compose, num_workers: int = 0,
+             dataset: str = "") -> EvalCache:
+        """Read the split's cache file, or (missing, stale, corrupt) build it; print what happened."""
+        impaths = list(dict.fromkeys(d.impath for d in items))
+        relpath = cache_relpath(split, pil_part)
+        key = cache_key(impaths, pil_part)
+        found = files.find(relpath)
+        if found:
+            try:
+                cache = cls(found, *read_cache(found, key))
+                print(f"eval cache: {len(impaths):,} {split} images read from {found} "
+                      f"({cache.nbytes / 2**20:,.1f} MiB, memory-mapped)")
+                return cache
+            except (CacheUnusable, OSError) as e:
+                print(f"eval cache: {found} is {e}; rebuilding it")
+        start = time.perf_counter()
+        path = files.save(relpath, lambda p: write_cache(p, impaths, pil_part, key, num_workers, dataset))
+        cache = cls(path, *read_cache(path, key))
+        print(f"eval cache: wrote {len(impaths):,} {split} images ({cache.nbytes / 2**20:,.1f} MiB) to {path} "
+              f"in {time.perf_counter() - start:.1f} s")
+        return cache
+
+
+def side_files(dataset, items: list):
+    """The dataset's side-files folder (beside its few-shot caches, or the per-user fallback when it is
+    read-only), else a folder under `$CLIPFIT_CACHE` / `~/.cache/clipfit`."""
+    files = getattr(dataset, "files", None)
+    if files is not None and hasattr(files, "find") and hasattr(files, "save"):
+        return files
+    return _UserCacheFiles(type(dataset).__name__, [d.impath for d in items])
+
+
+class CachedEvalLoader:
+    """Batches of Dassl's dict with "img" the uint8 N x H x W x 3 crops read from the cache, in the
+    sampler's order; what a DatasetWrapper would give, without decoding anything."""
+
+    def __init__(self, cache: EvalCache, rows: np.ndarray, data_source: list, sampler, batch_size: int):
+        self.cache, self.rows, self.data_source = cache, rows, data_source
+        self.dataset, self.sampler, self.batch_size = data_source, sampler, batch_size
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.data_source) / self.batch_size)
+
+    def __iter__(self):
+        # Each iteration of a DataLoader draws its workers' base seed from the global RNG; drawing it
+        # here too keeps the rest of the run (e.g. the next epoch's shuffle after a val pass) unchanged.
+        torch.empty((), dtype=torch.int64).random_()
+        order = np.fromiter(iter(self.sampler), dtype=np.int64, count=len(self.data_source))
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start:start + self.batch_size]
+            rows = self.rows[idx]
+            if len(rows) and rows[-1] - rows[0] == len(rows) - 1 and np.all(np.diff(rows) == 1):
+                images = np.array(self.cache.images[rows[0]:rows[-1] + 1])  # one contiguous read
+            else:
+                images = self.cache.images[rows]
+            items = [self.data_source[i] for i in idx]
+            yield {
+                "label": torch.tensor([d.label for d in items]),
+                "domain": torch.tensor([d.domain for d in items]),
+                "impath": [d.impath for d in items],
+                "index": torch.from_numpy(idx.copy()),
+                "img": torch.from_numpy(images),
+            }

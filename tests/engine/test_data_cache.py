@@ -1,0 +1,232 @@
+"""The evaluation cache and the decoded training set give exactly what the PIL loaders give."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import torch
+
+import datasets  # noqa: F401  (registers OxfordPets)
+from clipfit.config import get_cfg
+from clipfit.engine.data import eval_cache
+from clipfit.engine.data.data_manager import DataManager
+from clipfit.engine.data.decoded import DecodedImages
+from clipfit.engine.utils.env import set_random_seed
+from clipfit.testing.fixtures import make_dataset_fixture
+
+CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
+CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLIPFIT_CACHE", str(tmp_path / "user-cache"))
+    return tmp_path / "user-cache"
+
+
+@pytest.fixture(scope="module")
+def pets_root(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp("data"))
+    make_dataset_fixture(root, "OxfordPets", with_split_json=True, photo_size=(120, 90))
+    return root
+
+
+@pytest.fixture
+def root(pets_root, tmp_path):
+    """A private copy (the caches are written beside the data)."""
+    import shutil
+
+    shutil.copytree(pets_root, tmp_path / "data")
+    return str(tmp_path / "data")
+
+
+def manager(root: str, workers: int = 0, subsample: str = "all", **opts) -> DataManager:
+    cfg = _frozen_cfg(root, workers, subsample, **opts)
+    set_random_seed(1)
+    return DataManager(cfg)
+
+
+def _frozen_cfg(root: str, workers: int = 0, subsample: str = "all", **opts):
+    cfg = get_cfg()
+    cfg.merge_from_file(os.path.join(os.path.dirname(__file__), "..", "..", "configs/datasets/oxford_pets.yaml"))
+    cfg.INPUT.TRANSFORMS = ["random_resized_crop", "random_flip", "normalize"]
+    cfg.INPUT.INTERPOLATION = "bicubic"
+    cfg.INPUT.PIXEL_MEAN, cfg.INPUT.PIXEL_STD = CLIP_MEAN, CLIP_STD
+    cfg.DATASET.ROOT, cfg.SEED, cfg.USE_CUDA = root, 1, False
+    cfg.DATASET.NUM_SHOTS, cfg.DATASET.SUBSAMPLE_CLASSES = 4, subsample
+    cfg.DATALOADER.NUM_WORKERS = workers
+    cfg.DATALOADER.TRAIN_X.BATCH_SIZE = cfg.DATALOADER.TEST.BATCH_SIZE = 4
+    for key, value in opts.items():
+        node, name = key.split("__")
+        setattr(getattr(cfg, node), name, value)
+    cfg.freeze()
+    return cfg
+
+
+def batches(loader, seed: int | None = None) -> list[dict]:
+    if seed is not None:
+        torch.manual_seed(seed)
+    return list(loader)
+
+
+def assert_same_batches(a: list[dict], b: list[dict]) -> None:
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert torch.equal(x["img"], y["img"])
+        assert torch.equal(x["label"], y["label"]) and torch.equal(x["index"], y["index"])
+        assert x["impath"] == y["impath"]
+
+
+def cache_files(root: str) -> list[str]:
+    folder = os.path.join(root, "oxford_pets", "split_fewshot")
+    return sorted(f for f in os.listdir(folder) if f.startswith("eval-"))
+
+
+def test_eval_from_the_cache_equals_the_pil_loader_bit_for_bit(root, capsys):
+    pil = manager(root, DATALOADER__CACHE_EVAL=False)
+    assert "eval cache: off (DATALOADER.CACHE_EVAL False)" in capsys.readouterr().out
+    cached = manager(root)
+    out = capsys.readouterr().out
+    assert "eval cache: wrote 6 test images" in out and os.path.join(root, "oxford_pets", "split_fewshot") in out
+    assert_same_batches(batches(pil.test_loader), batches(cached.test_loader))
+    assert cached.test_loader.note.startswith("eval: 6 test images from cache in ")
+    again = manager(root)
+    assert "eval cache: 6 test images read from" in capsys.readouterr().out
+    assert_same_batches(batches(pil.test_loader), batches(again.test_loader))
+
+
+def test_base_and_new_read_the_same_file(root, capsys):
+    base, new = manager(root, subsample="base"), manager(root, subsample="new")
+    assert len(cache_files(root)) == 1
+    out = capsys.readouterr().out
+    assert out.count("eval cache: wrote") == 1 and out.count("eval cache: 6 test images read from") == 1
+    for subset in ("base", "new"):
+        pil = manager(root, subsample=subset, DATALOADER__CACHE_EVAL=False)
+        assert_same_batches(batches(pil.test_loader), batches((base if subset == "base" else new).test_loader))
+
+
+def test_stale_and_corrupt_files_are_reported_and_rebuilt(root, capsys):
+    manager(root)
+    path = os.path.join(root, "oxford_pets", "split_fewshot", cache_files(root)[0])
+    capsys.readouterr()
+    image = manager(root, DATALOADER__CACHE_EVAL=False).dataset.test[0].impath
+    os.utime(image, ns=(1, 1))  # an image changed since the file was written
+    manager(root)
+    assert f"eval cache: {path} is stale: the image list, an image file or the transform settings changed; " \
+           "rebuilding it" in capsys.readouterr().out
+    with open(path, "r+b") as f:
+        f.truncate(os.path.getsize(path) - 10)
+    fresh = manager(root)
+    assert "(corrupt); rebuilding it" in capsys.readouterr().out
+    # A new file under the name (as any writer should: `fresh` keeps reading the one it mapped).
+    with open(path + ".new", "wb") as f:
+        f.write(b"garbage")
+    os.replace(path + ".new", path)
+    manager(root)
+    assert "not an evaluation cache of this format (corrupt); rebuilding it" in capsys.readouterr().out
+    pil = manager(root, DATALOADER__CACHE_EVAL=False)
+    assert_same_batches(batches(pil.test_loader), batches(fresh.test_loader))
+
+
+def test_a_failed_build_leaves_no_file(root, monkeypatch):
+    calls = []
+
+    def failing(path):
+        calls.append(path)
+        if len(calls) > 3:
+            raise OSError("disk gone")
+        from PIL import Image
+
+        return Image.open(path).convert("RGB")
+
+    monkeypatch.setattr(eval_cache, "read_image", failing)
+    with pytest.raises(OSError, match="disk gone"):
+        manager(root)
+    folder = os.path.join(root, "oxford_pets", "split_fewshot")
+    assert not [f for f in os.listdir(folder) if f.startswith(("eval-", ".eval-"))]
+
+
+def test_read_only_dataset_folder_puts_the_cache_in_the_user_cache(root, private_cache, monkeypatch, capsys):
+    import datasets.storage
+
+    manager(root)  # the few-shot cache first, where a writable folder has it
+    for name in cache_files(root):
+        os.remove(os.path.join(root, "oxford_pets", "split_fewshot", name))
+    monkeypatch.setattr(datasets.storage, "is_writable", lambda folder: False)
+    capsys.readouterr()
+    manager(root)
+    out = capsys.readouterr().out
+    assert "is read-only (it is not writable); writing split_fewshot/eval-test-224x224-" in out
+    assert "eval cache: wrote 6 test images" in out and str(private_cache) in out
+    assert not cache_files(root)
+    manager(root)
+    assert f"eval cache: 6 test images read from {private_cache}" in capsys.readouterr().out
+
+
+def test_decoded_training_set_gives_the_same_batches(root, capsys):
+    for workers in (0, 2):
+        today = manager(root, workers, DATALOADER__CACHE_TRAIN=False)
+        decoded = manager(root, workers)
+        assert "train cache: 12 images decoded once into memory" in capsys.readouterr().out
+        for seed in (0, 7):
+            assert_same_batches(batches(today.train_loader_x, seed), batches(decoded.train_loader_x, seed))
+
+
+def test_over_the_memory_cap_the_files_are_read_with_a_notice(root, capsys):
+    today = manager(root, DATALOADER__CACHE_TRAIN=False)
+    capped = manager(root, DATALOADER__CACHE_TRAIN_MAX_GB=1e-6)
+    out = capsys.readouterr().out
+    assert "train cache: off: 12 decoded images need 0.00 GiB, over DATALOADER.CACHE_TRAIN_MAX_GB 1e-06; " \
+           "reading the image files every epoch" in out
+    assert_same_batches(batches(today.train_loader_x, 3), batches(capped.train_loader_x, 3))
+
+
+class _Addresses(torch.utils.data.Dataset):
+    def __init__(self, decoded: DecodedImages):
+        self.decoded = decoded
+
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, i: int) -> int:
+        return self.decoded.buffer.ctypes.data
+
+
+def test_workers_read_the_decoded_buffer_in_place(root):
+    items = manager(root).dataset.train_x
+    decoded = DecodedImages([d.impath for d in items])
+    assert decoded.nbytes == sum(decoded.array(p).size for p in decoded.slots)
+    seen = torch.utils.data.DataLoader(_Addresses(decoded), batch_size=None, num_workers=2)
+    # A copy made for a worker would live elsewhere; the forked workers see the parent's buffer.
+    assert [int(a) for a in seen] == [decoded.buffer.ctypes.data] * 2
+    from PIL import Image
+
+    first = items[0].impath
+    assert np.array_equal(np.asarray(decoded.pil(first)), np.asarray(Image.open(first).convert("RGB")))
+
+
+def test_the_caches_leave_the_global_rng_where_the_pil_loaders_leave_it(root):
+    """Model initialisation and shuffling come after the data: they must draw the same numbers."""
+    states = []
+    for opts in ({"DATALOADER__CACHE_EVAL": False, "DATALOADER__CACHE_TRAIN": False}, {}):
+        dm = manager(root, **opts)
+        batches(dm.test_loader)
+        batches(dm.train_loader_x)
+        states.append(torch.get_rng_state())
+    assert torch.equal(states[0], states[1])
+
+
+def test_a_trainers_own_dataset_wrapper_gets_the_plain_loaders(root, capsys):
+    from clipfit.engine.data.data_manager import DatasetWrapper
+
+    class OwnWrapper(DatasetWrapper):
+        pass
+
+    manager(root)  # the few-shot cache first
+    capsys.readouterr()
+    dm = DataManager(_frozen_cfg(root), dataset_wrapper=OwnWrapper)
+    out = capsys.readouterr().out
+    assert "train cache: off: the trainer has its own dataset wrapper" in out
+    assert "eval cache: off: a custom test transform or dataset wrapper" in out
+    assert isinstance(dm.train_loader_x.dataset, OwnWrapper) and isinstance(dm.test_loader.dataset, OwnWrapper)
