@@ -27,7 +27,7 @@ setup(
         "matplotlib",
     ],
     extras_require={
-        "test": ["pytest", "submitit", "ruff"],
+        "test": ["pytest", "pytest-xdist", "submitit", "ruff"],
         "slurm": ["submitit"],
     },
     entry_points={"console_scripts": ["clipfit=clipfit.app.cli:main"]},

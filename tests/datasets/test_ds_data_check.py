@@ -105,8 +105,8 @@ def test_check_decodes_no_image(full_root, monkeypatch, capsys):
     assert code == 0
 
 
-def test_data_manager_summary_for_pets(pristine, make_cfg, capsys):
-    cfg = make_cfg(pristine[True], "OxfordPets")
+def test_data_manager_summary_for_pets(fresh, make_cfg, capsys):
+    cfg = make_cfg(fresh("OxfordPets", with_json=True), "OxfordPets")  # a copy: the loaders write caches
     cfg.DATALOADER.NUM_WORKERS = 0
     set_random_seed(1)
     dm = DataManager(cfg)

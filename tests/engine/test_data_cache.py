@@ -132,7 +132,7 @@ def test_stale_and_corrupt_files_are_reported_and_rebuilt(root, capsys):
 def test_a_failed_build_leaves_no_file(root, monkeypatch):
     calls = []
 
-    def failing(path):
+    def failing(path, dataset=""):
         calls.append(path)
         if len(calls) > 3:
             raise OSError("disk gone")
