@@ -52,6 +52,7 @@ def test_report_command_end_to_end(output_tree, tmp_path, capsys):
     assert ["OxfordPets", "paper: CLIP", "91.17", "97.26", "94.12", "", "", ""] in rows
     assert "CLIPFit vit_b16 · DTD · New (test_new) seed 3: missing" in markdown
     assert "avg of 2/11" in markdown and "## Few-shot classification" in markdown
+    assert "CLIPFit vit_b16: the average lacks 9 of the 11 datasets: ImageNet, Caltech101, StanfordCars" in markdown
     assert "## Cross-dataset transfer" in markdown and "## Domain generalization" in markdown
 
     with open(out / "leaderboard.csv", newline="") as f:
@@ -77,6 +78,14 @@ def test_figures_are_valid_pngs(output_tree, tmp_path):
             assert f.read(8) == PNG_SIGNATURE
         image = imread(paths[key])
         assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
+
+
+def test_a_method_with_no_benchmark_dataset_gets_one_short_note(tmp_path, capsys):
+    b2n_run(tmp_path, "demo_shapes", "CoOp", "tiny_demo", 1, base=35.0, new=20.0)
+    assert main(["report", "--output-dir", str(tmp_path), "--no-figures", "--no-published"]) == 0
+    out = capsys.readouterr().out
+    assert "CoOp tiny_demo: no average (it has no run on the 11 benchmark datasets)" in out
+    assert "lacks" not in out
 
 
 def test_default_out_is_the_output_root(tmp_path, capsys):

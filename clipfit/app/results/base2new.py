@@ -95,7 +95,10 @@ def build_base2new(runs: list[Run], root: str) -> Base2NewTable | None:
         table.averages[method] = base2new_average([table.rows[(d, method)] for d in datasets])
         average = table.averages[method]
         absent = [d for d in benchmark if average is None or d not in average.datasets]
-        if absent:
+        if absent and len(absent) == len(benchmark):  # e.g. the demo: listing all 11 would say nothing
+            table.missing.append(f"{method.label}: no average (it has no run on the {len(benchmark)} benchmark "
+                                 "datasets)")
+        elif absent:
             table.missing.append(f"{method.label}: the average lacks {len(absent)} of the "
                                  f"{len(benchmark)} datasets: {', '.join(map(display_name, absent))}")
     return table
