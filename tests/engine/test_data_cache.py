@@ -9,7 +9,7 @@ import torch
 
 import datasets  # noqa: F401  (registers OxfordPets)
 from clipfit.config import get_cfg
-from clipfit.engine.data import eval_cache
+from clipfit.engine.data import decoded as decoded_module
 from clipfit.engine.data.data_manager import DataManager
 from clipfit.engine.data.decoded import DecodedImages
 from clipfit.engine.utils.env import set_random_seed
@@ -140,7 +140,7 @@ def test_a_failed_build_leaves_no_file(root, monkeypatch):
 
         return Image.open(path).convert("RGB")
 
-    monkeypatch.setattr(eval_cache, "read_image", failing)
+    monkeypatch.setattr(decoded_module, "read_image", failing)  # the one reader the caches decode with
     with pytest.raises(OSError, match="disk gone"):
         manager(root)
     folder = os.path.join(root, "oxford_pets", "split_fewshot")

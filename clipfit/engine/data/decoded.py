@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterable
 
 import numpy as np
 import torch
@@ -34,15 +35,29 @@ def available_bytes() -> int | None:
         return None
 
 
-class _Decode(torch.utils.data.Dataset):
-    def __init__(self, impaths: list[str], dataset: str):
-        self.impaths, self.dataset = impaths, dataset
+class DecodedFiles(torch.utils.data.Dataset):
+    """uint8 H x W x 3 of each image file, after `transform` (PIL to PIL) when one is given."""
+
+    def __init__(self, impaths: list[str], dataset: str = "", transform=None):
+        self.impaths, self.dataset, self.transform = impaths, dataset, transform
 
     def __len__(self) -> int:
         return len(self.impaths)
 
     def __getitem__(self, i: int) -> np.ndarray:
-        return np.asarray(read_image(self.impaths[i], self.dataset), dtype=np.uint8)
+        image = read_image(self.impaths[i], self.dataset)
+        if self.transform is not None:
+            image = self.transform(image)
+        return np.asarray(image, dtype=np.uint8)
+
+
+def decode_files(impaths: list[str], dataset: str = "", num_workers: int = 0, transform=None) -> Iterable[np.ndarray]:
+    """DecodedFiles of `impaths` in order, decoded in `num_workers` loader workers.
+
+    The loader gets a private generator: decoding for a cache must not move the global RNG, or the run's
+    initialisation and shuffling would differ from a run without the cache."""
+    return torch.utils.data.DataLoader(DecodedFiles(impaths, dataset, transform), batch_size=None,
+                                       num_workers=num_workers, collate_fn=lambda x: x, generator=torch.Generator())
 
 
 class DecodedImages:
@@ -53,12 +68,8 @@ class DecodedImages:
         total = estimated_bytes(self.impaths) if total_bytes is None else total_bytes
         self.buffer = np.empty(total, dtype=np.uint8)
         self.slots: dict[str, tuple[int, tuple[int, int, int]]] = {}
-        # A private generator: decoding must not move the global RNG (the run's initialisation and
-        # shuffling stay those of a run without the decoded set).
-        decoded = torch.utils.data.DataLoader(_Decode(self.impaths, dataset), batch_size=None, num_workers=num_workers,
-                                              collate_fn=lambda x: x, generator=torch.Generator())
         offset = 0
-        for path, array in zip(self.impaths, decoded):
+        for path, array in zip(self.impaths, decode_files(self.impaths, dataset, num_workers)):
             end = offset + array.size
             if end > total:
                 raise ValueError(f"{path}: decodes to more pixels than its header says")

@@ -24,7 +24,7 @@ import torch
 from torchvision.transforms import CenterCrop, Compose, Normalize, Resize
 
 from ...files import atomic_open, cache_root
-from ..utils.files import read_image
+from .decoded import DecodedFiles, decode_files
 from .device_batches import split_at_to_tensor
 
 FORMAT_VERSION = 1
@@ -64,21 +64,6 @@ def cache_relpath(split: str, pil_part: Compose) -> str:
     return os.path.join(CACHE_FOLDER, f"eval-{split}-{size}-{settings}.u8")
 
 
-def _crop(pil_part: Compose, impath: str, dataset: str) -> np.ndarray:
-    return np.asarray(pil_part(read_image(impath, dataset)), dtype=np.uint8)
-
-
-class _Crops(torch.utils.data.Dataset):
-    def __init__(self, impaths: list[str], pil_part: Compose, dataset: str):
-        self.impaths, self.pil_part, self.dataset = impaths, pil_part, dataset
-
-    def __len__(self) -> int:
-        return len(self.impaths)
-
-    def __getitem__(self, i: int) -> np.ndarray:
-        return _crop(self.pil_part, self.impaths[i], self.dataset)
-
-
 def _header_bytes(header: dict) -> bytes:
     body = json.dumps(header).encode("utf-8")
     total = math.ceil((16 + len(body)) / ALIGN) * ALIGN
@@ -88,13 +73,10 @@ def _header_bytes(header: dict) -> bytes:
 def write_cache(path: str, impaths: list[str], pil_part: Compose, key: str, num_workers: int = 0,
                 dataset: str = "") -> None:
     """Decode, resize and crop every image (in `num_workers` loader workers) into `path`, atomically."""
-    first = _crop(pil_part, impaths[0], dataset)
+    first = DecodedFiles(impaths[:1], dataset, pil_part)[0]
     header = {"version": FORMAT_VERSION, "key": key, "transform": repr(pil_part), "shape": list(first.shape),
               "impaths": list(impaths)}
-    # A private generator: building the cache must not move the global RNG, or the run's model
-    # initialisation and shuffling would differ from a run without the cache.
-    crops = torch.utils.data.DataLoader(_Crops(impaths, pil_part, dataset), batch_size=None, num_workers=num_workers,
-                                        collate_fn=lambda x: x, generator=torch.Generator())
+    crops = decode_files(impaths, dataset, num_workers, pil_part)
     with atomic_open(path, "wb") as f:
         f.write(_header_bytes(header))
         for impath, crop in zip(impaths, crops):
