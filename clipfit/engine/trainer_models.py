@@ -10,19 +10,15 @@ import torch
 from ..checkpoint_files import model_file
 from ..errors import UserInputError
 from .config_checks import check_same_settings, training_settings
-from .utils.checkpoint import apply_checkpoint, load_trained_checkpoint, pick_resume_checkpoint, save_checkpoint
+from .utils.checkpoint import (
+    apply_checkpoint,
+    load_trained_checkpoint,
+    pick_resume_checkpoint,
+    pointed_checkpoint,
+    save_checkpoint,
+)
 from .utils.files import tolist_if_not
 from .utils.rng import capture_rng_state
-
-
-def pointed_checkpoint(fdir: str) -> str | None:
-    """The checkpoint a resume would start from (the `checkpoint` pointer's file), if it exists."""
-    try:
-        with open(osp.join(fdir, "checkpoint")) as pointer:
-            fpath = osp.join(fdir, pointer.readline().strip())
-    except OSError:
-        return None
-    return fpath if osp.isfile(fpath) else None
 
 
 class LossNotFinite(UserInputError, FloatingPointError):
@@ -142,7 +138,7 @@ class RegisteredModels:
         kept = "no checkpoint was saved yet"
         directory = getattr(self, "output_dir", None)
         saved = [pointed_checkpoint(osp.join(directory, n)) for n in self.get_model_names()] if directory else []
-        if saved and all(saved):
+        if saved and all(p is not None and osp.isfile(p) for p in saved):
             kept = f"the last good checkpoint is kept ({', '.join(saved)}); re-running the same command resumes from it"
         cfg = getattr(self, "cfg", None)
         lr = f" (now {cfg.OPTIM.LR})" if cfg is not None else ""

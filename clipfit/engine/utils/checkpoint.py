@@ -77,16 +77,22 @@ def load_trained_checkpoint(fpath: str) -> dict:
     return check_trained_checkpoint(load_checkpoint(fpath), fpath)
 
 
-def _resume_candidates(fdir: str) -> list[str]:
-    """The file named in `fdir/checkpoint` first, then the other epoch files, newest first."""
-    names = []
+def pointed_checkpoint(fdir: str) -> str | None:
+    """The path that `fdir/checkpoint` names (the newest save), or None without a pointer file."""
     try:
         with open(os.path.join(fdir, "checkpoint")) as pointer:
-            names.append(pointer.readline().strip())
-    except (FileNotFoundError, NotADirectoryError):
-        pass
-    names += [f"model.pth.tar-{e}" for e in reversed(saved_epochs(fdir))]
-    return [os.path.join(fdir, n) for n in dict.fromkeys(n for n in names if n)]
+            name = pointer.readline().strip()
+    except OSError:
+        return None
+    return os.path.join(fdir, name) if name else None
+
+
+def _resume_candidates(fdir: str) -> list[str]:
+    """The file named in `fdir/checkpoint` first, then the other epoch files, newest first."""
+    pointed = pointed_checkpoint(fdir)
+    paths = [pointed] if pointed else []
+    paths += [os.path.join(fdir, f"model.pth.tar-{e}") for e in reversed(saved_epochs(fdir))]
+    return list(dict.fromkeys(paths))
 
 
 def pick_resume_checkpoint(fdir: str) -> tuple[str, dict] | None:
