@@ -10,6 +10,7 @@ import torch
 import torch.nn as nn
 from tqdm import tqdm
 
+from ..errors import InvalidValue
 from .config_checks import check_epochs, check_resume_folder, check_run_config
 from .data.data_manager import DataManager
 from .data.device_batches import run_device
@@ -271,7 +272,7 @@ class TrainerXU(SimpleTrainer):
         len_x, len_u = len(self.train_loader_x), len(self.train_loader_u)
         counts = {"train_x": len_x, "train_u": len_u, "smaller_one": min(len_x, len_u)}
         if self.cfg.TRAIN.COUNT_ITER not in counts:
-            raise ValueError(f"TRAIN.COUNT_ITER must be one of {list(counts)}, got {self.cfg.TRAIN.COUNT_ITER!r}")
+            raise InvalidValue(f"TRAIN.COUNT_ITER must be one of {list(counts)}, got {self.cfg.TRAIN.COUNT_ITER!r}")
         self.num_batches = counts[self.cfg.TRAIN.COUNT_ITER]
         iter_x, iter_u = iter(self.train_loader_x), iter(self.train_loader_u)
         progress = _EpochProgress(self)

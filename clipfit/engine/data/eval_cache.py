@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torchvision.transforms import CenterCrop, Compose, Normalize, Resize
 
+from ...errors import InvalidValue
 from ...files import atomic_open, cache_root
 from .decoded import DecodedFiles, decode_files
 from .device_batches import split_at_to_tensor
@@ -81,7 +82,7 @@ def write_cache(path: str, impaths: list[str], pil_part: Compose, key: str, num_
         f.write(_header_bytes(header))
         for impath, crop in zip(impaths, crops):
             if crop.shape != first.shape:
-                raise ValueError(f"{impath}: the test transform gave {crop.shape}, not {first.shape}; the evaluation "
+                raise InvalidValue(f"{impath}: the test transform gave {crop.shape}, not {first.shape}; the evaluation "
                                  "cache needs one crop size (set DATALOADER.CACHE_EVAL False)")
             f.write(np.ascontiguousarray(crop).tobytes())
 

@@ -14,6 +14,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from ...errors import InvalidValue
+
 SUPPORTED = {"random_resized_crop", "random_flip", "normalize"}
 MODES = {"bilinear": "bilinear", "bicubic": "bicubic", "nearest": "nearest"}
 
@@ -66,11 +68,12 @@ class GpuAugment:
         choices = set(cfg.INPUT.TRANSFORMS)
         unsupported = sorted(choices - SUPPORTED)
         if unsupported or "random_resized_crop" not in choices:
-            raise ValueError(
+            raise InvalidValue(
                 f"INPUT.GPU_AUGMENT True runs only {sorted(SUPPORTED)} (with random_resized_crop) on the device; "
                 f"INPUT.TRANSFORMS is {list(cfg.INPUT.TRANSFORMS)}. Set INPUT.GPU_AUGMENT False for the others")
         if cfg.DATALOADER.K_TRANSFORMS != 1 or cfg.DATALOADER.RETURN_IMG0:
-            raise ValueError("INPUT.GPU_AUGMENT True needs DATALOADER.K_TRANSFORMS 1 and DATALOADER.RETURN_IMG0 False")
+            raise InvalidValue("INPUT.GPU_AUGMENT True needs DATALOADER.K_TRANSFORMS 1 and "
+                               "DATALOADER.RETURN_IMG0 False")
         self.device = device
         self.size = tuple(cfg.INPUT.SIZE)
         self.scale = tuple(cfg.INPUT.RRCROP_SCALE)
