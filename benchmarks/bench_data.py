@@ -44,8 +44,8 @@ sys.path.insert(0, str(REPO))
 
 from clipfit.engine.config import get_cfg_default  # noqa: E402
 from clipfit.engine.data.base_dataset import Datum  # noqa: E402
-from clipfit.engine.data.data_manager import build_data_loader, build_train_loader, cached_eval_loader  # noqa: E402
 from clipfit.engine.data.eval_cache import EvalCache, _UserCacheFiles, split_test_transform  # noqa: E402
+from clipfit.engine.data.loaders import build_data_loader, build_train_loader, cached_eval_loader  # noqa: E402
 from clipfit.engine.data.transforms import build_transform  # noqa: E402
 from clipfit.testing.fixtures import DATASET_DIRS, make_dataset_fixture, photo_jpeg_bytes  # noqa: E402
 

@@ -14,8 +14,8 @@ from ..errors import InvalidValue
 from .config_checks import check_epochs, check_resume_folder, check_run_config
 from .data.data_manager import DataManager
 from .data.device_batches import run_device
+from .epoch_progress import EpochProgress
 from .evaluation import build_evaluator
-from .meters import AverageMeter, MetricMeter
 from .modeling import SimpleNet
 from .optim import build_lr_scheduler, build_optimizer
 from .registry import TRAINER_REGISTRY, build_from_registry
@@ -220,46 +220,6 @@ class SimpleTrainer(TrainerBase):
         return self._optims[name].param_groups[0]["lr"]
 
 
-class _EpochProgress:
-    """The per-batch timing meters, progress line and TensorBoard scalars of Dassl's epoch loops."""
-
-    def __init__(self, trainer: SimpleTrainer):
-        self.trainer = trainer
-        self.losses = MetricMeter()
-        self.batch_time = AverageMeter()
-        self.data_time = AverageMeter()
-        self.end = time.time()
-
-    def data_ready(self) -> None:
-        self.data_time.update(time.time() - self.end)
-
-    def step_done(self, loss_summary) -> None:
-        t = self.trainer
-        self.batch_time.update(time.time() - self.end)
-        self.losses.update(loss_summary)
-        meet_freq = (t.batch_idx + 1) % t.cfg.TRAIN.PRINT_FREQ == 0
-        only_few_batches = t.num_batches < t.cfg.TRAIN.PRINT_FREQ
-        if meet_freq or only_few_batches:
-            nb_remain = t.num_batches - t.batch_idx - 1
-            nb_remain += (t.max_epoch - t.epoch - 1) * t.num_batches
-            eta = str(datetime.timedelta(seconds=int(self.batch_time.avg * nb_remain)))
-            info = [
-                f"epoch [{t.epoch + 1}/{t.max_epoch}]",
-                f"batch [{t.batch_idx + 1}/{t.num_batches}]",
-                f"time {self.batch_time.val:.3f} ({self.batch_time.avg:.3f})",
-                f"data {self.data_time.val:.3f} ({self.data_time.avg:.3f})",
-                f"{self.losses}",
-                f"lr {t.get_current_lr():.4e}",
-                f"eta {eta}",
-            ]
-            print(" ".join(info))
-        n_iter = t.epoch * t.num_batches + t.batch_idx
-        for name, meter in self.losses.meters.items():
-            t.write_scalar("train/" + name, meter.avg, n_iter)
-        t.write_scalar("train/lr", t.get_current_lr(), n_iter)
-        self.end = time.time()
-
-
 class TrainerXU(SimpleTrainer):
     """Training on labelled (`train_loader_x`) and unlabelled (`train_loader_u`) batches side by side.
 
@@ -275,7 +235,7 @@ class TrainerXU(SimpleTrainer):
             raise InvalidValue(f"TRAIN.COUNT_ITER must be one of {list(counts)}, got {self.cfg.TRAIN.COUNT_ITER!r}")
         self.num_batches = counts[self.cfg.TRAIN.COUNT_ITER]
         iter_x, iter_u = iter(self.train_loader_x), iter(self.train_loader_u)
-        progress = _EpochProgress(self)
+        progress = EpochProgress(self)
         for self.batch_idx in range(self.num_batches):
             batch_x, iter_x = _next_or_restart(iter_x, self.train_loader_x)
             batch_u, iter_u = _next_or_restart(iter_u, self.train_loader_u)
@@ -300,7 +260,7 @@ class TrainerX(SimpleTrainer):
     def run_epoch(self) -> None:
         self.set_model_mode("train")
         self.num_batches = len(self.train_loader_x)
-        progress = _EpochProgress(self)
+        progress = EpochProgress(self)
         for self.batch_idx, batch in enumerate(self.train_loader_x):
             progress.data_ready()
             progress.step_done(self.forward_backward(batch))

@@ -1,0 +1,122 @@
+"""The data loaders: Dassl's `build_data_loader`, and the train/eval loaders that read the decoded training set,
+augment on the device or read the evaluation cache."""
+from __future__ import annotations
+
+import torch
+from torch.utils.data import default_collate
+from torchvision.transforms import Compose
+
+from ...errors import UnsupportedOption
+from .decoded import decode_train_set
+from .device_batches import DeviceLoader, ToUint8HWC, device_normalizer, split_at_to_tensor
+from .eval_cache import CachedEvalLoader
+from .gpu_augment import GpuAugment
+from .samplers import build_sampler
+from .wrapper import DatasetWrapper
+
+
+def build_data_loader(
+    cfg,
+    sampler_type: str = "SequentialSampler",
+    data_source=None,
+    batch_size: int = 64,
+    n_domain: int = 0,
+    n_ins: int = 2,
+    tfm=None,
+    is_train: bool = True,
+    dataset_wrapper=None,
+    decoded=None,
+    raw_uint8: bool = False,
+    num_workers: int | None = None,
+) -> torch.utils.data.DataLoader:
+    """Dassl's loader. clipfit additions: `decoded` (a `DecodedImages` read instead of the files) and
+    `raw_uint8` (batches hold the untransformed uint8 images as a list, for INPUT.GPU_AUGMENT)."""
+    sampler = build_sampler(
+        sampler_type, cfg=cfg, data_source=data_source, batch_size=batch_size, n_domain=n_domain, n_ins=n_ins
+    )
+    if dataset_wrapper is None:
+        dataset_wrapper = DatasetWrapper
+    wrapper = dataset_wrapper(cfg, data_source, transform=tfm, is_train=is_train)
+    wrapper.decoded, wrapper.raw_uint8 = decoded, raw_uint8
+    # Dassl's rule: drop the last partial batch only when at least one full batch exists.
+    loader = torch.utils.data.DataLoader(
+        wrapper,
+        batch_size=batch_size,
+        sampler=sampler,
+        num_workers=cfg.DATALOADER.NUM_WORKERS if num_workers is None else num_workers,
+        drop_last=is_train and len(data_source) >= batch_size,
+        pin_memory=(torch.cuda.is_available() and cfg.USE_CUDA) and not raw_uint8,
+        collate_fn=collate_images_as_list if raw_uint8 else None,
+    )
+    assert len(loader) > 0
+    return loader
+
+
+def collate_images_as_list(samples: list[dict]) -> dict:
+    """The default collation, except "img": images of different sizes stay a list."""
+    images = [sample.pop("img") for sample in samples]
+    batch = default_collate(samples)
+    batch["img"] = images
+    return batch
+
+
+def build_train_loader(cfg, items: list, tfm, device: torch.device, loader_cfg=None, dataset_wrapper=None):
+    """train_x's loader: Dassl's, reading the decoded set (DATALOADER.CACHE_TRAIN) and augmenting on the device
+    (INPUT.GPU_AUGMENT) when they are on."""
+    loader_cfg = loader_cfg or cfg.DATALOADER.TRAIN_X
+    gpu_augment = GpuAugment(cfg, device) if cfg.INPUT.GPU_AUGMENT else None
+    decoded = convert = None
+    # A trainer's own wrapper may read and transform images its own way: it gets Dassl's loader as it is.
+    own_wrapper = dataset_wrapper is not None and dataset_wrapper is not DatasetWrapper
+    if own_wrapper and (cfg.DATALOADER.CACHE_TRAIN or gpu_augment is not None):
+        print("train cache: off: the trainer has its own dataset wrapper; images are decoded every epoch")
+        if gpu_augment is not None:
+            raise UnsupportedOption("INPUT.GPU_AUGMENT True does not work with a trainer's own dataset wrapper: "
+                                    "set INPUT.GPU_AUGMENT False")
+    elif cfg.DATALOADER.CACHE_TRAIN and (tfm is not None or gpu_augment is not None):
+        decoded = decode_train_set(items, cfg.DATALOADER.CACHE_TRAIN_MAX_GB, cfg.DATALOADER.NUM_WORKERS,
+                                   cfg.DATASET.NAME)
+        parts = split_at_to_tensor(tfm)
+        simple = cfg.DATALOADER.K_TRANSFORMS == 1 and not cfg.DATALOADER.RETURN_IMG0
+        if gpu_augment is None and parts is not None and simple:
+            # The random PIL steps stay in the loader, in their order; the loader hands over uint8
+            # and ToTensor/Normalize run batched on the device (the same values).
+            tfm = Compose([*parts[0].transforms, ToUint8HWC()])
+            convert = device_normalizer(parts[1], device)
+    elif not cfg.DATALOADER.CACHE_TRAIN:
+        print("train cache: off (DATALOADER.CACHE_TRAIN False); images are decoded every epoch")
+    loader = build_data_loader(
+        cfg, sampler_type=loader_cfg.SAMPLER, data_source=items, batch_size=loader_cfg.BATCH_SIZE,
+        n_domain=loader_cfg.get("N_DOMAIN", 0), n_ins=loader_cfg.get("N_INS", 2), tfm=tfm, is_train=True,
+        dataset_wrapper=dataset_wrapper, decoded=decoded, raw_uint8=gpu_augment is not None,
+        # Handing decoded arrays over as they are is a memory gather: workers would only add the copy
+        # through shared memory.
+        num_workers=0 if gpu_augment is not None and decoded is not None else None,
+    )
+    if convert is not None:
+        return DeviceLoader(loader, convert)
+    if gpu_augment is None:
+        return loader
+    where = "in this process (no loader workers needed)" if decoded is not None else "with the loader workers"
+    print(f"INPUT.GPU_AUGMENT: random resized crop, flip and normalisation run on {device}, the decoded images "
+          f"are gathered {where} (close to, not bit-identical with, the PIL transforms)")
+    return DeviceLoader(loader, gpu_augment)
+
+
+def cached_eval_loader(cache, items, loader_cfg, normalize, device, split: str):
+    """A loader of `items` from the evaluation cache, normalised on `device`; None when some image is not
+    in the file (then the PIL loader is used)."""
+    if not items:
+        return None
+    rows = cache.rows(items)
+    if rows is None:
+        if split == "test":
+            print(f"eval cache: not used for {split}: some of its images are not in {cache.path}")
+        return None
+    sampler = build_sampler(loader_cfg.SAMPLER, data_source=items)
+    convert = device_normalizer(normalize, device)
+
+    def report(seconds: float, count: int) -> str:
+        return f"eval: {count:,} {split} images from cache in {seconds:.1f} s ({cache.path})"
+
+    return DeviceLoader(CachedEvalLoader(cache, rows, items, sampler, loader_cfg.BATCH_SIZE), convert, report)
