@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
 from collections.abc import Callable
 
 USER_ERROR_EXIT = 2
@@ -33,19 +34,43 @@ def clean_message(error: BaseException) -> str:
 def report_errors(command: Callable[[], int | None], interrupted: str = "interrupted") -> int:
     """Run `command`; a user error becomes `error: <message>` on stderr and exit 2, Ctrl-C one line and 130.
 
-    `interrupted` is the line printed on Ctrl-C (e.g. how to resume). With CLIPFIT_DEBUG=1 both re-raise."""
+    `interrupted` is the line printed on Ctrl-C (e.g. how to resume). With CLIPFIT_DEBUG=1 both re-raise.
+    The message (or an internal error's traceback) is also written to the run's log when one is open."""
     try:
         return int(command() or 0)
     except UserInputError as e:
         if debug_enabled():
             raise
-        print(f"error: {clean_message(e)}", file=sys.stderr)
+        _say(f"error: {clean_message(e)}")
         return USER_ERROR_EXIT
     except KeyboardInterrupt:
         if debug_enabled():
             raise
-        print(f"\n{interrupted}", file=sys.stderr)
+        _say(f"\n{interrupted}")
         return INTERRUPTED_EXIT
+    except Exception:
+        _to_run_log(traceback.format_exc())
+        raise
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr)
+    _to_run_log(line + "\n")
+
+
+def _to_run_log(text: str) -> None:
+    """Also into the run's log.txt when stdout is the log tee (ours or Dassl's `Logger`): the log of a run
+    that stopped says why, not only the terminal it ran in."""
+    if not hasattr(sys.stdout, "console"):
+        return
+    log = getattr(sys.stdout, "file", None)
+    if log is None or getattr(log, "closed", True):
+        return
+    try:
+        log.write(text)
+        log.flush()
+    except (OSError, ValueError):  # the log's disk is full or gone: the terminal still has the message
+        pass
 
 
 class InvalidValue(UserInputError, ValueError):

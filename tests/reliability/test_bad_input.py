@@ -370,6 +370,8 @@ def test_a_diverging_loss_says_where_what_is_kept_and_what_to_try(data_root, tmp
                          "OPTIM.MAX_EPOCH", "3", "TRAIN.CHECKPOINT_FREQ", "1")
     assert_user_error(code, err, "Loss is infinite or NaN at epoch", "batch", "OPTIM.LR (now 10000000000.0)")
     assert "last good checkpoint is kept" in err or "no checkpoint was saved yet" in err
+    # The run's log says why it stopped, not only the terminal it ran in.
+    assert err.strip().splitlines()[-1] in (out / "log.txt").read_text()
 
 
 def test_an_output_dir_that_is_a_file(data_root, tmp_path, capsys):
@@ -483,12 +485,21 @@ def test_clipfit_debug_shows_the_traceback(data_root, tmp_path, capsys, monkeypa
         train(capsys, data_root, tmp_path / "out", "OPTIM.MAX_EPOCH", "0")
 
 
-def test_internal_errors_keep_their_traceback():
+def test_internal_errors_keep_their_traceback_and_the_run_log_has_it_too(tmp_path):
+    from clipfit.engine.utils.logger import setup_logger
+
     def bug():
+        setup_logger(str(tmp_path))
         raise RuntimeError("a bug")
 
-    with pytest.raises(RuntimeError, match="a bug"):
-        report_errors(bug)
+    stdout = sys.stdout
+    try:
+        with pytest.raises(RuntimeError, match="a bug"):
+            report_errors(bug)
+    finally:
+        sys.stdout = stdout
+    log = (tmp_path / "log.txt").read_text()
+    assert "Traceback (most recent call last)" in log and "RuntimeError: a bug" in log
 
 
 def test_a_worker_raised_user_error_is_shown_without_the_worker_traceback(capsys):
