@@ -97,6 +97,10 @@ def atomic_open(fpath: str, mode: str = "wb") -> Iterator[IO]:
     prefix = f".{os.path.basename(fpath)}.{os.getpid()}@{host_name()}."
     fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
     try:
+        # mkstemp makes the file private (0600); the final file gets what `open` would give it, so
+        # splits, caches and checkpoints in a shared data root stay readable by the group as the umask allows.
+        with contextlib.suppress(OSError):  # a filesystem without modes (e.g. FAT) keeps its own
+            os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
             yield f
             f.flush()
@@ -106,6 +110,20 @@ def atomic_open(fpath: str, mode: str = "wb") -> Iterator[IO]:
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
         raise
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it (`os.umask` can only set it, racing other threads)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write(fpath: str, write: Callable[[IO], None], mode: str = "wb") -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import struct
 
 import numpy as np
 import pytest
@@ -112,39 +113,94 @@ def test_stale_and_corrupt_files_are_reported_and_rebuilt(root, capsys):
     capsys.readouterr()
     image = manager(root, DATALOADER__CACHE_EVAL=False).dataset.test[0].impath
     os.utime(image, ns=(1, 1))  # an image changed since the file was written
+    capsys.readouterr()
     manager(root)
-    assert f"eval cache: {path} is stale: the image list, an image file or the transform settings changed; " \
-           "rebuilding it" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "eval cache: wrote 6 test images" in out and f"to {path} in" in out
+    assert "(rebuilt: the old file was stale: the image list, an image file or the transform settings changed)" in out
+    assert len([line for line in out.splitlines() if line.startswith("eval cache:")]) == 1
     with open(path, "r+b") as f:
         f.truncate(os.path.getsize(path) - 10)
     fresh = manager(root)
-    assert "(corrupt); rebuilding it" in capsys.readouterr().out
+    assert "(corrupt))" in capsys.readouterr().out
     # A new file under the name (as any writer should: `fresh` keeps reading the one it mapped).
     with open(path + ".new", "wb") as f:
         f.write(b"garbage")
     os.replace(path + ".new", path)
     manager(root)
-    assert "not an evaluation cache of this format (corrupt); rebuilding it" in capsys.readouterr().out
+    assert "(rebuilt: the old file was not an evaluation cache of this format (corrupt))" in capsys.readouterr().out
     pil = manager(root, DATALOADER__CACHE_EVAL=False)
     assert_same_batches(batches(pil.test_loader), batches(fresh.test_loader))
 
 
-def test_a_failed_build_leaves_no_file(root, monkeypatch):
+def test_a_failed_build_leaves_no_file_and_the_run_goes_on_without_the_cache(root, monkeypatch, capsys):
     calls = []
 
     def failing(path, dataset=""):
         calls.append(path)
         if len(calls) > 3:
-            raise OSError("disk gone")
+            raise OSError(28, "No space left on device")
         from PIL import Image
 
         return Image.open(path).convert("RGB")
 
     monkeypatch.setattr(decoded_module, "read_image", failing)  # the one reader the caches decode with
-    with pytest.raises(OSError, match="disk gone"):
-        manager(root)
+    dm = manager(root, DATALOADER__CACHE_TRAIN=False)
+    assert len(calls) > 3  # the build did start, and failed part-way
+    assert "eval cache: off: [Errno 28] No space left on device; test images are decoded at every evaluation" \
+        in capsys.readouterr().out
     folder = os.path.join(root, "oxford_pets", "split_fewshot")
     assert not [f for f in os.listdir(folder) if f.startswith(("eval-", ".eval-"))]
+    pil = manager(root, DATALOADER__CACHE_EVAL=False, DATALOADER__CACHE_TRAIN=False)
+    assert_same_batches(batches(pil.test_loader), batches(dm.test_loader))
+
+
+@pytest.mark.parametrize("header", [b"[]", b"{}", b'{"version": 1, "shape": "abc", "impaths": 3}'])
+def test_a_header_of_the_wrong_shape_is_corrupt(root, capsys, header):
+    manager(root)
+    path = os.path.join(root, "oxford_pets", "split_fewshot", cache_files(root)[0])
+    with open(path, "r+b") as f:
+        f.seek(8)
+        f.write(struct.pack("<Q", len(header)) + header)
+    capsys.readouterr()
+    manager(root)
+    assert "(rebuilt: the old file was unreadable header (corrupt: " in capsys.readouterr().out
+
+
+def test_a_garbage_header_length_is_corrupt_not_a_huge_read(root, capsys):
+    manager(root)
+    path = os.path.join(root, "oxford_pets", "split_fewshot", cache_files(root)[0])
+    with open(path, "r+b") as f:
+        f.seek(8)
+        f.write(struct.pack("<Q", 2**62))
+    capsys.readouterr()
+    manager(root)
+    assert "(rebuilt: the old file was unreadable header (corrupt: ValueError))" in capsys.readouterr().out
+
+
+def test_a_foreign_dataset_keeps_one_file_per_subset_beside_its_few_shot_caches(root, private_cache, capsys):
+    from types import SimpleNamespace
+
+    from clipfit.engine.data.eval_cache import EvalCache, side_files, split_test_transform
+    from clipfit.engine.data.transforms import build_transform
+
+    test = manager(root, DATALOADER__CACHE_EVAL=False).dataset.full_test
+    pil_part, _ = split_test_transform(build_transform(_frozen_cfg(root), is_train=False))
+    # A third-party Dassl dataset: no side-files store, its base/new subsets made by itself.
+    dataset_dir = os.path.join(root, "oxford_pets")
+    subsets = {"base": test[: len(test) // 2], "new": test[len(test) // 2:]}
+    paths = {}
+    for name, items in subsets.items():
+        foreign = SimpleNamespace(dataset_dir=dataset_dir)
+        paths[name] = EvalCache.open(side_files(foreign, items), "test", items, pil_part).path
+    assert paths["base"] != paths["new"]
+    assert all(os.path.dirname(p) == os.path.join(dataset_dir, "split_fewshot") for p in paths.values())
+    capsys.readouterr()
+    for name, items in subsets.items():
+        again = EvalCache.open(side_files(SimpleNamespace(dataset_dir=dataset_dir), items), "test", items, pil_part)
+        assert again.path == paths[name]
+    assert capsys.readouterr().out.count(" test images read from ") == 2
+    assert not private_cache.exists()
 
 
 def test_read_only_dataset_folder_puts_the_cache_in_the_user_cache(root, private_cache, monkeypatch, capsys):

@@ -358,6 +358,7 @@ def test_a_missing_load_epoch_lists_the_epochs_present(finished_run, data_root, 
 @pytest.mark.parametrize("key,value", [
     ("DATALOADER.TRAIN_X.BATCH_SIZE", "0"), ("DATALOADER.TRAIN_X.BATCH_SIZE", "-4"),
     ("DATALOADER.TEST.BATCH_SIZE", "0"), ("DATALOADER.NUM_WORKERS", "-1"), ("OPTIM.LR", "-0.1"),
+    ("DATALOADER.CACHE_TRAIN_MAX_GB", "-1.0"),
 ])
 def test_impossible_loader_and_optimizer_values_name_the_key(data_root, tmp_path, capsys, key, value):
     code, _, err = train(capsys, data_root, tmp_path / "out", key, value)

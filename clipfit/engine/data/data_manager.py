@@ -2,6 +2,8 @@
 `DatasetWrapper` are importable from here as from Dassl's `dassl.data.data_manager`."""
 from __future__ import annotations
 
+from ...errors import UserInputError, clean_message
+from ..utils.files import ImageUnreadable
 from .base_dataset import build_dataset
 from .device_batches import run_device
 from .eval_cache import EvalCache, side_files, split_test_transform
@@ -81,7 +83,9 @@ class DataManager:
         val_loader = test_loader = None
         if eval_cache is not None:
             cache, normalize = eval_cache
-            val_loader = cached_eval_loader(cache, dataset.val, test_cfg, normalize, device, "val")
+            # The val loader is built always (Dassl's), but evaluated only in these two settings.
+            if cfg.TEST.SPLIT == "val" or cfg.TEST.FINAL_MODEL == "best_val":
+                val_loader = cached_eval_loader(cache, dataset.val, test_cfg, normalize, device, "val")
             test_loader = cached_eval_loader(cache, dataset.test, test_cfg, normalize, device, "test")
         if val_loader is None and dataset.val:
             val_loader = loader(dataset.val, test_cfg, tfm_test, False)
@@ -112,8 +116,15 @@ class DataManager:
             return None
         pil_part, normalize = parts
         items = getattr(dataset, "full_test", None) or dataset.test
-        cache = EvalCache.open(side_files(dataset, items), "test", items, pil_part, cfg.DATALOADER.NUM_WORKERS,
-                               cfg.DATASET.NAME)
+        try:
+            cache = EvalCache.open(side_files(dataset, items), "test", items, pil_part, cfg.DATALOADER.NUM_WORKERS,
+                                   cfg.DATASET.NAME)
+        except ImageUnreadable:
+            raise  # the PIL path could not read that image either: the message names it
+        except (OSError, UserInputError) as e:
+            # The cache only saves time: a full disk or no writable folder must not stop the run.
+            print(f"eval cache: off: {clean_message(e)}; test images are decoded at every evaluation")
+            return None
         return cache, normalize
 
     @property

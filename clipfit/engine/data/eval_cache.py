@@ -12,6 +12,7 @@ crash never leaves a half-written cache under the final name. The pixels themsel
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import math
@@ -95,35 +96,63 @@ def read_cache(path: str, key: str) -> tuple[np.memmap, dict[str, int]]:
             raise CacheUnusable("not an evaluation cache of this format (corrupt)")
         try:
             (length,) = struct.unpack("<Q", f.read(8))
+            if length > size - 16:  # a garbage length must not make us read (or allocate) beyond the file
+                raise ValueError(f"header length {length:,} in a file of {size:,} bytes")
             header = json.loads(f.read(length).decode("utf-8"))
-        except (struct.error, ValueError, UnicodeDecodeError) as e:
+            if not isinstance(header, dict):
+                raise TypeError(f"the header is a JSON {type(header).__name__}")
+            version, shape, impaths = header.get("version"), tuple(header["shape"]), list(header["impaths"])
+            pixels = int(np.prod(shape))
+        except (struct.error, ValueError, UnicodeDecodeError, TypeError, KeyError) as e:
             raise CacheUnusable(f"unreadable header (corrupt: {type(e).__name__})") from e
-    if header.get("version") != FORMAT_VERSION:
-        raise CacheUnusable(f"format version {header.get('version')}, this code writes {FORMAT_VERSION}")
+    if version != FORMAT_VERSION:
+        raise CacheUnusable(f"format version {version}, this code writes {FORMAT_VERSION}")
     if header.get("key") != key:
         raise CacheUnusable("stale: the image list, an image file or the transform settings changed")
-    shape = tuple(header["shape"])
-    count = len(header["impaths"])
     offset = math.ceil((16 + length) / ALIGN) * ALIGN
-    if size != offset + count * int(np.prod(shape)):
-        raise CacheUnusable(f"{size:,} bytes instead of {offset + count * int(np.prod(shape)):,} (corrupt)")
-    images = np.memmap(path, dtype=np.uint8, mode="r", offset=offset, shape=(count, *shape))
-    return images, {p: i for i, p in enumerate(header["impaths"])}
+    if len(shape) != 3 or size != offset + len(impaths) * pixels:
+        raise CacheUnusable(f"{size:,} bytes instead of {offset + len(impaths) * pixels:,} (corrupt)")
+    images = np.memmap(path, dtype=np.uint8, mode="r", offset=offset, shape=(len(impaths), *shape))
+    return images, {p: i for i, p in enumerate(impaths)}
 
 
-class _UserCacheFiles:
-    """Where datasets without their own side-files folder (no `files` attribute) keep the cache."""
+class _ForeignCacheFiles:
+    """Where datasets without our side-files store (e.g. a third-party Dassl dataset class) keep the cache:
+    beside their few-shot caches (`dataset_dir/split_fewshot`) when that folder is writable, else under
+    `$CLIPFIT_CACHE` / `~/.cache/clipfit`. Such a dataset subsamples base/new classes itself, so the file
+    name carries a digest of its image list: the base and the new subsets each keep their own file."""
 
-    def __init__(self, name: str, impaths: list[str]):
-        digest = hashlib.sha1((os.path.commonpath(impaths) if impaths else "").encode("utf-8")).hexdigest()
-        self.folder = os.path.join(cache_root(), "eval", f"{name or 'dataset'}-{digest[:8]}")
+    def __init__(self, dataset, impaths: list[str]):
+        name = type(dataset).__name__
+        root = hashlib.sha1((os.path.commonpath(impaths) if impaths else "").encode("utf-8")).hexdigest()[:8]
+        self.fallback = os.path.join(cache_root(), "eval", f"{name}-{root}")
+        dataset_dir = getattr(dataset, "dataset_dir", None)
+        self.primary = dataset_dir if isinstance(dataset_dir, str) and os.path.isdir(dataset_dir) else None
+        self.list_digest = hashlib.sha1("\n".join(impaths).encode("utf-8")).hexdigest()[:8]
+
+    def _name(self, relpath: str) -> str:
+        stem, ext = os.path.splitext(relpath)
+        return f"{stem}-{self.list_digest}{ext}"
 
     def find(self, relpath: str) -> str | None:
-        path = os.path.join(self.folder, relpath)
-        return path if os.path.isfile(path) else None
+        for folder in (self.primary, self.fallback):
+            if folder and os.path.isfile(path := os.path.join(folder, self._name(relpath))):
+                return path
+        return None
 
     def save(self, relpath: str, write, announce=None) -> str:
-        path = os.path.join(self.folder, relpath)
+        if self.primary:
+            path = os.path.join(self.primary, self._name(relpath))
+            try:
+                write(path)
+                return path
+            except OSError as e:
+                if e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+                    raise
+                # A read-only dataset folder: the per-user folder takes the file.
+                print(f"eval cache: {self.primary} is read-only ({e.strerror}); writing the cache under "
+                      f"{self.fallback} instead")
+        path = os.path.join(self.fallback, self._name(relpath))
         write(path)
         return path
 
@@ -153,6 +182,7 @@ class EvalCache:
         relpath = cache_relpath(split, pil_part)
         key = cache_key(impaths, pil_part)
         found = files.find(relpath)
+        rebuilt = ""
         if found:
             try:
                 cache = cls(found, *read_cache(found, key))
@@ -160,12 +190,12 @@ class EvalCache:
                       f"({cache.nbytes / 2**20:,.1f} MiB, memory-mapped)")
                 return cache
             except (CacheUnusable, OSError) as e:
-                print(f"eval cache: {found} is {e}; rebuilding it")
+                rebuilt = f" (rebuilt: the old file was {e})"
         start = time.perf_counter()
         path = files.save(relpath, lambda p: write_cache(p, impaths, pil_part, key, num_workers, dataset))
         cache = cls(path, *read_cache(path, key))
         print(f"eval cache: wrote {len(impaths):,} {split} images ({cache.nbytes / 2**20:,.1f} MiB) to {path} "
-              f"in {time.perf_counter() - start:.1f} s")
+              f"in {time.perf_counter() - start:.1f} s{rebuilt}")
         return cache
 
 
@@ -175,7 +205,7 @@ def side_files(dataset, items: list):
     files = getattr(dataset, "files", None)
     if files is not None and hasattr(files, "find") and hasattr(files, "save"):
         return files
-    return _UserCacheFiles(type(dataset).__name__, [d.impath for d in items])
+    return _ForeignCacheFiles(dataset, list(dict.fromkeys(d.impath for d in items)))
 
 
 class CachedEvalLoader:

@@ -110,8 +110,9 @@ def cached_eval_loader(cache, items, loader_cfg, normalize, device, split: str):
         return None
     rows = cache.rows(items)
     if rows is None:
-        if split == "test":
-            print(f"eval cache: not used for {split}: some of its images are not in {cache.path}")
+        why = ("the few-shot val set differs per seed and is small" if split == "val"
+               else f"some of its images are not in {cache.path}")
+        print(f"eval cache: not used for {split} ({why}); its images are decoded at every evaluation")
         return None
     sampler = build_sampler(loader_cfg.SAMPLER, data_source=items)
     convert = device_normalizer(normalize, device)
