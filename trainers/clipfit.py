@@ -104,8 +104,9 @@ class CLIPFit(ClipTrainer):
         if node.LAMBDA < 0:
             raise UserInputError(f"TRAINER.CLIPFIT.LAMBDA is {node.LAMBDA}: the regulariser's weight must not be "
                                  "negative (the paper uses 2 or 8; 0 turns the regulariser off)")
-        if node.TEMPLATE and "{}" not in node.TEMPLATE:
-            raise UserInputError(f"TRAINER.CLIPFIT.TEMPLATE {node.TEMPLATE!r} needs a {{}} where the class name goes")
+        if node.TEMPLATE and not _one_class_slot(node.TEMPLATE):
+            raise UserInputError(f"TRAINER.CLIPFIT.TEMPLATE {node.TEMPLATE!r} needs exactly one {{}} where the class "
+                                 "name goes, and no other braces (e.g. 'a photo of a {}.')")
 
     def dataset_template(self) -> str:
         """CLIPFit's template of the dataset: its override, else the dataset class's (third-party Dassl
@@ -135,3 +136,12 @@ class CLIPFit(ClipTrainer):
 @TRAINER_REGISTRY.register()
 class ClipFit(CLIPFit):
     """The authors' registered name for the same trainer (no recipe or scripts of its own: those are CLIPFit's)."""
+
+
+def _one_class_slot(template: str) -> bool:
+    """Whether `template.format(name)` fills exactly one `{}` and needs nothing else."""
+    try:
+        template.format("x")
+    except (IndexError, KeyError, ValueError):
+        return False
+    return template.count("{}") == 1

@@ -21,6 +21,9 @@ def check_run_config(cfg) -> None:
            for key in _POSITIVE if value_of(cfg, key) <= 0]
     bad += [f"{key} is {value_of(cfg, key)}; it must not be negative" for key in _NOT_NEGATIVE
             if value_of(cfg, key) < 0]
+    size = cfg.INPUT.SIZE
+    if len(size) != 2 or not all(isinstance(s, int) and s > 0 for s in size):
+        bad.append(f"INPUT.SIZE is {tuple(size)}; it must be (height, width), two positive integers")
     from .optim.lr_scheduler import AVAI_SCHEDS
     from .optim.optimizer import AVAI_OPTIMS
 

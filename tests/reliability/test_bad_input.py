@@ -533,6 +533,30 @@ def test_errors_that_used_to_come_with_a_traceback(data_root, tmp_path, capsys, 
     assert_user_error(code, err, *words)
 
 
+@pytest.mark.parametrize("flags,opts,words", [
+    (("--seed", "99999999999"), (), ("SEED is 99999999999", "between 0 and 2**32 - 1")),
+    ((), ("TRAINER.CLIPFIT.TEMPLATE", "'{} {}'"), ("TRAINER.CLIPFIT.TEMPLATE '{} {}'", "exactly one {}")),
+    ((), ("TRAINER.CLIPFIT.TEMPLATE", "'a {name} photo'"), ("exactly one {}", "no other braces")),
+    ((), ("INPUT.SIZE", "(224,)"), ("INPUT.SIZE is (224,)", "two positive integers")),
+    ((), ("INPUT.SIZE", "(0, 0)"), ("INPUT.SIZE is (0, 0)", "two positive integers")),
+    ((), ("INPUT.TRANSFORMS", "('foo',)"), ("unknown transform(s) ['foo']", "random_resized_crop")),
+    # A list flag just before the KEY VALUE options takes them all as its values.
+    (("--target-domains", "b"), (), ("--target-domains took the config option(s) ['MODEL.BACKBONE.NAME'",
+                                     "before another flag")),
+])
+def test_values_that_used_to_fail_deep_inside(data_root, tmp_path, capsys, flags, opts, words):
+    code, _, err = train(capsys, data_root, tmp_path / "out", *opts, flags=flags)
+    assert_user_error(code, err, *words)
+
+
+@pytest.mark.parametrize("text,kind", [("- a\n- b\n", "list"), ("hello\n", "str")])
+def test_a_config_file_that_is_not_a_mapping(data_root, tmp_path, capsys, text, kind):
+    path = tmp_path / "trainer.yaml"
+    path.write_text(text)
+    code, _, err = train(capsys, data_root, tmp_path / "out", flags=("--config-file", str(path)))
+    assert_user_error(code, err, f"--config-file {path}: must be a mapping of config keys", f"not a YAML {kind}")
+
+
 def test_a_script_with_bad_input_exits_cleanly(tmp_path):
     """The whole path a user takes: bash script -> runner -> train.py, one subprocess."""
     env = dict(os.environ, PYTHON=sys.executable, DATA=str(tmp_path / "nodata"), OUTPUT=str(tmp_path / "out"),

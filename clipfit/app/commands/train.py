@@ -54,6 +54,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_LIST_FLAGS = (("source_domains", "--source-domains"), ("target_domains", "--target-domains"),
+               ("transforms", "--transforms"))
+
+
+def _check_list_flags(args) -> None:
+    """A list flag takes every word after it, so trailing KEY VALUE options end up as its values, unseen."""
+    import re
+
+    config_key = re.compile(r"^[A-Z][A-Z0-9_]*(\.[A-Z0-9_]+)+$")
+    for attr, flag in _LIST_FLAGS:
+        keys = [v for v in getattr(args, attr) or [] if config_key.match(v)]
+        if keys:
+            raise UserInputError(
+                f"{flag} took the config option(s) {keys} as its values (it takes every word after it): put "
+                f"{flag} before another flag such as --output-dir, not just before the KEY VALUE options"
+            )
+
+
 def reset_cfg(cfg, args) -> None:
     if args.root:
         cfg.DATASET.ROOT = args.root
@@ -105,7 +123,12 @@ def _merge_file(cfg, path: str, flag: str) -> None:
 
     try:
         with open(path, encoding="utf-8") as f:
-            loaded = load_cfg(f)
+            text = f.read()
+        top = yaml.safe_load(text)
+        if not isinstance(top, (dict, type(None))):
+            raise UserInputError(f"{flag} {path}: must be a mapping of config keys (e.g. `OPTIM:` then `  LR: 0.002`), "
+                                 f"not a YAML {type(top).__name__}")
+        loaded = load_cfg(text)
         floats_for_ints_in_node(cfg, loaded)
         cfg.merge_from_other_cfg(loaded)
     except KeyError as e:
@@ -135,6 +158,7 @@ def setup_cfg(args):
     from ...config import get_cfg
     from ..plugins import import_plugins
 
+    _check_list_flags(args)
     import_plugins()
     cfg = get_cfg()
     if args.dataset_config_file:
@@ -179,9 +203,10 @@ def _warn_if_untrained(trainer) -> None:
 
 def _announce_seed(cfg) -> None:
     if cfg.SEED < 0:
-        print(f"Note: SEED is {cfg.SEED}, so no fixed seed (CoOp's convention): the few-shot picks and the training "
-              "differ from run to run, and the result cannot be reproduced. Pass --seed N (N > 0; --seed 0 counts as "
-              "unset, as in CoOp) to fix it.")
+        print(f"Note: SEED is {cfg.SEED}, so no fixed seed (CoOp's convention): training differs from run to run and "
+              "the result cannot be reproduced. The few-shot picks are drawn at random once and then reused from "
+              f"split_fewshot/shot_<K>-seed_{cfg.SEED}.pkl, as Dassl does. Pass --seed N (N > 0; --seed 0 counts as "
+              "unset, as in CoOp) to fix both.")
 
 
 def _remove_stale_temp_files(output_dir: str) -> None:

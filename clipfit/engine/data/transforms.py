@@ -18,7 +18,7 @@ from torchvision.transforms import (
     ToTensor,
 )
 
-from ...errors import UnsupportedOption
+from ...errors import InvalidValue, UnsupportedOption
 
 AVAI_CHOICES = [
     "random_flip",
@@ -111,8 +111,10 @@ def build_transform(cfg, is_train: bool = True, choices=None):
         return None
     if choices is None:
         choices = cfg.INPUT.TRANSFORMS
-    for choice in choices:
-        assert choice in AVAI_CHOICES, f"Invalid transform choice ({choice}), expected to be one of {AVAI_CHOICES}"
+    unknown = [choice for choice in choices if choice not in AVAI_CHOICES]
+    if unknown:
+        raise InvalidValue(f"INPUT.TRANSFORMS (or --transforms): unknown transform(s) {unknown}; use some of "
+                           f"{AVAI_CHOICES}")
     target_size = f"{cfg.INPUT.SIZE[0]}x{cfg.INPUT.SIZE[1]}"
     normalize = Normalize(mean=cfg.INPUT.PIXEL_MEAN, std=cfg.INPUT.PIXEL_STD)
     if is_train:

@@ -6,8 +6,12 @@ import random
 import numpy as np
 import torch
 
+from ...errors import InvalidValue
+
 
 def set_random_seed(seed: int) -> None:
+    if not 0 <= seed < 2**32:  # numpy's range; checked before any generator is touched
+        raise InvalidValue(f"SEED is {seed}: a fixed seed must be between 0 and 2**32 - 1 (--seed N)")
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
