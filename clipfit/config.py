@@ -9,6 +9,7 @@ or `import trainers, datasets`), as train.py does.
 """
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 
 from yacs.config import CfgNode as CN
@@ -70,6 +71,10 @@ def missing_node_hint(cfg: CN, key: str, is_node: bool = False) -> str:
             return (f"; no registered class adds {missing}: is the module of its trainer or dataset imported "
                     "(CLIPFIT_PLUGINS=your.module)?")
         node = node[part]
+    close = [] if is_node or not isinstance(node, CN) else difflib.get_close_matches(parts[-1], list(node), n=3)
+    if close:
+        prefix = ".".join(parts[:-1])
+        return f"; did you mean {' or '.join(f'{prefix}.{c}' if prefix else c for c in close)}?"
     return ""
 
 

@@ -203,11 +203,16 @@ def job_from_env(trainer: str, protocol: str, args: list[str]) -> Job:
     if len(args) != len(names):
         raise UserInputError(f"usage: {protocol}.sh {USAGE[protocol]} (got {len(args)} argument(s): {args})")
     values = dict(zip(names, args))
-    try:
-        seed = int(values["SEED"])
-        shots = int(values.get("SHOTS", env("SHOTS", "16")))
-    except ValueError as e:
-        raise UserInputError(f"SEED and SHOTS must be integers: {e}") from e
+
+    def integer(name: str, raw: str) -> int:
+        try:
+            return int(raw)
+        except ValueError:
+            where = f"{protocol}.sh {USAGE[protocol]}" if name in names else "the SHOTS variable"
+            raise UserInputError(f"{name} must be an integer, got {raw!r} ({where})") from None
+
+    seed = integer("SEED", values["SEED"])
+    shots = integer("SHOTS", values.get("SHOTS", env("SHOTS", "16")))
     dataset = values.get("DATASET", datasets_catalog.transfer_source())
     known = sorted(datasets_catalog.stems())
     if dataset not in known:

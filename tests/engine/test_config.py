@@ -48,13 +48,15 @@ def test_seed_zero_is_ignored_like_coop():
 def test_unknown_key_in_file_is_named(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("OPTIM:\n  LRR: 0.1\n")
-    with pytest.raises(UserInputError, match=r"bad.yaml: Non-existent config key: OPTIM.LRR"):
+    with pytest.raises(UserInputError, match=r"bad.yaml: Non-existent config key: OPTIM.LRR; did you mean OPTIM.LR\?"):
         setup_cfg(_args("--config-file", str(bad)))
 
 
 def test_unknown_key_in_opts_is_named():
-    with pytest.raises(UserInputError, match="Non-existent key: DATASET.NUM_SHOT"):
+    with pytest.raises(UserInputError, match="Non-existent key: DATASET.NUM_SHOT; did you mean DATASET.NUM_SHOTS"):
         setup_cfg(_args("DATASET.NUM_SHOT", "16"))
+    with pytest.raises(UserInputError, match="Non-existent key: DATASET.ZZZ; check the key's spelling"):
+        setup_cfg(_args("DATASET.ZZZ", "16"))  # nothing close: the general advice
 
 
 def test_type_mismatch_and_odd_opts():

@@ -78,8 +78,10 @@ def test_bad_script_arguments():
         job_from_env("CLIPFit", "base2new_train", ["dtd"])
     with pytest.raises(UserInputError, match="unknown dataset 'pets'"):
         job_from_env("CLIPFit", "base2new_train", ["pets", "1"])
-    with pytest.raises(UserInputError, match="must be integers"):
+    with pytest.raises(UserInputError, match=r"SHOTS must be an integer, got 'four' \(few_shot.sh DATASET"):
         job_from_env("CLIPFit", "few_shot", ["dtd", "four", "1"])
+    with pytest.raises(UserInputError, match=r"SEED must be an integer, got 'abc' \(base2new_train.sh DATASET SEED\)"):
+        job_from_env("CLIPFit", "base2new_train", ["dtd", "abc"])
 
 
 def test_a_job_keeps_the_knobs_read_when_it_was_built(monkeypatch):
