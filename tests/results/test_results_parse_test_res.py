@@ -78,6 +78,14 @@ def test_files_and_hidden_entries_are_skipped(three_seeds, capsys):
     assert rc == 0 and out.count("file: ") == 3 and "* accuracy: 81.17% +- 1.03%" in out
 
 
+def test_runs_without_a_result_are_named(three_seeds, capsys):
+    write(os.path.join(three_seeds, "seed4"), crashed_log(three_seeds))
+    rc, out, err = run_main(capsys, three_seeds)
+    assert rc == 0 and "* accuracy: 81.17% +- 1.03%" in out  # CoOp's lines, over the three finished runs
+    assert f"note: {three_seeds}: no result in seed4 (crashed or still running); the summary is over the other 3 " \
+           "run(s)" in err
+
+
 def test_gating_and_last_hit_wins(tmp_path, capsys):
     before = training_log(tmp_path, 10.0).split("Finish training")[0]
     text = before + result_block(10.0) + "Finish training\n" + result_block(60.0) + result_block(65.0)
@@ -92,8 +100,10 @@ def test_eval_only_logs_need_test_log(tmp_path, capsys):
     for seed, acc in ((1, 75.0), (2, 77.0)):
         write(tmp_path / f"seed{seed}", eval_log(tmp_path, acc, seed=seed))
     rc, out, err = run_main(capsys, str(tmp_path))
-    assert rc == 1 and out == f"Parsing files in {tmp_path}\n"
+    assert rc == 2 and out == f"Parsing files in {tmp_path}\n"
     assert f"Nothing found in {tmp_path}" in err and "--test-log" in err
+    rc, _, err = run_main(capsys, str(tmp_path / "seed1"))
+    assert rc == 2 and "this folder is one run: pass its parent" in err
     rc, out, _ = run_main(capsys, str(tmp_path), "--test-log")
     assert rc == 0 and "* accuracy: 76.00% +- 1.00%\n" in out
 
@@ -110,7 +120,7 @@ def test_keyword_and_its_escaping(three_seeds, capsys):
     _, out, _ = run_main(capsys, three_seeds, "--keyword", "macro_f1")
     assert f"file: {three_seeds}/seed1/log.txt. macro_f1: 79.50%. \n" in out and "* macro_f1: 80.67% +- 1.03%" in out
     rc, _, err = run_main(capsys, three_seeds, "--keyword", "accurac.")  # `.` is literal, not "any character"
-    assert rc == 1 and "Nothing found" in err
+    assert rc == 2 and "Nothing found" in err
 
 
 def test_multi_exp(tmp_path, capsys):

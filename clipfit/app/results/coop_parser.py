@@ -21,6 +21,7 @@ import sys
 
 import numpy as np
 
+from ...errors import USER_ERROR_EXIT
 from .logs import DEFAULT_KEYWORD, read_run
 from .run_folders import is_run_folder
 
@@ -57,15 +58,20 @@ def parse_function(directory: str, keyword: str = DEFAULT_KEYWORD, test_log: boo
     out = out or sys.stdout
     err = err or sys.stderr
     print(f"Parsing files in {directory}", file=out)
-    outputs = []
+    outputs, unfinished = [], []
     for run_dir in filter(is_run_folder, subfolders(directory)):
         found = newest_hit(run_dir, keyword, test_log)
         if found is None:
+            if any(name.startswith("log.txt") for name in os.listdir(run_dir)):
+                unfinished.append(os.path.basename(run_dir))
             continue
         path, value, skipped = found
         if skipped:
             print(f"note: {run_dir}: newer log(s) without a result ignored: {', '.join(skipped)}", file=err)
         outputs.append({"file": path, keyword: value})
+    if unfinished and outputs:
+        print(f"note: {directory}: no result in {', '.join(sorted(unfinished))} (crashed or still running); the "
+              f"summary is over the other {len(outputs)} run(s)", file=err)
     if not outputs:
         raise NothingFoundError(directory)
 
@@ -134,11 +140,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parse(args.directory, args.keyword, args.test_log, args.ci95)
     except NothingFoundError as e:
+        one_run = os.path.isfile(os.path.join(args.directory, "log.txt"))
         print(
             f"error: {e} (no run folder has a log with `* {args.keyword}: X%` after "
             f"{'`=> result`' if args.test_log else '`Finish training`'}"
-            f"{'' if args.test_log else '; for eval-only logs add --test-log'})",
+            f"{'' if args.test_log else '; for eval-only logs add --test-log'}"
+            f"{'; this folder is one run: pass its parent, which holds the seed folders' if one_run else ''})",
             file=sys.stderr,
         )
-        return 1
+        return USER_ERROR_EXIT
     return 0
