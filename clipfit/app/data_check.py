@@ -193,11 +193,17 @@ def selected_datasets(names: list[str] | None = None) -> dict:
     with a layout, e.g. the demo's `DemoShapes`, is checked when named)."""
     if not names:
         return dataset_classes(benchmarks_only=True)
+    from .datasets_catalog import catalog
+
     classes = dataset_classes()
-    unknown = [n for n in names if n not in classes]
+    # The scripts and sweeps name datasets by config stem (oxford_pets); either name works here.
+    by_stem = {f.stem: f.name for f in catalog().values() if f.name in classes}
+    chosen = [by_stem.get(n, n) for n in names]
+    unknown = [n for n, c in zip(names, chosen) if c not in classes]
     if unknown:
-        raise UserInputError(f"unknown dataset name(s) {unknown} in --datasets; choose from {sorted(classes)}")
-    return {n: classes[n] for n in names}
+        raise UserInputError(f"unknown dataset name(s) {unknown} in --datasets; choose from {sorted(classes)} "
+                             f"(or their config stems: {sorted(by_stem)})")
+    return {c: classes[c] for c in chosen}
 
 
 def check_root(root: str, names: list[str] | None = None, decode: bool = False) -> list[DatasetReport]:

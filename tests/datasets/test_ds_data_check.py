@@ -84,6 +84,8 @@ def test_absent_datasets_do_not_fail_a_scan(fresh, capsys):
     code, out = _run(capsys, "--root", root, "--datasets", "OxfordPets", "Food101")
     assert code == 1  # a dataset asked for by name must be ready
     assert len([line for line in out.splitlines() if line.startswith(("OxfordPets", "Food101"))]) == 2
+    # The config stems the scripts and sweeps use name the same datasets.
+    assert _run(capsys, "--root", root, "--datasets", "oxford_pets", "food101") == (code, out)
 
 
 def test_bad_arguments(tmp_path, capsys):

@@ -26,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     check.add_argument("--root", required=True,
                        help="data root holding one folder per dataset (oxford_pets/, imagenet/, ...)")
     check.add_argument("--datasets", nargs="+", metavar="NAME",
-                       help="registered dataset names to check (default: the 15 of the benchmarks)")
+                       help="datasets to check, by registered name (OxfordPets) or config stem (oxford_pets); "
+                            "default: the 15 of the benchmarks")
     check.add_argument("--images", action="store_true",
                        help="also decode every image and list those that cannot be read (slow on full datasets)")
     check.add_argument(
