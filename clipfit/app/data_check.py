@@ -230,10 +230,13 @@ def format_reports(reports: list[DatasetReport]) -> str:
     )
 
 
-def summary_line(reports: list[DatasetReport], root: str) -> str:
+def summary_line(reports: list[DatasetReport], root: str, download_failed: bool = False) -> str:
     ready = sum(r.status == READY for r in reports)
     lines = [f"{ready} of {len(reports)} datasets ready under {root}."]
-    if any(r.split == "absent" for r in reports):
+    if download_failed:
+        lines.append("Some split files could not be downloaded (see above): DATASETS.md says where to get each one "
+                     "by hand, or set $CLIPFIT_SPLITS_URL to a mirror.")
+    elif any(r.split == "absent" for r in reports):
         lines.append(
             "Official split files are missing for some datasets: `clipfit data check --root "
             f"{root} --download-splits` fetches them (or see DATASETS.md)."

@@ -116,6 +116,10 @@ def test_cli_reports_failed_download(server, fresh, monkeypatch, capsys):
     code = clipfit_main(["data", "check", "--root", root, "--datasets", "EuroSAT", "--download-splits"])
     out = capsys.readouterr().out
     assert code == 1 and "EuroSAT: failed" in out
+    assert "could not be downloaded (see above)" in out and "--download-splits` fetches them" not in out
+    # By config stem, as the scripts name it.
+    assert clipfit_main(["data", "check", "--root", root, "--datasets", "eurosat", "--download-splits"]) == 1
+    assert "EuroSAT: failed" in capsys.readouterr().out
 
 
 def test_generated_split_is_not_replaced(server, fresh, build, capsys):

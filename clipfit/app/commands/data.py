@@ -58,7 +58,7 @@ def check(root: str, names: list[str] | None = None, download_splits: bool = Fal
         print(f"error: data root {root} does not exist (see DATASETS.md for the layout)", file=sys.stderr)
         return 2
     try:
-        selected_datasets(names)
+        names = list(selected_datasets(names)) if names else None  # config stems -> registered names
     except UserInputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -76,7 +76,7 @@ def check(root: str, names: list[str] | None = None, download_splits: bool = Fal
     reports = check_root(root, names, images)
     print(format_reports(reports))
     print()
-    print(summary_line(reports, root))
+    print(summary_line(reports, root, download_failed=failed))
     not_ready = [
         r for r in reports if r.status != READY and (names or r.status != "missing" or r.missing != [r.folder])
     ]
