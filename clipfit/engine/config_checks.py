@@ -43,6 +43,12 @@ def check_epochs(cfg) -> None:
         )
 
 
+def note_zero_lr(cfg) -> None:
+    if cfg.OPTIM.LR == 0:
+        print("Note: OPTIM.LR is 0: the optimizer changes no weight after the warmup epochs, so the result is close "
+              "to the initial model's; set OPTIM.LR to train")
+
+
 # Keys that do not change what a run trains: where things are, how fast, how it is tested or logged.
 _NOT_TRAINING = ("OUTPUT_DIR", "RESUME", "DATASET.ROOT", "DATALOADER.NUM_WORKERS", "DATALOADER.TEST.", "TEST.",
                  "TRAIN.PRINT_FREQ", "TRAIN.CHECKPOINT_FREQ", "USE_CUDA", "VERBOSE", "MODEL.BACKBONE.WEIGHTS",

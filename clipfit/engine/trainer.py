@@ -11,7 +11,7 @@ import torch.nn as nn
 from tqdm import tqdm
 
 from ..errors import InvalidValue
-from .config_checks import check_epochs, check_resume_folder, check_run_config
+from .config_checks import check_epochs, check_resume_folder, check_run_config, note_zero_lr
 from .data.data_manager import DataManager
 from .data.device_batches import run_device
 from .epoch_progress import EpochProgress
@@ -148,6 +148,7 @@ class SimpleTrainer(TrainerBase):
 
     def before_train(self) -> None:
         check_epochs(self.cfg)
+        note_zero_lr(self.cfg)
         directory = self.cfg.OUTPUT_DIR
         if self.cfg.RESUME:
             directory = self.cfg.RESUME

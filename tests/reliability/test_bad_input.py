@@ -228,6 +228,12 @@ def test_num_shots_the_data_cannot_give_are_shown(data_root, tmp_path, capsys, s
     assert words in out
 
 
+def test_a_zero_learning_rate_is_noted(data_root, tmp_path, capsys):
+    code, out, err = train(capsys, data_root, tmp_path / "out", "OPTIM.LR", "0.0")
+    assert code == 0, err
+    assert "Note: OPTIM.LR is 0: the optimizer changes no weight" in out
+
+
 def test_seed_minus_one_says_there_is_no_fixed_seed(data_root, tmp_path, capsys):
     argv_seed = ["--seed", "-1"]
     code, out, err = train(capsys, data_root, tmp_path / "out", flags=("--eval-only", *argv_seed))
