@@ -3,6 +3,7 @@ samplers, clean_cfg, modeling (backbones, heads, SimpleNet), RAdam, distances an
 import math
 import os
 import random
+import sys
 from collections import Counter
 
 import pytest
@@ -107,6 +108,22 @@ def test_backbones_heads_and_simplenet_as_dassl_builds_them(capsys):
     logits, features = net(torch.zeros(2, 3, 32, 32), return_feature=True)
     assert logits.shape == (2, 5) and features.shape == (2, 32) and net.fdim == 32
     assert "resnet18" in BACKBONE_REGISTRY.registered_names()
+
+
+@pytest.mark.parametrize("name", ["vgg16", "alexnet", "resnet50_ms_l12", "efficientnet_b3", "cnn_digitsdg"])
+def test_dassl_backbones_the_engine_lacks_say_so_and_what_to_do(name, monkeypatch):
+    from clipfit.dassl_shim import _Finder
+    from clipfit.errors import UnsupportedOption
+
+    # Outside `clipfit with-dassl` (no shim finder installed), whatever other tests of this process did.
+    monkeypatch.setattr(sys, "meta_path", [f for f in sys.meta_path if not isinstance(f, _Finder)])
+    with pytest.raises(UnsupportedOption) as caught:
+        build_backbone(name)
+    assert str(caught.value) == (
+        f"backbone {name!r} is one of Dassl's backbones, which clipfit's built-in engine does not serve (it builds "
+        "resnet18, resnet34, resnet50, resnet101, resnet152); run with CLIPFIT_ENGINE=dassl and a real Dassl "
+        "(Dassl.pytorch) installed, or register a backbone of that name into BACKBONE_REGISTRY yourself (e.g. from "
+        "a module in CLIPFIT_PLUGINS)")
 
 
 def _train_radam(optimizer_cls, steps=12, **kwargs):
@@ -223,7 +240,6 @@ def test_adamw_without_warmup_is_torchs_adamw():
 
 def test_the_dassl_radam_module_path_serves_all_three():
     import subprocess
-    import sys
 
     from clipfit.dassl_shim import SITE_DIR
 
