@@ -16,9 +16,40 @@ SHARE_PREFIX = {"on": [True], "off": [False], "both": [True, False]}
 def new_parser(doc: str) -> argparse.ArgumentParser:
     """A script's parser, its module docstring as the help text, with --device and --backbone (random weights)."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    add_device_arg(parser)
     parser.add_argument("--backbone", default="ViT-B/16", help="backbone name (random weights); 'tiny' for a smoke run")
     return parser
+
+
+def _device(text: str) -> str:
+    """--device, checked while parsing: a bad name or a CUDA device on a machine without one is a usage
+    error then, not a traceback from deep in the first timed case."""
+    try:
+        device = torch.device(text)
+    except RuntimeError as e:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a torch device (e.g. cpu, cuda, cuda:1): {e}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise argparse.ArgumentTypeError(f"{text!r}: no CUDA device (torch sees no GPU here); use --device cpu")
+    return text
+
+
+def add_device_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", type=_device, default="cuda" if torch.cuda.is_available() else "cpu",
+                        help="torch device (default: cuda if a GPU is visible, else cpu)")
+
+
+def cases_type(valid: tuple[str, ...]):
+    """An argparse type for a comma-separated subset of `valid` (kept in the given order, once each)."""
+
+    def parse(text: str) -> list[str]:
+        cases = list(dict.fromkeys(c.strip() for c in text.split(",") if c.strip()))
+        unknown = [c for c in cases if c not in valid]
+        if unknown or not cases:
+            raise argparse.ArgumentTypeError(f"unknown case(s) {', '.join(unknown) or repr(text)}; "
+                                             f"valid: {', '.join(valid)} (comma-separated)")
+        return cases
+
+    return parse
 
 
 def add_compile_arg(parser: argparse.ArgumentParser, default: str | None, note: str = "") -> None:

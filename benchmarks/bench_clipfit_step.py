@@ -98,7 +98,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     _timing.add_compile_arg(parser, None, " (default: off with --quick, else off,default)")
     _timing.add_share_prefix_arg(parser)
     _timing.add_iteration_args(parser)
-    parser.add_argument("--cases", default="train,eval", help="comma-separated: train, eval")
+    parser.add_argument("--cases", type=_timing.cases_type(("train", "eval")), default="train,eval",
+                        help="comma-separated: train, eval")
     parser.add_argument("--classes", default="",
                         help="only cases with these class counts, comma-separated (train 50, 500; eval 500, 1000)")
     return parser.parse_args(argv)
@@ -111,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, object]]:
     compile_modes = _steps.compile_modes(args.compile or ("off" if quick else "off,default"))
     train_batch, train_classes = (2, [10]) if quick else (32, [50, 500])
     eval_batch, eval_classes = (4, [20]) if quick else (100, [500, 1000])
-    cases = set(args.cases.split(","))
+    cases = set(args.cases)
     plans = []
     if "train" in cases:
         plans += [("train_step", train_case, train_batch, c) for c in train_classes]

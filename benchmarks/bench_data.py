@@ -170,8 +170,17 @@ def _child_env() -> dict:
 def startup_case(backbone: str, repeats: int, device: torch.device) -> list[dict]:
     from clipfit.testing.demo import make_demo_dataset
 
-    root = tempfile.mkdtemp(prefix="clipfit-bench-startup-")
-    make_demo_dataset(root)
+    with tempfile.TemporaryDirectory(prefix="clipfit-bench-startup-") as root:
+        make_demo_dataset(root)
+        runs, runner = _startup_runs(backbone, repeats, root)
+    phases = {k: round(statistics.median(r[k] for r in runs), 2) for k in ("interpreter", *STARTUP_PHASES)}
+    return [{"case": "startup", "backbone": backbone, "device": "cpu", "seconds_since_launch": phases,
+             "process_start_to_first_step_s": phases["first_step"],
+             "removed_runner_process_s": round(statistics.median(runner), 2), "repeats": repeats}]
+
+
+def _startup_runs(backbone: str, repeats: int, root: str) -> tuple[list[dict], list[float]]:
+    """Per repeat: the child's phase marks, and the seconds of a runner-process start."""
     runs, runner = [], []
     for _ in range(repeats):
         launched = time.time()
@@ -187,10 +196,7 @@ def startup_case(backbone: str, repeats: int, device: torch.device) -> list[dict
         subprocess.run([sys.executable, "-c", "from clipfit.app import runner, trainers_catalog; "
                         "trainers_catalog.catalog()"], check=True, env=_child_env(), cwd=str(REPO))
         runner.append(time.time() - start)
-    phases = {k: round(statistics.median(r[k] for r in runs), 2) for k in ("interpreter", *STARTUP_PHASES)}
-    return [{"case": "startup", "backbone": backbone, "device": "cpu", "seconds_since_launch": phases,
-             "process_start_to_first_step_s": phases["first_step"],
-             "removed_runner_process_s": round(statistics.median(runner), 2), "repeats": repeats}]
+    return runs, runner
 
 
 def emit(r: dict, records: list[dict], out) -> None:
@@ -199,20 +205,32 @@ def emit(r: dict, records: list[dict], out) -> None:
 
 
 def parse_workers(text: str) -> list[int]:
+    """--workers: comma-separated counts, `cores` (or `max`) for this machine's core count."""
     cores = os.cpu_count() or 1
-    values = [cores if w in ("cores", "max") else int(w) for w in text.split(",")]
+    values = []
+    for w in text.split(","):
+        w = w.strip()
+        if w in ("cores", "max"):
+            values.append(cores)
+        elif w.isdigit():
+            values.append(int(w))
+        else:
+            raise argparse.ArgumentTypeError(f"{w!r} is not a worker count; give comma-separated whole numbers "
+                                             "or `cores`, e.g. 0,2,cores")
     return list(dict.fromkeys(values))
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--workers", default="0,2,cores", help="comma-separated worker counts (`cores`: all)")
+    _timing.add_device_arg(parser)
+    parser.add_argument("--workers", type=parse_workers, default="0,2,cores",
+                        help="comma-separated worker counts (`cores`: all)")
     parser.add_argument("--train-images", type=int, default=256)
     parser.add_argument("--eval-images", type=int, default=512)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3, help="timed epochs per case (the median is reported)")
-    parser.add_argument("--cases", default="train,eval,startup")
+    parser.add_argument("--cases", type=_timing.cases_type(("train", "eval", "startup")), default="train,eval,startup",
+                        help="comma-separated: train, eval, startup")
     parser.add_argument("--backbone", default="ViT-B/16", help="startup: the CLIP built (random weights)")
     parser.add_argument("--quick", action="store_true", help="a few images, one epoch, tiny CLIP: a smoke run")
     args = parser.parse_args(argv)
@@ -231,13 +249,13 @@ def _run(args, device: torch.device) -> list[dict]:
         args.train_images, args.eval_images, args.batch, args.repeats = 8, 8, 4, 1
         args.backbone = "tiny"
     warmup = 0 if args.quick else 1
-    cases = set(args.cases.split(","))
+    cases = set(args.cases)
     records: list[dict] = []
     out = sys.stdout
     with tempfile.TemporaryDirectory(prefix="clipfit-bench-data-") as root, contextlib.redirect_stdout(sys.stderr):
         # The loaders' own lines (transforms, cache notices) go to stderr; stdout holds only the JSON.
         items = make_images(root, max(args.train_images, args.eval_images))
-        for workers in parse_workers(args.workers):
+        for workers in args.workers:
             if "train" in cases:
                 for r in train_cases(items[:args.train_images], workers, args.batch, device, warmup, args.repeats):
                     emit(r, records, out)

@@ -9,8 +9,27 @@ import importlib
 import os
 import sys
 
+from ..errors import UserInputError
+
 PLUGINS_ENV = "CLIPFIT_PLUGINS"
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class ShadowedPackage(UserInputError, ImportError):
+    """`import trainers` (or `datasets`) found another folder than this project's; the message says whose."""
+
+
+def _shadow_advice(package: str, location: str) -> str:
+    """What to do about a foreign `package`: `python -m` and `python script.py` put the current (or the
+    script's) folder first on sys.path, so a repository with its own trainers/ wins over ours there; an
+    installed package named the same is the other way this happens."""
+    parent = os.path.dirname(location)
+    first = os.path.abspath(sys.path[0]) if sys.path else None
+    if parent in (first, os.getcwd()):
+        return (f"The current directory ({parent}) has its own {package}/ folder, which Python imports first "
+                "there; run the installed `clipfit` command instead of `python -m clipfit`, or run from "
+                "another folder.")
+    return f"Another installed package named `{package}` shadows it; uninstall the other package."
 
 
 def import_project_package(package: str):
@@ -20,10 +39,9 @@ def import_project_package(package: str):
     module = importlib.import_module(package)
     location = os.path.dirname(os.path.abspath(getattr(module, "__file__", "") or ""))
     if location != os.path.join(PROJECT_ROOT, package):
-        raise ImportError(
+        raise ShadowedPackage(
             f"`import {package}` resolved to {location}, not to this project's {package}/ folder "
-            f"({os.path.join(PROJECT_ROOT, package)}). Another installed package named `{package}` "
-            "shadows it; run from the project root or uninstall the other package."
+            f"({os.path.join(PROJECT_ROOT, package)}). {_shadow_advice(package, location)}"
         )
     return module
 

@@ -64,11 +64,25 @@ DASSL_MODULES = {
 # Dassl's module for Datum: pickles that third-party dataset code writes itself name this path.
 DATUM_MODULE = "dassl.data.datasets.base_dataset"
 
+# What to do about a Dassl feature the built-in engine lacks. Under the shim the engine *is* `dassl`, so
+# CLIPFIT_ENGINE=dassl would change nothing there: the way out is a real Dassl without the shim.
+REAL_DASSL_ADVICE = "install Dassl.pytorch and run without `clipfit with-dassl`"
+ENGINE_SWITCH_ADVICE = "run with CLIPFIT_ENGINE=dassl and a real Dassl (Dassl.pytorch) installed"
 NOT_PROVIDED = (
     "clipfit's built-in engine serves `dassl` here (clipfit with-dassl) with Dassl's public API, but not "
     "Dassl's domain-adaptation/generalization/semi-supervised trainer and dataset zoos, its model ops or its "
-    "other backbones; install Dassl.pytorch to use those"
+    f"other backbones; {REAL_DASSL_ADVICE} to use those"
 )
+
+
+def served_as_dassl() -> bool:
+    """Whether `dassl` in this process is the built-in engine (`clipfit with-dassl`, or site/ on the path)."""
+    return any(isinstance(f, _Finder) for f in sys.meta_path)
+
+
+def real_dassl_advice() -> str:
+    """How to get a Dassl feature the built-in engine does not have, in the way this process runs."""
+    return REAL_DASSL_ADVICE if served_as_dassl() else ENGINE_SWITCH_ADVICE
 
 
 _MISSING = object()

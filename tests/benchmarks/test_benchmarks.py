@@ -163,3 +163,41 @@ def test_data_benchmark_compares_the_loaders_in_one_run(benchmark_module, capsys
     assert all(r["images_per_s"] > 0 for r in records if "images_per_s" in r)
     assert records[2]["loader_ms_per_image"] > 0 and records[5]["cache_mib"] > 0
     assert records[3]["decoded_vs_pil"] > 0 and records[6]["cache_vs_pil"] > 0
+
+
+@pytest.mark.parametrize("script,args,message", [
+    ("bench_data", ["--cases", "bogus"], "argument --cases: unknown case(s) bogus; valid: train, eval, startup"),
+    ("bench_data", ["--cases", "train,evl"], "argument --cases: unknown case(s) evl; valid: train, eval, startup"),
+    ("bench_data", ["--workers", "x"], "argument --workers: 'x' is not a worker count"),
+    ("bench_data", ["--device", "gpu"], "argument --device: 'gpu' is not a torch device"),
+    ("bench_clipfit_step", ["--cases", "bogus"], "argument --cases: unknown case(s) bogus; valid: train, eval"),
+])
+def test_bad_arguments_are_usage_errors_before_anything_runs(benchmark_module, capsys, script, args, message):
+    with pytest.raises(SystemExit) as exited:
+        benchmark_module(script).main(args)
+    assert exited.value.code == 2
+    printed = capsys.readouterr()
+    assert printed.out == "" and message in printed.err and "Traceback" not in printed.err
+
+
+@pytest.mark.parametrize("script", ["bench_data", "bench_clipfit_step", "run_all"])
+def test_a_cuda_device_without_a_gpu_is_a_usage_error(benchmark_module, capsys, monkeypatch, script):
+    module = benchmark_module(script)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(SystemExit) as exited:
+        module.main(["--device", "cuda"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --device: 'cuda': no CUDA device (torch sees no GPU here); use --device cpu" in err
+
+
+def test_data_benchmark_workers_and_the_startup_folder(benchmark_module, monkeypatch, tmp_path):
+    data = benchmark_module("bench_data")
+    monkeypatch.setattr(data.os, "cpu_count", lambda: 6)
+    assert data.parse_workers("0, 2,cores,max,2") == [0, 2, 6]
+    # The startup case's demo data lives in a temporary folder that is gone afterwards, also on an error.
+    monkeypatch.setattr(data.tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(data, "_startup_runs", lambda *a: (_ for _ in ()).throw(RuntimeError("child failed")))
+    with pytest.raises(RuntimeError, match="child failed"):
+        data.startup_case("tiny", 1, torch.device("cpu"))
+    assert list(tmp_path.iterdir()) == []

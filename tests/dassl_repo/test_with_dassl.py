@@ -163,3 +163,39 @@ def test_python_is_this_interpreter_and_a_repositorys_own_dassl_is_named(tmp_pat
     (tmp_path / "dassl").mkdir()
     (tmp_path / "dassl" / "__init__.py").write_text("")
     assert _script_dassl([sys.executable, str(tmp_path / "train.py")]) == str(tmp_path / "dassl")
+
+
+def test_print_path_with_a_command_is_a_usage_error_not_a_silent_drop(capsys):
+    assert cli.main(["with-dassl", "--print-path", "python", "train.py"]) == 2
+    printed = capsys.readouterr()
+    assert printed.out == ""
+    assert printed.err == ("error: --print-path takes no command (got `python train.py`); drop --print-path to run "
+                           "it, or use --print-path alone to print the folder for PYTHONPATH\n")
+    assert cli.main(["with-dassl"]) == 2
+    assert capsys.readouterr().err == "error: give the command to run, e.g. `clipfit with-dassl python train.py ...`\n"
+
+
+def test_under_with_dassl_what_the_engine_lacks_points_to_a_real_dassl(tmp_path):
+    """CLIPFIT_ENGINE=dassl means nothing where the built-in engine is `dassl` itself."""
+    code = textwrap.dedent("""\
+        from dassl.config import get_cfg_default
+        from dassl.data.transforms import build_transform
+        from dassl.modeling import build_backbone
+        for attempt in (lambda: build_backbone("vgg16"), lambda: build_transform(cfg)):
+            cfg = get_cfg_default()
+            cfg.INPUT.TRANSFORMS = ("randaugment", "normalize")
+            try:
+                attempt()
+            except NotImplementedError as err:
+                print(err)
+        """)
+    lines = with_dassl("python", "-c", code, cwd=tmp_path).stdout.splitlines()
+    assert lines[0] == (
+        "backbone 'vgg16' is one of Dassl's backbones, which clipfit's built-in engine does not serve (it builds "
+        "resnet18, resnet34, resnet50, resnet101, resnet152); install Dassl.pytorch and run without `clipfit "
+        "with-dassl`, or register a backbone of that name into BACKBONE_REGISTRY yourself (e.g. from a module in "
+        "CLIPFIT_PLUGINS)")
+    assert lines[2] == ("INPUT.TRANSFORMS ['randaugment'] (AutoAugment/RandAugment policies) are not implemented "
+                        "by the built-in engine; remove them or install Dassl.pytorch and run without "
+                        "`clipfit with-dassl`")
+    assert "CLIPFIT_ENGINE" not in lines[2]

@@ -1,6 +1,9 @@
 """The parts of Dassl's public API that other Dassl/CoOp-family repositories use beyond CoOp itself:
 samplers, clean_cfg, modeling (backbones, heads, SimpleNet), RAdam, distances and layer helpers."""
+import math
+import os
 import random
+import sys
 from collections import Counter
 
 import pytest
@@ -14,7 +17,10 @@ from clipfit.engine.data.samplers import RandomClassSampler, RandomDomainSampler
 from clipfit.engine.metrics import compute_distance_matrix
 from clipfit.engine.modeling import BACKBONE_REGISTRY, build_backbone, build_head, build_network
 from clipfit.engine.optim import RAdam, build_optimizer
+from clipfit.engine.optim.radam import AdamW, PlainRAdam
 from clipfit.engine.utils import init_network_weights, open_specified_layers
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 class Item:
@@ -104,6 +110,22 @@ def test_backbones_heads_and_simplenet_as_dassl_builds_them(capsys):
     assert "resnet18" in BACKBONE_REGISTRY.registered_names()
 
 
+@pytest.mark.parametrize("name", ["vgg16", "alexnet", "resnet50_ms_l12", "efficientnet_b3", "cnn_digitsdg"])
+def test_dassl_backbones_the_engine_lacks_say_so_and_what_to_do(name, monkeypatch):
+    from clipfit.dassl_shim import _Finder
+    from clipfit.errors import UnsupportedOption
+
+    # Outside `clipfit with-dassl` (no shim finder installed), whatever other tests of this process did.
+    monkeypatch.setattr(sys, "meta_path", [f for f in sys.meta_path if not isinstance(f, _Finder)])
+    with pytest.raises(UnsupportedOption) as caught:
+        build_backbone(name)
+    assert str(caught.value) == (
+        f"backbone {name!r} is one of Dassl's backbones, which clipfit's built-in engine does not serve (it builds "
+        "resnet18, resnet34, resnet50, resnet101, resnet152); run with CLIPFIT_ENGINE=dassl and a real Dassl "
+        "(Dassl.pytorch) installed, or register a backbone of that name into BACKBONE_REGISTRY yourself (e.g. from "
+        "a module in CLIPFIT_PLUGINS)")
+
+
 def _train_radam(optimizer_cls, steps=12, **kwargs):
     torch.manual_seed(0)
     model = nn.Linear(4, 3)
@@ -125,6 +147,107 @@ def test_radam_is_rectified_adam_with_decoupled_weight_decay():
     cfg = get_cfg_default()
     cfg.OPTIM.NAME = "radam"
     assert isinstance(build_optimizer(nn.Linear(2, 2), cfg.OPTIM), RAdam)
+
+
+GRADS = [(0.5, -2.0), (0.25, -1.0), (-0.75, 3.0), (1.0, 0.5), (0.1, -0.2), (-0.3, 0.6), (0.8, 0.4)]
+
+
+def _steps(optimizer_cls, grads=GRADS, start=(1.0, -0.5), **kwargs):
+    """The float64 parameter after each step with the given gradients."""
+    param = nn.Parameter(torch.tensor(start, dtype=torch.float64))
+    optimizer = optimizer_cls([param], **kwargs)
+    seen = []
+    for grad in grads:
+        param.grad = torch.tensor(grad, dtype=torch.float64)
+        optimizer.step()
+        seen.append(param.detach().clone())
+    return seen
+
+
+def _by_hand(grads, start, update, beta1=0.9, beta2=0.999):
+    """Per element, with Python floats: the moments, then `update(p, m, v, t)` gives the new p."""
+    p, m, v, seen = list(start), [0.0] * len(start), [0.0] * len(start), []
+    for t, grad in enumerate(grads, 1):
+        for i, g in enumerate(grad):
+            m[i] = beta1 * m[i] + (1 - beta1) * g
+            v[i] = beta2 * v[i] + (1 - beta2) * g * g
+            p[i] = update(p[i], m[i], v[i], t)
+        seen.append(torch.tensor(p, dtype=torch.float64))
+    return seen
+
+
+def _plain_radam_update(lr, wd, eps=1e-8, beta1=0.9, beta2=0.999, degenerated_to_sgd=True):
+    def update(p, m, v, t):
+        rho_inf = 2 / (1 - beta2) - 1
+        rho_t = rho_inf - 2 * t * beta2**t / (1 - beta2**t)
+        if rho_t < 5 and not degenerated_to_sgd:
+            return p
+        p -= wd * lr * p
+        if rho_t >= 5:
+            rect = math.sqrt((1 - beta2**t) * (rho_t - 4) * (rho_t - 2) * rho_inf
+                             / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+            return p - lr * rect / (1 - beta1**t) * m / (math.sqrt(v) + eps)
+        return p - lr / (1 - beta1**t) * m
+    return update
+
+
+def test_plain_radam_takes_sgd_steps_until_the_variance_is_tractable_then_rectified_ones():
+    # With beta2 = 0.999 the variance length rho_t passes 5 at step 6: five SGD-like steps, then two rectified.
+    got = _steps(PlainRAdam, lr=0.1, weight_decay=0.1)
+    # Step 1 by hand: m = 0.1 g, so p - wd*lr*p - lr/(1 - 0.9) * m = 0.99 p - 0.1 g.
+    torch.testing.assert_close(got[0], torch.tensor([0.99 * 1.0 - 0.05, 0.99 * -0.5 + 0.2], dtype=torch.float64))
+    expected = _by_hand(GRADS, (1.0, -0.5), _plain_radam_update(lr=0.1, wd=0.1))
+    torch.testing.assert_close(torch.stack(got), torch.stack(expected), rtol=1e-12, atol=1e-12)
+    assert not torch.allclose(got[5], got[4])
+    # Same update as RAdam (Dassl's RAdam only caches the step sizes).
+    torch.testing.assert_close(torch.stack(_steps(RAdam, lr=0.1, weight_decay=0.1)), torch.stack(got))
+
+    frozen = _steps(PlainRAdam, lr=0.1, weight_decay=0.1, degenerated_to_sgd=False)
+    assert all(p.tolist() == [1.0, -0.5] for p in frozen[:5])  # no step, not even the weight decay
+    expected = _by_hand(GRADS, (1.0, -0.5), _plain_radam_update(lr=0.1, wd=0.1, degenerated_to_sgd=False))
+    torch.testing.assert_close(torch.stack(frozen), torch.stack(expected), rtol=1e-12, atol=1e-12)
+
+
+def _adamw_update(lr, wd, warmup, eps=1e-8, beta1=0.9, beta2=0.999):
+    def update(p, m, v, t):
+        scheduled = 1e-8 + t * lr / warmup if t < warmup else lr
+        p -= wd * scheduled * p
+        return p - scheduled * math.sqrt(1 - beta2**t) / (1 - beta1**t) * m / (math.sqrt(v) + eps)
+    return update
+
+
+def test_adamw_warms_the_learning_rate_up_linearly_and_decays_the_weights_decoupled():
+    got = _steps(AdamW, grads=GRADS[:4], lr=0.3, weight_decay=0.5, warmup=3)
+    # Step 1 by hand: lr 1e-8 + 0.3/3, the decay multiplies p by 1 - 0.5 lr, then Adam's first step is
+    # lr * g / (|g| + eps / sqrt(1 - beta2)), about lr * sign(g).
+    lr1 = 1e-8 + 0.1
+    first = [p * (1 - 0.5 * lr1) - lr1 * g / (abs(g) + 1e-8 / math.sqrt(0.001)) for p, g in zip((1.0, -0.5), GRADS[0])]
+    torch.testing.assert_close(got[0], torch.tensor(first, dtype=torch.float64), rtol=1e-12, atol=1e-12)
+    expected = _by_hand(GRADS[:4], (1.0, -0.5), _adamw_update(lr=0.3, wd=0.5, warmup=3))
+    torch.testing.assert_close(torch.stack(got), torch.stack(expected), rtol=1e-12, atol=1e-12)
+
+
+def test_adamw_without_warmup_is_torchs_adamw():
+    # eps=0: torch adds eps after bias-correcting sqrt(v), Dassl's AdamW before; without eps they coincide.
+    ours = torch.stack(_steps(AdamW, lr=0.05, weight_decay=0.2, eps=0.0))
+    torch.testing.assert_close(ours, torch.stack(_steps(torch.optim.AdamW, lr=0.05, weight_decay=0.2, eps=0.0)),
+                               rtol=1e-12, atol=1e-12)
+    # With eps the difference stays of the order of lr * eps / |sqrt(v)|.
+    torch.testing.assert_close(torch.stack(_steps(AdamW, lr=0.05, weight_decay=0.2)),
+                               torch.stack(_steps(torch.optim.AdamW, lr=0.05, weight_decay=0.2)), rtol=0, atol=1e-7)
+    assert not torch.equal(ours, torch.stack(_steps(AdamW, lr=0.05, weight_decay=0.2, warmup=3)))
+
+
+def test_the_dassl_radam_module_path_serves_all_three():
+    import subprocess
+
+    from clipfit.dassl_shim import SITE_DIR
+
+    code = ("from dassl.optim.radam import AdamW, PlainRAdam, RAdam; from clipfit.engine.optim import radam; "
+            "print(AdamW is radam.AdamW, PlainRAdam is radam.PlainRAdam, RAdam is radam.RAdam)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": SITE_DIR + ":" + REPO})
+    assert proc.stdout.split() == ["True", "True", "True"], proc.stderr
 
 
 def test_distances_and_layer_helpers():

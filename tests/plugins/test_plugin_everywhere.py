@@ -120,3 +120,37 @@ def test_the_sweep_plans_the_plugin_trainer_and_dataset(world, runs):
     ]
     assert lines[2].startswith("#1 skip ")
     assert "/base2new/train_base/toy_shapes/shots_16/ShapesFit/tiny/seed1" in lines[2]
+
+
+# clipfit/app/plugins.py also checks that `import trainers` found this project's folder, not another one.
+def test_a_trainers_folder_in_the_current_directory_is_a_user_error_naming_it(tmp_path):
+    (tmp_path / "trainers").mkdir()
+    (tmp_path / "trainers" / "__init__.py").write_text("")
+    env = {**os.environ, "PYTHONPATH": REPO}
+    env.pop("CLIPFIT_PLUGINS", None)
+    proc = subprocess.run([sys.executable, "-m", "clipfit", "scripts", "--check"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr == (
+        f"error: `import trainers` resolved to {tmp_path / 'trainers'}, not to this project's trainers/ folder "
+        f"({os.path.join(REPO, 'trainers')}). The current directory ({tmp_path}) has its own trainers/ folder, "
+        "which Python imports first there; run the installed `clipfit` command instead of `python -m clipfit`, "
+        "or run from another folder.\n")
+
+
+def test_an_installed_package_named_trainers_keeps_the_uninstall_advice(tmp_path, monkeypatch):
+    import types
+
+    from clipfit.app.plugins import ShadowedPackage, import_project_package
+    from clipfit.errors import UserInputError
+
+    site = tmp_path / "site-packages" / "trainers"
+    site.mkdir(parents=True)
+    foreign = types.ModuleType("trainers")
+    foreign.__file__ = str(site / "__init__.py")
+    monkeypatch.setitem(sys.modules, "trainers", foreign)
+    with pytest.raises(ShadowedPackage) as caught:
+        import_project_package("trainers")
+    assert isinstance(caught.value, UserInputError) and isinstance(caught.value, ImportError)
+    assert str(caught.value).endswith(f"({os.path.join(REPO, 'trainers')}). Another installed package named "
+                                      "`trainers` shadows it; uninstall the other package.")

@@ -136,6 +136,14 @@ def test_cli_input_errors_exit_2(sweep, args, message):
     assert err.startswith("error: ") and message in err
 
 
+def test_print_commands_without_dry_run_is_an_input_error_and_runs_nothing(sweep, tmp_path):
+    code, out, err = sweep("--trainers", "ZeroshotCLIP", "--datasets", "dtd", "--seeds", "1",
+                           "--data", tmp_path, "--output", tmp_path / "out", "--print-commands")
+    assert code == 2
+    assert err == "error: --print-commands is used only with --dry-run\n"
+    assert out == "" and not (tmp_path / "out").exists()
+
+
 def test_running_without_the_data_root_is_an_input_error(sweep, tmp_path):
     code, _, err = sweep("--trainers", "ZeroshotCLIP", "--datasets", "dtd", "--seeds", "1",
                          "--data", tmp_path / "missing", "--output", tmp_path / "out")

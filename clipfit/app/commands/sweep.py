@@ -214,6 +214,9 @@ def sweep(args) -> int:
     from ..sweep import Plan, gpu_slots, make_log_dir, run_sweep, visible_gpus
     from ..sweep.slurm import require_submitit
 
+    if args.print_commands and not args.dry_run:
+        # Without this check the flag would be dropped and the whole sweep would start.
+        raise UserInputError("--print-commands is used only with --dry-run")
     grid = build_grid(args)
     options = slurm_options(args)
     if options is not None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shlex
 import subprocess
 import sys
+
+from ...errors import UserInputError
 
 NAME = "with-dassl"
 HELP = "Run a command (e.g. another repository's `python train.py ...`) with the built-in engine as `dassl`."
@@ -56,16 +59,20 @@ def _script_dassl(cmd: list[str]) -> str | None:
 def run(args) -> int:
     from ...dassl_shim import SITE_DIR, other_dassl, shadow_notice
 
+    given = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+    if args.print_path and given:
+        # Printing the path and exiting 0 would drop the command without a word.
+        raise UserInputError(f"--print-path takes no command (got `{shlex.join(given)}`); drop --print-path to "
+                             "run it, or use --print-path alone to print the folder for PYTHONPATH")
     if args.print_path:
         print(SITE_DIR)
         real = other_dassl()
         if real is not None:
             print(shadow_notice(real), file=sys.stderr)
         return 0
-    if not args.cmd or args.cmd == ["--"]:
-        print("error: give the command to run, e.g. `clipfit with-dassl python train.py ...`", file=sys.stderr)
-        return 2
-    cmd = child_command(args.cmd[1:] if args.cmd[0] == "--" else args.cmd)
+    if not given:
+        raise UserInputError("give the command to run, e.g. `clipfit with-dassl python train.py ...`")
+    cmd = child_command(given)
     vendored = _script_dassl(cmd)
     if vendored is not None:
         print(f"clipfit with-dassl: the repository's own {vendored} runs as `dassl` (the script's folder comes "

@@ -126,9 +126,11 @@ def _build_transform_train(cfg, choices, target_size, normalize) -> Compose:
     print("Building transform_train")
     unsupported = sorted(UNSUPPORTED_CHOICES.intersection(choices))
     if unsupported:
+        from ...dassl_shim import real_dassl_advice
+
         raise UnsupportedOption(
             f"INPUT.TRANSFORMS {unsupported} (AutoAugment/RandAugment policies) are not implemented by the "
-            "built-in engine; remove them or run with CLIPFIT_ENGINE=dassl"
+            f"built-in engine; remove them or {real_dassl_advice()}"
         )
     tfm = []
     interp = INTERPOLATION_MODES[cfg.INPUT.INTERPOLATION]

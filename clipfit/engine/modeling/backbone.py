@@ -9,9 +9,23 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from ...errors import UnsupportedOption
 from ..registry import Registry, build_module
 
 BACKBONE_REGISTRY = Registry("BACKBONE")
+
+# The names Dassl's backbone registry holds that this engine does not build: asked for one, the user gets
+# "that is a Dassl backbone" rather than "unknown name, do you mean resnet18".
+_DEPTHS = (18, 50, 101)
+DASSL_ONLY_BACKBONES = frozenset({
+    "alexnet", "vgg16", "cnn_digitsdg", "cnn_digitsingle", "cnn_digit5_m3sda", "wide_resnet_28_2",
+    "wide_resnet_16_4", "mobilenetv2", "preact_resnet18",
+    *(f"shufflenet_v2_x{w}" for w in ("0_5", "1_0", "1_5", "2_0")),
+    *(f"efficientnet_b{i}" for i in range(8)),
+    *(f"resnet{d}_{mix}_l{layers}" for d in _DEPTHS for mix in ("ms", "efdmix") for layers in ("123", "12", "1")),
+    *(f"resnet{d}_dynamic" for d in _DEPTHS),
+    *(f"resnet{d}_dynamic_ms_l{layers}" for d in _DEPTHS for layers in ("123", "12", "1")),
+})
 
 
 class Backbone(nn.Module):
@@ -22,6 +36,14 @@ class Backbone(nn.Module):
 
 
 def build_backbone(name: str, verbose: bool = True, **kwargs) -> nn.Module:
+    if name in DASSL_ONLY_BACKBONES and name not in BACKBONE_REGISTRY:
+        from ...dassl_shim import real_dassl_advice
+
+        raise UnsupportedOption(
+            f"backbone {name!r} is one of Dassl's backbones, which clipfit's built-in engine does not serve "
+            f"(it builds {', '.join(BACKBONE_REGISTRY.registered_names())}); {real_dassl_advice()}, or register "
+            "a backbone of that name into BACKBONE_REGISTRY yourself (e.g. from a module in CLIPFIT_PLUGINS)"
+        )
     return build_module(BACKBONE_REGISTRY, name, "Backbone", verbose, **kwargs)
 
 
