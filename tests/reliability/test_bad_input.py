@@ -541,3 +541,69 @@ def test_a_script_with_bad_input_exits_cleanly(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == USER_ERROR_EXIT and "Traceback" not in proc.stderr
     assert "data root" in proc.stderr and "DATA=" in proc.stderr
+
+
+# --- a checkpoint of another trainer or other settings --------------------------------------------------------------
+
+COOP_CFG = os.path.join(REPO, "configs", "trainers", "CoOp", "tiny_demo.yaml")
+COCOOP_CFG = os.path.join(REPO, "configs", "trainers", "CoCoOp", "vit_b16_c4_ep10_batch1_ctxv1.yaml")
+
+
+@pytest.mark.parametrize("trainer,cfg", [("CoOp", COOP_CFG), ("CoCoOp", COCOOP_CFG)])
+def test_a_clipfit_checkpoint_evaluated_by_another_trainer_names_the_writer(finished_run, data_root, tmp_path, capsys,
+                                                                            trainer, cfg):
+    code, _, err = train(capsys, data_root, tmp_path / "eval", "MODEL.BACKBONE.NAME", "tiny",
+                         flags=("--trainer", trainer, "--config-file", cfg, "--eval-only",
+                                "--model-dir", str(finished_run)))
+    assert_user_error(code, err, "does not match", "written by CLIPFit", "missing from the checkpoint", "ctx",
+                      "--trainer CLIPFit")
+
+
+def test_a_coop_checkpoint_with_another_n_ctx_names_the_shapes(data_root, tmp_path, capsys):
+    coop = ("--trainer", "CoOp", "--config-file", COOP_CFG)
+    code, _, err = train(capsys, data_root, tmp_path / "coop", "MODEL.BACKBONE.NAME", "tiny", flags=coop)
+    assert code == 0, err
+    code, _, err = train(capsys, data_root, tmp_path / "eval", "MODEL.BACKBONE.NAME", "tiny", "TRAINER.COOP.N_CTX", "8",
+                         flags=(*coop, "--eval-only", "--model-dir", str(tmp_path / "coop")))
+    assert_user_error(code, err, "does not match", "shape mismatches", "ctx checkpoint (16,", "TRAINER.COOP")
+
+
+# --- train.py's own flags ------------------------------------------------------------------------------------------
+
+def test_no_trainer_is_said_before_anything_is_printed(capsys):
+    code = train_command.run(train_command.build_parser().parse_args([]))
+    out, err = capsys.readouterr()
+    assert_user_error(code, err, "--trainer is required", "CLIPFit", "CoOp")
+    assert out == ""
+
+
+def test_a_missing_model_dir_says_the_folder_does_not_exist(data_root, tmp_path, capsys):
+    code, _, err = train(capsys, data_root, tmp_path / "eval",
+                         flags=("--eval-only", "--model-dir", str(tmp_path / "no")))
+    assert_user_error(code, err, "--model-dir", str(tmp_path / "no"), "no such folder")
+
+
+def test_model_dir_without_eval_only_is_noted(data_root, tmp_path, capsys):
+    code, out, err = train(capsys, data_root, tmp_path / "out", "OPTIM.MAX_EPOCH", "1",
+                           flags=("--no-train", "--model-dir", str(tmp_path)))
+    assert code == 0, err
+    assert "is used only with --eval-only" in out and "--resume" in out
+
+
+def test_a_plugin_that_does_not_exist_is_a_user_error(data_root, tmp_path, capsys, monkeypatch):
+    from clipfit.app.cli import main
+
+    monkeypatch.setenv("CLIPFIT_PLUGINS", "no_such_mod")
+    code, _, err = train(capsys, data_root, tmp_path / "out")
+    assert_user_error(code, err, "CLIPFIT_PLUGINS names no_such_mod", "No module named 'no_such_mod'")
+    code = main(["sweep", "--trainers", "CLIPFit", "--datasets", "demo_shapes", "--seeds", "1", "--dry-run"])
+    assert_user_error(code, capsys.readouterr().err, "CLIPFIT_PLUGINS names no_such_mod")
+
+
+def test_a_plugin_failing_inside_its_own_import_keeps_its_traceback(data_root, tmp_path, capsys, monkeypatch):
+    (tmp_path / "broken_plugin.py").write_text("import no_such_dependency_of_the_plugin\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("CLIPFIT_PLUGINS", "broken_plugin")
+    with pytest.raises(ImportError, match="no_such_dependency_of_the_plugin") as raised:
+        train(capsys, data_root, tmp_path / "out")
+    assert not isinstance(raised.value, UserInputError)
