@@ -607,3 +607,25 @@ def test_a_plugin_failing_inside_its_own_import_keeps_its_traceback(data_root, t
     with pytest.raises(ImportError, match="no_such_dependency_of_the_plugin") as raised:
         train(capsys, data_root, tmp_path / "out")
     assert not isinstance(raised.value, UserInputError)
+
+
+# --- the scripts' and the sweep's own inputs ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_sweep_with_a_missing_config_stem_lists_the_stems(tmp_path, capsys, dry_run):
+    from clipfit.app.cli import main
+
+    argv = ["sweep", "--trainers", "CLIPFit", "--datasets", "demo_shapes", "--seeds", "1", "--cfg", "nope",
+            "--output", str(tmp_path / "out"), *(["--dry-run"] if dry_run else [])]
+    code = main(argv)
+    out, err = capsys.readouterr()
+    assert_user_error(code, err, "configs/trainers/CLIPFit/nope.yaml", "tiny_demo", "vit_b16_ep10")
+    assert "dry run" not in out
+
+
+def test_opts_with_an_unclosed_quote_is_a_user_error(monkeypatch):
+    from clipfit.app.jobs import job_from_env
+
+    monkeypatch.setenv("OPTS", "OPTIM.LR '0.1")
+    with pytest.raises(UserInputError, match="OPTS: no closing quotation"):
+        job_from_env("CLIPFit", "few_shot", ["demo_shapes", "2", "1"])
