@@ -629,3 +629,20 @@ def test_opts_with_an_unclosed_quote_is_a_user_error(monkeypatch):
     monkeypatch.setenv("OPTS", "OPTIM.LR '0.1")
     with pytest.raises(UserInputError, match="OPTS: no closing quotation"):
         job_from_env("CLIPFit", "few_shot", ["demo_shapes", "2", "1"])
+
+
+@pytest.mark.parametrize("command", ["demo", "report"])
+def test_an_output_path_that_is_a_file(tmp_path, capsys, command):
+    from clipfit.app.cli import main
+
+    target = tmp_path / "a_file"
+    target.write_text("")
+    argv = (["demo", "--output", str(target)] if command == "demo"
+            else ["report", "--output-dir", str(tmp_path), "--out", str(target), "--no-figures"])
+    if command == "report":
+        _b2n_train_run(str(tmp_path / "runs"), "seed1", 25.0)
+        argv[2] = str(tmp_path / "runs")
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code != 0 and "Traceback" not in err
+    assert str(target) in err and "is a file" in err and ("--output" if command == "demo" else "--out") in err
