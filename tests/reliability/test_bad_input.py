@@ -646,3 +646,47 @@ def test_an_output_path_that_is_a_file(tmp_path, capsys, command):
     err = capsys.readouterr().err
     assert code != 0 and "Traceback" not in err
     assert str(target) in err and "is a file" in err and ("--output" if command == "demo" else "--out") in err
+
+
+def _finished_b2n_test_job(data_root, tmp_path, monkeypatch):
+    from clipfit.app.jobs import Job
+
+    job = Job("CLIPFit", "base2new_test", "demo_shapes", 1, data_root=data_root, output_root=str(tmp_path / "out"),
+              cfg_override="tiny_demo")
+    train_dir = job.train_job.output_dir
+    fake_logs.write(train_dir, fake_logs.training_log(train_dir, 30.0, dataset="demo_shapes", cfg="tiny_demo",
+                                                      subsample="base"))
+    fake_logs.write(job.output_dir, fake_logs.eval_log(job.output_dir, 40.0, dataset="demo_shapes", cfg="tiny_demo",
+                                                       subsample="new"))
+    for name, value in (("FORCE", "1"), ("CFG", "tiny_demo"), ("DATA", data_root), ("OUTPUT", str(tmp_path / "out"))):
+        monkeypatch.setenv(name, value)
+    return job
+
+
+def test_force_with_a_bad_argument_keeps_the_finished_result(data_root, tmp_path, capsys, monkeypatch):
+    from clipfit.app import runner
+
+    job = _finished_b2n_test_job(data_root, tmp_path, monkeypatch)
+    monkeypatch.setenv("LOAD_EPOCH", "abc")
+    assert runner.main(["CLIPFit", "base2new_test", "demo_shapes", "1"]) == USER_ERROR_EXIT
+    out, err = capsys.readouterr()
+    assert "invalid int value: 'abc'" in err and "Traceback" not in err
+    assert f"moved the previous run back to {job.output_dir}" in out + err
+    assert runner.job_result(job) == 40.0
+    assert not [p for p in os.listdir(os.path.dirname(job.output_dir)) if ".old-" in p]
+
+
+def test_force_keeps_the_previous_run_aside_when_the_new_one_started(data_root, tmp_path, capsys, monkeypatch):
+    from clipfit.app import runner
+
+    job = _finished_b2n_test_job(data_root, tmp_path, monkeypatch)
+
+    def started_then_failed(argv):
+        fake_logs.write(job.output_dir, "started\n")
+        return 1
+
+    monkeypatch.setattr(runner, "run_train_in_process", started_then_failed)
+    assert runner.main(["CLIPFit", "base2new_test", "demo_shapes", "1"]) == 1
+    out, err = capsys.readouterr()
+    assert "the new run failed after it started; the previous run stays at" in out + err
+    assert [p for p in os.listdir(os.path.dirname(job.output_dir)) if ".old-" in p]
