@@ -199,6 +199,25 @@ def test_resume_with_other_settings_stops_and_names_the_keys(finished_run, data_
     assert_user_error(code, err, key, "other settings", "FORCE=1", "another --output-dir")
 
 
+def test_resume_from_another_folder_with_other_settings_names_that_folder(finished_run, data_root, tmp_path, capsys):
+    code, _, err = train(capsys, data_root, tmp_path / "r2", "OPTIM.MAX_EPOCH", "2", "OPTIM.LR", "0.01",
+                         flags=("--resume", str(finished_run)))
+    assert_user_error(code, err, f"{finished_run} holds a finished run with other settings", "OPTIM.LR",
+                      "--resume", "from scratch")
+    assert "unfinished" not in err and f"{tmp_path / 'r2'} holds" not in err
+
+
+def test_an_unfinished_run_with_other_settings_says_its_epoch(finished_run, data_root, tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(finished_run, run)
+    os.remove(run / "prompt_learner" / "model.pth.tar-2")
+    (run / "prompt_learner" / "checkpoint").write_text("model.pth.tar-1\n")
+    code, _, err = train(capsys, data_root, run, "OPTIM.MAX_EPOCH", "2", "TRAIN.CHECKPOINT_FREQ", "1",
+                         "OPTIM.LR", "0.01")
+    assert_user_error(code, err, f"{run} holds an unfinished run (epoch 1 of 2)", "rerun the script with FORCE=1",
+                      "another --output-dir")
+
+
 def test_resume_after_moving_the_data_keeps_going(finished_run, data_root, tmp_path, capsys):
     """Where the data lies, loader workers and test batch size do not change what a run trains."""
     run, moved = tmp_path / "run", tmp_path / "moved_data"
