@@ -49,6 +49,23 @@ def model_file(fdir: str, epoch: int | None) -> str:
     return os.path.join(fdir, f"model.pth.tar-{epochs[-1]}")
 
 
+def checkpoint_writer(checkpoint: dict, fpath: str) -> str | None:
+    """The trainer that wrote `fpath`: its stored settings say so (`run_config`); a checkpoint of an older
+    release or of Dassl has none, then its run folder's log.txt (train.py's argument dump `trainer: NAME`)."""
+    saved = (checkpoint.get("run_config") or {}).get("TRAINER.NAME")
+    if saved:
+        return saved.strip("'\"")  # stored as repr()
+    log = os.path.join(os.path.dirname(os.path.dirname(fpath)), "log.txt")
+    try:
+        with open(log, encoding="utf-8", errors="replace") as f:
+            for _, line in zip(range(400), f):  # the dump is near the top; a long log is not read whole
+                if line.startswith("trainer: ") and line.strip() != "trainer:":
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
 def check_trained_checkpoint(checkpoint, fpath: str) -> dict:
     """`checkpoint` when it is a training checkpoint (a dict with `state_dict`), else a CheckpointError."""
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:

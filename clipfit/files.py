@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
+from .errors import UserInputError
+
 __all__ = [
     "CACHE_ENV", "atomic_open", "atomic_write", "cache_root", "dump_json_text", "host_name", "process_alive",
     "remove_stale_temp_files", "write_json",
@@ -140,3 +142,16 @@ def write_json(obj: Any, fpath: str) -> None:
     """Dassl's `write_json` layout, written atomically."""
     text = dump_json_text(obj)
     atomic_write(fpath, lambda f: f.write(text), mode="w")
+
+
+def make_output_folder(directory: str, flag: str) -> None:
+    """`os.makedirs(directory, exist_ok=True)`, with the user errors that name `flag`, the option that chose it:
+    a file where a folder goes (the folder itself or one above it), or no permission to create it."""
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as e:
+        raise UserInputError(f"output folder {directory}: {e.filename or directory} is a file, not a folder; "
+                             f"choose another {flag}") from e
+    except PermissionError as e:
+        raise UserInputError(f"cannot create the output folder {directory}: permission denied ({e.filename}); "
+                             f"choose a writable {flag}") from e

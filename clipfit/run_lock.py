@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 
 from .errors import UserInputError
-from .files import host_name
+from .files import host_name, make_output_folder
 
 LOCK_NAME = ".clipfit-run.lock"
 
@@ -93,14 +93,7 @@ def _open_locked(path: str, directory: str) -> int:
 
 def acquire(directory: str) -> str:
     """Create `directory` if needed and lock it for this process; return the lock file's path."""
-    try:
-        os.makedirs(directory, exist_ok=True)
-    except (FileExistsError, NotADirectoryError) as e:
-        raise UserInputError(f"output folder {directory}: {e.filename or directory} is a file, not a folder; "
-                             "choose another --output-dir") from e
-    except PermissionError as e:
-        raise UserInputError(f"cannot create the output folder {directory}: permission denied ({e.filename}); "
-                             "choose a writable --output-dir") from e
+    make_output_folder(directory, "--output-dir")
     path = lock_path(directory)
     if path in _held:
         refuse_if_in_use(directory, "this run")

@@ -15,7 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from yacs.config import CfgNode as CN
 
-from clipfit.checkpoint_files import check_trained_checkpoint, model_file
+from clipfit.checkpoint_files import check_trained_checkpoint, checkpoint_writer, model_file
 from clipfit.clip import (
     PRECISIONS,
     TextFeatureCache,
@@ -260,4 +260,16 @@ class ClipTrainer(TrainerX):
             for key in ("token_prefix", "token_suffix"):
                 state_dict.pop(key, None)
             print(f'Loading weights to {name} from "{model_path}" (epoch = {checkpoint.get("epoch")})')
-            self._models[name].load_state_dict(state_dict)
+            self._load_checked(name, state_dict, model_path, checkpoint_writer(checkpoint, model_path))
+
+    def _load_checked(self, name: str, state_dict: dict, model_path: str, writer: str | None) -> None:
+        """Every method's checkpoint goes through the one strict loader, so a file of another trainer or other
+        settings is one message naming it (not torch's `Missing key(s)` / `size mismatch` traceback)."""
+        module = self._models[name]
+        this = self.cfg.TRAINER.NAME
+        source = model_path if not writer else f"{model_path} (written by {writer})"
+        if writer and writer != this:
+            how = f"It is a {writer} checkpoint and this is {this}: load it with --trainer {writer} and its config."
+        else:
+            how = f"Load it with the same MODEL.BACKBONE.NAME and TRAINER.{this.upper()} options it was trained with."
+        load_trained_state_dict(module, state_dict, list(module.state_dict()), source=source, how_to_load=how)

@@ -118,6 +118,18 @@ class Job:
         folder = os.path.join(PROJECT_ROOT, "configs", "trainers", self.recipe.config_dir)  # absolute: a plugin's
         return relative_to_project(os.path.join(folder, f"{self.cfg}.yaml"))
 
+    def check_config_file(self) -> None:
+        """The config stem (CFG / --cfg, else the recipe's) must name a file: a typo found while planning,
+        not in the middle of a sweep; the message lists the stems there are."""
+        path = os.path.join(PROJECT_ROOT, self.config_file)
+        if os.path.isfile(path):
+            return
+        folder = os.path.dirname(path)
+        stems = sorted(n[: -len(".yaml")] for n in os.listdir(folder) if n.endswith(".yaml")) \
+            if os.path.isdir(folder) else []
+        raise UserInputError(f"config {self.cfg!r} of trainer {self.trainer}: no such file {self.config_file}; "
+                             f"the configs of {self.trainer} are: {', '.join(stems) or 'none'}")
+
     @property
     def dataset_config_file(self) -> str:
         return relative_to_project(datasets_catalog.facts(self.dataset).config_file)
@@ -195,6 +207,14 @@ class Job:
         return f"{self.trainer} {self.dataset} seed {self.seed}: {what}"
 
 
+def split_opts(text: str, name: str = "OPTS") -> tuple[str, ...]:
+    """`text` ("KEY VALUE ...") split as a shell would; unbalanced quotes are the user's to fix."""
+    try:
+        return tuple(shlex.split(text))
+    except ValueError as e:  # shlex's only error: "No closing quotation" / "No escaped character"
+        raise UserInputError(f"{name}: {str(e).lower()} in {text!r}") from None
+
+
 def job_from_env(trainer: str, protocol: str, args: list[str]) -> Job:
     """Build a job from a script's positional arguments and the environment knobs (read here, once)."""
     if protocol not in USAGE:
@@ -228,6 +248,6 @@ def job_from_env(trainer: str, protocol: str, args: list[str]) -> Job:
         data_root=env("DATA", "./data"),
         output_root=env("OUTPUT", "./output"),
         cfg_override=cfg_override,
-        extra_opts=tuple(shlex.split(env("OPTS"))),
+        extra_opts=split_opts(env("OPTS")),
         knobs=capture_knobs(knob_names(trainer, cfg_override), os.environ),
     )

@@ -54,4 +54,18 @@ def import_plugins() -> None:
         try:
             importlib.import_module(module_name)
         except ImportError as e:
-            raise ImportError(f"{PLUGINS_ENV} names `{module_name}`, which cannot be imported: {e}") from e
+            message = f"{PLUGINS_ENV} names {module_name}, which cannot be imported: {e}"
+            if _is_the_module_itself(e, module_name):
+                raise PluginNotFound(message) from e
+            # The plugin was found but failed while importing: its own bug, so it keeps its traceback.
+            raise ImportError(message) from e
+
+
+class PluginNotFound(UserInputError, ImportError):
+    """A CLIPFIT_PLUGINS entry names a module (or a package of it) that does not exist: a typo or a PYTHONPATH."""
+
+
+def _is_the_module_itself(error: ImportError, module_name: str) -> bool:
+    missing = getattr(error, "name", None)
+    return (isinstance(error, ModuleNotFoundError) and missing is not None
+            and (module_name == missing or module_name.startswith(missing + ".")))

@@ -1,6 +1,7 @@
 """Runs one benchmark job: skip it when finished, move it aside on FORCE=1, check inputs, call train.py."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import subprocess
@@ -60,6 +61,26 @@ def move_aside(directory: str) -> str:
     return target
 
 
+def move_back_if_untouched(directory: str, moved: str) -> str:
+    """After a FORCE=1 rerun failed: the previous run goes back to `directory` when the new one wrote nothing
+    there (it stopped on its arguments or its config), so a typo never hides a finished result. Returns the
+    line that says where the previous run is now."""
+    from ..run_lock import LOCK_NAME
+
+    try:
+        written = [n for n in os.listdir(directory) if n != LOCK_NAME]
+    except FileNotFoundError:
+        written = []
+    if written:
+        return f"FORCE=1: the new run failed after it started; the previous run stays at {moved}"
+    if os.path.isdir(directory):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(os.path.join(directory, LOCK_NAME))
+        os.rmdir(directory)
+    os.rename(moved, directory)
+    return f"FORCE=1: the new run failed before it started; moved the previous run back to {directory}"
+
+
 def wait_through_ctrl_c(proc: subprocess.Popen) -> int:
     """Wait for train.py even on Ctrl-C: it gets the same signal, finishes its atomic writes and says how to
     resume (killing it, as subprocess.run does, would lose that line)."""
@@ -78,11 +99,12 @@ def run_train_in_process(argv: list[str]) -> int:
     from .commands.train import build_parser
     from .commands.train import run as run_train
 
-    args = build_parser().parse_args(argv)
     previous = os.getcwd()
     os.chdir(PROJECT_ROOT)
     try:
-        return run_train(args)
+        return run_train(build_parser().parse_args(argv))
+    except SystemExit as e:  # argparse's exit on a bad flag: its message is printed, the status is its code
+        return e.code if isinstance(e.code, int) else 1
     except Exception:  # as the subprocess would: the traceback, then a failed exit status
         traceback.print_exc()
         return 1
@@ -106,8 +128,10 @@ def run_job(job: Job, force: bool = False, stdout=None, stderr=None, env=None, i
               file=out)
         return SKIPPED
     check_inputs(job)
+    moved = None
     if force and os.path.isdir(directory):
-        print(f"FORCE=1: moved the previous run to {move_aside(directory)}", file=out)
+        moved = move_aside(directory)
+        print(f"FORCE=1: moved the previous run to {moved}", file=out)
     elif os.path.isdir(directory):
         print(f"Unfinished run at {job.output_dir}: training resumes from its last checkpoint if there is one",
               file=out)
@@ -121,6 +145,8 @@ def run_job(job: Job, force: bool = False, stdout=None, stderr=None, env=None, i
         proc = subprocess.Popen([sys.executable, *argv[1:]], cwd=PROJECT_ROOT, stdout=stdout, stderr=stderr, env=env)
         returncode = wait_through_ctrl_c(proc)
     if returncode != 0:
+        if moved is not None:
+            print(move_back_if_untouched(directory, moved), file=out if out is not None else sys.stderr, flush=True)
         raise subprocess.CalledProcessError(returncode, shown)
     return DONE
 

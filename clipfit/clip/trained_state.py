@@ -17,15 +17,16 @@ class TrainedStateMismatch(UserInputError, RuntimeError):
 
 
 def load_trained_state_dict(
-    model: nn.Module, state: Mapping[str, torch.Tensor], expected_names: Iterable[str], source: str = "checkpoint"
+    model: nn.Module, state: Mapping[str, torch.Tensor], expected_names: Iterable[str], source: str = "checkpoint",
+    how_to_load: str = "Load it with the same MODEL.BACKBONE.NAME and parameter preset it was trained with.",
 ) -> None:
     """Copies trained parameters into `model`, strictly: the names must be exactly `expected_names`
     (parameters of `model`) and the shapes must agree. Values are cast to the model's dtypes.
 
-    Raises `TrainedStateMismatch` naming the missing / unexpected / wrongly shaped entries.
+    Raises `TrainedStateMismatch` naming the missing / unexpected / wrongly shaped entries, then `how_to_load`.
     """
     expected = list(expected_names)
-    params = dict(model.named_parameters())
+    params = {**dict(model.named_buffers()), **dict(model.named_parameters())}  # a persistent buffer may be saved
     missing = [n for n in expected if n not in state]
     expected_set = set(expected)
     unexpected = [n for n in state if n not in expected_set]
@@ -43,7 +44,7 @@ def load_trained_state_dict(
                 ("shape mismatches", wrong_shape),
             ]
         )
-        lines.append("Load it with the same MODEL.BACKBONE.NAME and parameter preset it was trained with.")
+        lines.append(how_to_load)
         raise TrainedStateMismatch("\n".join(lines))
     with torch.no_grad():
         for name in expected:

@@ -71,20 +71,41 @@ def training_settings(cfg) -> dict[str, str]:
             if not any(k == skip or (skip.endswith(".") and k.startswith(skip)) for skip in _NOT_TRAINING)}
 
 
-def check_same_settings(saved: dict[str, str] | None, cfg, checkpoint: str) -> None:
-    """A resumed run continues the saved one only with its settings (its scheduler and epochs come along)."""
+def check_same_settings(saved: dict[str, str] | None, cfg, checkpoint: str, epoch: int | None = None) -> None:
+    """A resumed run continues the saved one only with its settings (its scheduler and epochs come along).
+
+    `checkpoint` is the file found, `epoch` the one it was saved at: the message names the run folder it lies
+    in (the --resume folder, which need not be the --output-dir) and says whether that run had finished."""
     if not saved:
         return
     current = training_settings(cfg)
     # A key only one side has comes from a plugin imported in one run only: it is another class's node.
     differ = sorted(k for k in saved.keys() & current.keys() if saved[k] != current[k])
-    if differ:
-        shown = "; ".join(f"{k}: {saved[k]} then, {current[k]} now" for k in differ)
-        raise UserInputError(
-            f"{cfg.OUTPUT_DIR} holds an unfinished run with other settings ({checkpoint}): {shown}. A run resumes "
-            "only with the settings it started with: rerun with FORCE=1 (the scripts move the old run aside), "
-            "move that folder away, or use another --output-dir"
-        )
+    if not differ:
+        return
+    shown = "; ".join(f"{k}: {saved[k]} then, {current[k]} now" for k in differ)
+    run_dir = os.path.dirname(os.path.dirname(checkpoint))  # <run>/<model name>/model.pth.tar-N
+    if cfg.RESUME and os.path.normpath(cfg.RESUME) != os.path.normpath(cfg.OUTPUT_DIR):
+        way_out = (f"give --resume a run of these settings, or leave --resume out to train into "
+                   f"{cfg.OUTPUT_DIR} from scratch")
+    else:
+        way_out = ("rerun the script with FORCE=1 (it moves the old run aside), move that folder away, "
+                   "or pass another --output-dir")
+    raise UserInputError(
+        f"{run_dir} holds {_which_run(saved, epoch)} with other settings ({checkpoint}): {shown}. A run resumes "
+        f"only with the settings it started with: {way_out}"
+    )
+
+
+def _which_run(saved: dict[str, str], epoch: int | None) -> str:
+    """'a finished run' / 'an unfinished run (epoch 3 of 10)' when the checkpoint's epoch says, else 'a run'."""
+    try:
+        max_epoch = int(saved.get("OPTIM.MAX_EPOCH", ""))
+    except ValueError:
+        return "a run"
+    if not isinstance(epoch, int):
+        return "a run"
+    return "a finished run" if epoch >= max_epoch else f"an unfinished run (epoch {epoch} of {max_epoch})"
 
 
 def check_resume_folder(directory: str, names: list[str]) -> None:

@@ -89,7 +89,7 @@ class RegisteredModels:
         cfg = getattr(self, "cfg", None)
         for fpath, checkpoint in picked:
             if cfg is not None:
-                check_same_settings(checkpoint.get("run_config"), cfg, fpath)
+                check_same_settings(checkpoint.get("run_config"), cfg, fpath, checkpoint.get("epoch"))
         start_epoch = 0
         for name, (fpath, checkpoint) in zip(names, picked):
             print(f'Loading checkpoint from "{fpath}"')

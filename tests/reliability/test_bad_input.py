@@ -199,6 +199,25 @@ def test_resume_with_other_settings_stops_and_names_the_keys(finished_run, data_
     assert_user_error(code, err, key, "other settings", "FORCE=1", "another --output-dir")
 
 
+def test_resume_from_another_folder_with_other_settings_names_that_folder(finished_run, data_root, tmp_path, capsys):
+    code, _, err = train(capsys, data_root, tmp_path / "r2", "OPTIM.MAX_EPOCH", "2", "OPTIM.LR", "0.01",
+                         flags=("--resume", str(finished_run)))
+    assert_user_error(code, err, f"{finished_run} holds a finished run with other settings", "OPTIM.LR",
+                      "--resume", "from scratch")
+    assert "unfinished" not in err and f"{tmp_path / 'r2'} holds" not in err
+
+
+def test_an_unfinished_run_with_other_settings_says_its_epoch(finished_run, data_root, tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(finished_run, run)
+    os.remove(run / "prompt_learner" / "model.pth.tar-2")
+    (run / "prompt_learner" / "checkpoint").write_text("model.pth.tar-1\n")
+    code, _, err = train(capsys, data_root, run, "OPTIM.MAX_EPOCH", "2", "TRAIN.CHECKPOINT_FREQ", "1",
+                         "OPTIM.LR", "0.01")
+    assert_user_error(code, err, f"{run} holds an unfinished run (epoch 1 of 2)", "rerun the script with FORCE=1",
+                      "another --output-dir")
+
+
 def test_resume_after_moving_the_data_keeps_going(finished_run, data_root, tmp_path, capsys):
     """Where the data lies, loader workers and test batch size do not change what a run trains."""
     run, moved = tmp_path / "run", tmp_path / "moved_data"
@@ -571,3 +590,152 @@ def test_a_script_with_bad_input_exits_cleanly(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == USER_ERROR_EXIT and "Traceback" not in proc.stderr
     assert "data root" in proc.stderr and "DATA=" in proc.stderr
+
+
+# --- a checkpoint of another trainer or other settings --------------------------------------------------------------
+
+COOP_CFG = os.path.join(REPO, "configs", "trainers", "CoOp", "tiny_demo.yaml")
+COCOOP_CFG = os.path.join(REPO, "configs", "trainers", "CoCoOp", "vit_b16_c4_ep10_batch1_ctxv1.yaml")
+
+
+@pytest.mark.parametrize("trainer,cfg", [("CoOp", COOP_CFG), ("CoCoOp", COCOOP_CFG)])
+def test_a_clipfit_checkpoint_evaluated_by_another_trainer_names_the_writer(finished_run, data_root, tmp_path, capsys,
+                                                                            trainer, cfg):
+    code, _, err = train(capsys, data_root, tmp_path / "eval", "MODEL.BACKBONE.NAME", "tiny",
+                         flags=("--trainer", trainer, "--config-file", cfg, "--eval-only",
+                                "--model-dir", str(finished_run)))
+    assert_user_error(code, err, "does not match", "written by CLIPFit", "missing from the checkpoint", "ctx",
+                      "--trainer CLIPFit")
+
+
+def test_a_coop_checkpoint_with_another_n_ctx_names_the_shapes(data_root, tmp_path, capsys):
+    coop = ("--trainer", "CoOp", "--config-file", COOP_CFG)
+    code, _, err = train(capsys, data_root, tmp_path / "coop", "MODEL.BACKBONE.NAME", "tiny", flags=coop)
+    assert code == 0, err
+    code, _, err = train(capsys, data_root, tmp_path / "eval", "MODEL.BACKBONE.NAME", "tiny", "TRAINER.COOP.N_CTX", "8",
+                         flags=(*coop, "--eval-only", "--model-dir", str(tmp_path / "coop")))
+    assert_user_error(code, err, "does not match", "shape mismatches", "ctx checkpoint (16,", "TRAINER.COOP")
+
+
+# --- train.py's own flags ------------------------------------------------------------------------------------------
+
+def test_no_trainer_is_said_before_anything_is_printed(capsys):
+    code = train_command.run(train_command.build_parser().parse_args([]))
+    out, err = capsys.readouterr()
+    assert_user_error(code, err, "--trainer is required", "CLIPFit", "CoOp")
+    assert out == ""
+
+
+def test_a_missing_model_dir_says_the_folder_does_not_exist(data_root, tmp_path, capsys):
+    code, _, err = train(capsys, data_root, tmp_path / "eval",
+                         flags=("--eval-only", "--model-dir", str(tmp_path / "no")))
+    assert_user_error(code, err, "--model-dir", str(tmp_path / "no"), "no such folder")
+
+
+def test_model_dir_without_eval_only_is_noted(data_root, tmp_path, capsys):
+    code, out, err = train(capsys, data_root, tmp_path / "out", "OPTIM.MAX_EPOCH", "1",
+                           flags=("--no-train", "--model-dir", str(tmp_path)))
+    assert code == 0, err
+    assert "is used only with --eval-only" in out and "--resume" in out
+
+
+def test_a_plugin_that_does_not_exist_is_a_user_error(data_root, tmp_path, capsys, monkeypatch):
+    from clipfit.app.cli import main
+
+    monkeypatch.setenv("CLIPFIT_PLUGINS", "no_such_mod")
+    code, _, err = train(capsys, data_root, tmp_path / "out")
+    assert_user_error(code, err, "CLIPFIT_PLUGINS names no_such_mod", "No module named 'no_such_mod'")
+    code = main(["sweep", "--trainers", "CLIPFit", "--datasets", "demo_shapes", "--seeds", "1", "--dry-run"])
+    assert_user_error(code, capsys.readouterr().err, "CLIPFIT_PLUGINS names no_such_mod")
+
+
+def test_a_plugin_failing_inside_its_own_import_keeps_its_traceback(data_root, tmp_path, capsys, monkeypatch):
+    (tmp_path / "broken_plugin.py").write_text("import no_such_dependency_of_the_plugin\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("CLIPFIT_PLUGINS", "broken_plugin")
+    with pytest.raises(ImportError, match="no_such_dependency_of_the_plugin") as raised:
+        train(capsys, data_root, tmp_path / "out")
+    assert not isinstance(raised.value, UserInputError)
+
+
+# --- the scripts' and the sweep's own inputs ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_sweep_with_a_missing_config_stem_lists_the_stems(tmp_path, capsys, dry_run):
+    from clipfit.app.cli import main
+
+    argv = ["sweep", "--trainers", "CLIPFit", "--datasets", "demo_shapes", "--seeds", "1", "--cfg", "nope",
+            "--output", str(tmp_path / "out"), *(["--dry-run"] if dry_run else [])]
+    code = main(argv)
+    out, err = capsys.readouterr()
+    assert_user_error(code, err, "configs/trainers/CLIPFit/nope.yaml", "tiny_demo", "vit_b16_ep10")
+    assert "dry run" not in out
+
+
+def test_opts_with_an_unclosed_quote_is_a_user_error(monkeypatch):
+    from clipfit.app.jobs import job_from_env
+
+    monkeypatch.setenv("OPTS", "OPTIM.LR '0.1")
+    with pytest.raises(UserInputError, match="OPTS: no closing quotation"):
+        job_from_env("CLIPFit", "few_shot", ["demo_shapes", "2", "1"])
+
+
+@pytest.mark.parametrize("command", ["demo", "report"])
+def test_an_output_path_that_is_a_file(tmp_path, capsys, command):
+    from clipfit.app.cli import main
+
+    target = tmp_path / "a_file"
+    target.write_text("")
+    argv = (["demo", "--output", str(target)] if command == "demo"
+            else ["report", "--output-dir", str(tmp_path), "--out", str(target), "--no-figures"])
+    if command == "report":
+        _b2n_train_run(str(tmp_path / "runs"), "seed1", 25.0)
+        argv[2] = str(tmp_path / "runs")
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code != 0 and "Traceback" not in err
+    assert str(target) in err and "is a file" in err and ("--output" if command == "demo" else "--out") in err
+
+
+def _finished_b2n_test_job(data_root, tmp_path, monkeypatch):
+    from clipfit.app.jobs import Job
+
+    job = Job("CLIPFit", "base2new_test", "demo_shapes", 1, data_root=data_root, output_root=str(tmp_path / "out"),
+              cfg_override="tiny_demo")
+    train_dir = job.train_job.output_dir
+    fake_logs.write(train_dir, fake_logs.training_log(train_dir, 30.0, dataset="demo_shapes", cfg="tiny_demo",
+                                                      subsample="base"))
+    fake_logs.write(job.output_dir, fake_logs.eval_log(job.output_dir, 40.0, dataset="demo_shapes", cfg="tiny_demo",
+                                                       subsample="new"))
+    for name, value in (("FORCE", "1"), ("CFG", "tiny_demo"), ("DATA", data_root), ("OUTPUT", str(tmp_path / "out"))):
+        monkeypatch.setenv(name, value)
+    return job
+
+
+def test_force_with_a_bad_argument_keeps_the_finished_result(data_root, tmp_path, capsys, monkeypatch):
+    from clipfit.app import runner
+
+    job = _finished_b2n_test_job(data_root, tmp_path, monkeypatch)
+    monkeypatch.setenv("LOAD_EPOCH", "abc")
+    assert runner.main(["CLIPFit", "base2new_test", "demo_shapes", "1"]) == USER_ERROR_EXIT
+    out, err = capsys.readouterr()
+    assert "invalid int value: 'abc'" in err and "Traceback" not in err
+    assert f"moved the previous run back to {job.output_dir}" in out + err
+    assert runner.job_result(job) == 40.0
+    assert not [p for p in os.listdir(os.path.dirname(job.output_dir)) if ".old-" in p]
+
+
+def test_force_keeps_the_previous_run_aside_when_the_new_one_started(data_root, tmp_path, capsys, monkeypatch):
+    from clipfit.app import runner
+
+    job = _finished_b2n_test_job(data_root, tmp_path, monkeypatch)
+
+    def started_then_failed(argv):
+        fake_logs.write(job.output_dir, "started\n")
+        return 1
+
+    monkeypatch.setattr(runner, "run_train_in_process", started_then_failed)
+    assert runner.main(["CLIPFit", "base2new_test", "demo_shapes", "1"]) == 1
+    out, err = capsys.readouterr()
+    assert "the new run failed after it started; the previous run stays at" in out + err
+    assert [p for p in os.listdir(os.path.dirname(job.output_dir)) if ".old-" in p]

@@ -45,13 +45,14 @@ def _tail(path: str, lines: int = 25) -> str:
 
 
 def run(args) -> int:
+    from ...files import make_output_folder
     from ...testing.demo import make_demo_dataset
     from ..datasets_catalog import stem_of
     from ..results import build_report, find_result
 
     output = os.path.abspath(args.output)
     data_root, runs_root, logs = (os.path.join(output, d) for d in ("data", "runs", "logs"))
-    os.makedirs(logs, exist_ok=True)
+    make_output_folder(logs, "--output")
     demo = make_demo_dataset(data_root)
     dataset = stem_of(demo.name)  # the name the scripts take
     print(

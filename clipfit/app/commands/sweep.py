@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import sys
 
 from ...errors import UserInputError
@@ -126,10 +125,10 @@ def _root(given: str | None, env_name: str, default: str) -> str:
 
 
 def build_grid(args):
-    from ..jobs import capture_knobs, knob_names
+    from ..jobs import capture_knobs, knob_names, split_opts
     from ..sweep.grid import Grid, parse_datasets, parse_settings, parse_trainers
 
-    opts = args.opts if args.opts is not None else shlex.split(env("OPTS"))
+    opts = args.opts if args.opts is not None else split_opts(env("OPTS"))
     trainers = parse_trainers(args.trainers)
     cfg_override = args.cfg if args.cfg is not None else env("CFG")
     # The scripts' knobs (LAMBDA, NCTX, ...) are read here, once, for every job of the sweep.

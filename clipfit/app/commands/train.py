@@ -231,11 +231,34 @@ def _env_report_in_background():
     return future
 
 
+def _check_trainer_named(cfg) -> None:
+    """Without a trainer nothing can run; said before the environment report, not after it as an unknown ''."""
+    if cfg.TRAINER.NAME:
+        return
+    from ...compat import TRAINER_REGISTRY
+
+    names = ", ".join(sorted(TRAINER_REGISTRY.registered_names()))
+    raise UserInputError(f"--trainer is required (registered trainers: {names}); see train.py --help")
+
+
+def _check_model_dir(args) -> None:
+    """--model-dir is read only by --eval-only (as in Dassl); elsewhere it would be ignored without a word."""
+    if not args.model_dir:
+        return
+    if not args.eval_only:
+        print(f"Note: --model-dir {args.model_dir} is used only with --eval-only; it is ignored here "
+              "(--resume is what resumes a run)")
+    elif not os.path.isdir(args.model_dir):
+        raise UserInputError(f"--model-dir {args.model_dir}: no such folder; give the output folder of a training run")
+
+
 def main(args) -> None:
     from ...run_lock import locked
 
-    env_report = _env_report_in_background()
     cfg = setup_cfg(args)
+    _check_trainer_named(cfg)
+    _check_model_dir(args)
+    env_report = _env_report_in_background()
     with locked(cfg.OUTPUT_DIR):
         _remove_stale_temp_files(cfg.OUTPUT_DIR)
         _run(args, cfg, env_report)

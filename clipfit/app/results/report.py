@@ -84,10 +84,11 @@ class Report:
     def write(self, out_dir: str | None = None, figures: bool = True) -> dict[str, str]:
         """Writes leaderboard.md, leaderboard.csv, leaderboard.png and (with few-shot runs) few_shot.png into
         out_dir (default: the output root). Returns {kind: path} of the files written."""
+        from ...files import make_output_folder
         from .plots import plot_few_shot, plot_leaderboard
 
         out_dir = out_dir or self.root
-        os.makedirs(out_dir, exist_ok=True)
+        make_output_folder(out_dir, "--out")
         paths = {"markdown": os.path.join(out_dir, MARKDOWN_NAME), "csv": os.path.join(out_dir, CSV_NAME)}
         with open(paths["markdown"], "w", encoding="utf-8") as f:
             f.write(self.markdown())

@@ -159,5 +159,6 @@ class Grid:
         for setting in self.settings:
             for trainer in self.trainers:
                 for job in self._setting_jobs(setting, trainer):
+                    job.check_config_file()
                     unique.setdefault(os.path.normpath(job.output_dir), job)
         return list(unique.values())
