@@ -108,11 +108,11 @@ def test_run_discovery_roots(tmp_path):
 
 def test_no_runs_found(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
-    assert main(["report", "--output-dir", str(tmp_path)]) == 1
+    assert main(["report", "--output-dir", str(tmp_path)]) == 2
     assert f"no runs found under {tmp_path}" in capsys.readouterr().err
     with pytest.raises(NoRunsFoundError):
         build_report(str(tmp_path))
-    assert main(["report", "--output-dir", str(tmp_path / "nope")]) == 1
+    assert main(["report", "--output-dir", str(tmp_path / "nope")]) == 2
     assert "no such directory" in capsys.readouterr().err
 
 

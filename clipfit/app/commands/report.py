@@ -2,9 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
-
-from ...errors import UserInputError
 
 NAME = "report"
 HELP = "Write the leaderboard (base/new/HM, few-shot, transfer) of the runs under an output root."
@@ -46,12 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     from ..results import build_report
 
-    try:
-        report = build_report(args.output_dir, published=not args.no_published)
-        paths = report.write(args.out, figures=not args.no_figures)
-    except UserInputError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    # A user error reaches the CLI's report_errors: one line, exit 2, like every command.
+    report = build_report(args.output_dir, published=not args.no_published)
+    paths = report.write(args.out, figures=not args.no_figures)
     if not args.quiet:
         print(report.markdown())
     for path in paths.values():
