@@ -63,6 +63,7 @@ def test_train_then_eval_only_reproduces_accuracy(data_root, tmp_path):
 
 
 def test_eval_only_missing_checkpoint_names_path(data_root, tmp_path):
+    (tmp_path / "nothing").mkdir()
     proc = run_train(data_root, tmp_path / "e", "--eval-only", "--model-dir", str(tmp_path / "nothing"),
                      "--load-epoch", "5", check=False)
     assert proc.returncode != 0
