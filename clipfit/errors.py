@@ -5,17 +5,45 @@ is shown only with CLIPFIT_DEBUG=1. Any other exception is an internal error and
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 USER_ERROR_EXIT = 2
 INTERRUPTED_EXIT = 130  # what a shell reports for a process ended by SIGINT
+TERMINATED_EXIT = 143  # ... and by SIGTERM (what `kill`, `scancel` and a SLURM time limit send first)
 
 
 class UserInputError(Exception):
     """Something the user supplied (a flag, a config file, a path) is wrong; the message says how to fix it."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the process is so that it stops as on Ctrl-C: `finally` blocks run, the run's
+    lock is released, atomic writes drop their temporary file, and the message says how to resume."""
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While the block runs, SIGTERM raises `Terminated` in the main thread. A handler someone else installed
+    (e.g. submitit's) is left alone, and so is a non-main thread, where Python cannot install one."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) not in (
+            signal.SIG_DFL, None):
+        yield
+        return
+
+    def stop(signum, frame):
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def debug_enabled() -> bool:
@@ -32,22 +60,28 @@ def clean_message(error: BaseException) -> str:
 
 
 def report_errors(command: Callable[[], int | None], interrupted: str = "interrupted") -> int:
-    """Run `command`; a user error becomes `error: <message>` on stderr and exit 2, Ctrl-C one line and 130.
+    """Run `command`; a user error becomes `error: <message>` on stderr and exit 2, Ctrl-C one line and 130,
+    SIGTERM the same line and 143.
 
     `interrupted` is the line printed on Ctrl-C (e.g. how to resume). With CLIPFIT_DEBUG=1 both re-raise.
     The message (or an internal error's traceback) is also written to the run's log when one is open."""
     try:
-        return int(command() or 0)
+        with sigterm_as_interrupt():
+            return int(command() or 0)
     except UserInputError as e:
         if debug_enabled():
             raise
         _say(f"error: {clean_message(e)}")
         return USER_ERROR_EXIT
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         if debug_enabled():
             raise
-        _say(f"\n{interrupted}")
-        return INTERRUPTED_EXIT
+        if not isinstance(e, Terminated):
+            _say(f"\n{interrupted}")
+            return INTERRUPTED_EXIT
+        _, _, how_to_go_on = interrupted.partition(". ")  # "Interrupted. Run ... again" -> "Terminated ... Run"
+        _say("\nTerminated (SIGTERM)." + (f" {how_to_go_on}" if how_to_go_on else ""))
+        return TERMINATED_EXIT
     except Exception:
         _to_run_log(traceback.format_exc())
         raise

@@ -211,6 +211,22 @@ def check_root(root: str, names: list[str] | None = None, decode: bool = False) 
     return [inspect_dataset(cls, root, decode) for cls in selected_datasets(names).values()]
 
 
+def nothing_found(reports: list[DatasetReport], root: str) -> str | None:
+    """When not one of the checked datasets has its folder under `root`, what to tell the user: most often
+    --root names the wrong folder (one level too high or too low). None when any folder is there."""
+    if not reports or any(r.status != MISSING or r.missing != [r.folder] for r in reports):
+        return None
+    entries = sorted(e for e in os.listdir(root) if not e.startswith("."))
+    holds = f"it holds {', '.join(entries[:6])}{', ...' if len(entries) > 6 else ''}" if entries else "it is empty"
+    checked = {r.name for r in reports}
+    others = [f"{cls.dataset_dir}/ is {name}, checked with --datasets {name}"
+              for name, cls in dataset_classes().items()
+              if name not in checked and os.path.isdir(cls.dirs_under(root)[0])]
+    return (f"no dataset folder found under {root} ({holds}). --root takes the folder that holds one folder per "
+            f"dataset, e.g. {os.path.join(root, 'dtd', 'images')}; see DATASETS.md"
+            + (f". Note: {'; '.join(others)}" if others else ""))
+
+
 def format_reports(reports: list[DatasetReport]) -> str:
     from tabulate import tabulate
 

@@ -207,6 +207,23 @@ class Job:
         return f"{self.trainer} {self.dataset} seed {self.seed}: {what}"
 
 
+def check_seeds_and_shots(seeds, shots, seed_name: str, shots_name: str) -> None:
+    """The scripts' and the sweep's one rule: a seed is 0 or more and a number of shots 1 or more.
+
+    Dassl reads a negative seed as "no fixed seed", whose few-shot picks and results cannot be repeated,
+    and 0 shots as "every training image": neither is a benchmark run (train.py still takes both)."""
+    bad_seeds = [s for s in seeds if s < 0]
+    if bad_seeds:
+        raise UserInputError(
+            f"{seed_name} must be 0 or more, got {', '.join(map(str, bad_seeds))}: a negative seed means no fixed "
+            "seed, so the few-shot picks and results could not be reproduced (train.py --seed -1 runs one by hand)")
+    bad_shots = [k for k in shots if k < 1]
+    if bad_shots:
+        raise UserInputError(
+            f"{shots_name} must be 1 or more, got {', '.join(map(str, bad_shots))} (the benchmarks use 1, 2, 4, 8 "
+            "and 16; train.py with DATASET.NUM_SHOTS -1 trains on every image by hand)")
+
+
 def split_opts(text: str, name: str = "OPTS") -> tuple[str, ...]:
     """`text` ("KEY VALUE ...") split as a shell would; unbalanced quotes are the user's to fix."""
     try:
@@ -233,6 +250,7 @@ def job_from_env(trainer: str, protocol: str, args: list[str]) -> Job:
 
     seed = integer("SEED", values["SEED"])
     shots = integer("SHOTS", values.get("SHOTS", env("SHOTS", "16")))
+    check_seeds_and_shots([seed], [shots], "SEED", "SHOTS")
     dataset = values.get("DATASET", datasets_catalog.transfer_source())
     known = sorted(datasets_catalog.stems())
     if dataset not in known:

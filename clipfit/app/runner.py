@@ -6,13 +6,17 @@ import os
 import shlex
 import subprocess
 import sys
+import threading
 import traceback
 
-from ..errors import INTERRUPTED_EXIT, UserInputError, report_errors
+from ..errors import INTERRUPTED_EXIT, TERMINATED_EXIT, Terminated, UserInputError, report_errors
 from . import trainers_catalog
 from .jobs import PROJECT_ROOT, Job, env, job_from_env
 
 SKIPPED, DONE = "skipped", "done"
+
+_children: set[subprocess.Popen] = set()  # the train.py processes run_job is waiting for, in any thread
+_children_lock = threading.Lock()
 
 
 def absolute_path(path: str) -> str:
@@ -83,12 +87,30 @@ def move_back_if_untouched(directory: str, moved: str) -> str:
 
 def wait_through_ctrl_c(proc: subprocess.Popen) -> int:
     """Wait for train.py even on Ctrl-C: it gets the same signal, finishes its atomic writes and says how to
-    resume (killing it, as subprocess.run does, would lose that line)."""
-    while True:
-        try:
-            return proc.wait()
-        except KeyboardInterrupt:
-            continue
+    resume (killing it, as subprocess.run does, would lose that line). SIGTERM reaches only this process,
+    so it is passed on, and train.py stops the same way."""
+    with _children_lock:
+        _children.add(proc)
+    try:
+        while True:
+            try:
+                return proc.wait()
+            except Terminated:
+                proc.terminate()
+            except KeyboardInterrupt:
+                continue
+    finally:
+        with _children_lock:
+            _children.discard(proc)
+
+
+def terminate_children() -> int:
+    """Send SIGTERM to every train.py that run_job is waiting for (a sweep's other threads); return how many."""
+    with _children_lock:
+        running = [p for p in _children if p.poll() is None]
+    for proc in running:
+        proc.terminate()
+    return len(running)
 
 
 def run_train_in_process(argv: list[str]) -> int:
@@ -166,7 +188,7 @@ def _main(argv: list[str]) -> int:
     try:
         run_job(job, force=env("FORCE") not in ("", "0"), in_process=True)
     except subprocess.CalledProcessError as e:
-        if e.returncode == INTERRUPTED_EXIT:
+        if e.returncode in (INTERRUPTED_EXIT, TERMINATED_EXIT):  # train.py said how to resume
             return e.returncode
         print(f"error: the job failed (exit code {e.returncode}); {failure_hint(job)}", file=sys.stderr)
         return e.returncode or 1

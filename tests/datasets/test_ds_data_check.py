@@ -169,10 +169,28 @@ def test_demo_dataset_is_deterministic(tmp_path):
         make_demo_dataset(str(tmp_path / "c"), images_per_class=3)
 
 
+def test_a_root_with_no_dataset_folder_is_an_error_that_says_what_it_holds(tmp_path, capsys):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "notes.txt").write_text("x")
+    code = clipfit_main(["data", "check", "--root", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert code == 1 and "0 of 15 datasets ready" in out
+    assert f"error: no dataset folder found under {tmp_path} (it holds data, notes.txt)." in err
+    empty = tmp_path / "data"
+    assert clipfit_main(["data", "check", "--root", str(empty)]) == 1
+    assert f"no dataset folder found under {empty} (it is empty)" in capsys.readouterr().err
+
+
 def test_the_demo_is_checked_when_named_not_by_default(tmp_path, capsys):
     demo = make_demo_dataset(str(tmp_path), num_classes=3, images_per_class=4, size=16)
-    code, out = _run(capsys, "--root", demo.root)
-    assert code == 0 and "DemoShapes" not in out and "0 of 15 datasets ready" in out
+    code = clipfit_main(["data", "check", "--root", demo.root])
+    out, err = capsys.readouterr()
+    assert code == 1 and "DemoShapes" not in out and "0 of 15 datasets ready" in out
+    # No benchmark folder at all: the one line says so and points at the dataset that is there.
+    assert err.strip() == (
+        f"error: no dataset folder found under {demo.root} (it holds demo_shapes). --root takes the folder that "
+        f"holds one folder per dataset, e.g. {os.path.join(demo.root, 'dtd', 'images')}; see DATASETS.md. "
+        "Note: demo_shapes/ is DemoShapes, checked with --datasets DemoShapes")
     code, out = _run(capsys, "--root", demo.root, "--datasets", "DemoShapes")
     row = next(line for line in out.splitlines() if line.startswith("DemoShapes "))
     assert code == 0 and row.split()[1:5] == ["demo_shapes/", "ready", "12", "official"]

@@ -82,6 +82,12 @@ def test_bad_script_arguments():
         job_from_env("CLIPFit", "few_shot", ["dtd", "four", "1"])
     with pytest.raises(UserInputError, match=r"SEED must be an integer, got 'abc' \(base2new_train.sh DATASET SEED\)"):
         job_from_env("CLIPFit", "base2new_train", ["dtd", "abc"])
+    # The sweep's rule (one function): seed 0 or more, shots 1 or more.
+    with pytest.raises(UserInputError, match=r"^SEED must be 0 or more, got -1: a negative seed means no fixed seed"):
+        job_from_env("CLIPFit", "base2new_train", ["dtd", "-1"])
+    with pytest.raises(UserInputError, match=r"^SHOTS must be 1 or more, got 0 \(the benchmarks use"):
+        job_from_env("CLIPFit", "few_shot", ["dtd", "0", "1"])
+    assert job_from_env("CLIPFit", "base2new_train", ["dtd", "0"]).output_dir.endswith("seed0")
 
 
 def test_a_job_keeps_the_knobs_read_when_it_was_built(monkeypatch):

@@ -85,8 +85,11 @@ def test_datasets_outside_the_protocols_are_rejected():
         grid(settings=("dg",), datasets=("dtd",)).jobs()
     with pytest.raises(UserInputError, match="KEY VALUE pairs"):
         grid(extra_opts=("OPTIM.MAX_EPOCH",)).jobs()
-    with pytest.raises(UserInputError, match="positive"):
-        grid(seeds=(0,)).jobs()
+    with pytest.raises(UserInputError, match=r"--seeds must be 0 or more, got -1: a negative seed means no fixed"):
+        grid(seeds=(-1,)).jobs()
+    with pytest.raises(UserInputError, match=r"--shots must be 1 or more, got 0 \(the benchmarks use 1, 2, 4"):
+        grid(settings=("few_shot",), shots=(0, 4)).jobs()
+    assert {job.seed for job in grid(seeds=(0,)).jobs()} == {0}  # seed 0 is a fixed seed, as in the scripts
 
 
 def test_plan_links_tests_to_their_training_job_and_marks_finished_runs(tmp_path):

@@ -72,6 +72,41 @@ def test_scheduler_uses_each_gpu_once_respects_dependencies_and_isolates_failure
     assert test[4] >= train[5]
 
 
+def test_sigterm_stops_the_sweep_and_is_passed_on_to_the_running_train_py(tmp_path, monkeypatch):
+    """SIGTERM reaches only the sweep's process (unlike Ctrl-C, which the terminal sends to the whole group):
+    the sweep starts nothing more, sends it on to the running train.py, waits for it and reports the jobs."""
+    from clipfit.app.sweep.outcome import INTERRUPTED, NOT_STARTED
+    from clipfit.errors import Terminated
+
+    stopped, started = threading.Event(), threading.Event()
+
+    def fake_run_in_job(job, force, capture, env, raise_on_failure):
+        started.set()
+        stopped.wait()  # "train.py" runs until SIGTERM reaches it
+        return {"status": FAILED, "error": "train.py exited with code 143", "started": 0.0, "finished": 0.0}
+
+    def sigterm_while_waiting(futures, return_when):
+        started.wait()
+        raise Terminated
+
+    def terminate_children():
+        stopped.set()
+        return 1
+
+    monkeypatch.setattr("clipfit.app.sweep.local.run_in_job", fake_run_in_job)
+    monkeypatch.setattr("clipfit.app.sweep.local.wait", sigterm_while_waiting)
+    monkeypatch.setattr("clipfit.app.sweep.local.terminate_children", terminate_children)
+    plan = Plan.build(Grid(("CLIPFit",), ("base2new",), (1,), datasets=("dtd", "eurosat"),
+                           output_root=str(tmp_path)).jobs())
+    outcomes = LocalExecutor(plan, [None], str(tmp_path), Progress(len(plan), bar=False)).run()
+    assert stopped.is_set()
+    by_job = {(o.planned.job.protocol, o.planned.job.dataset): (o.status, o.error) for o in outcomes.values()}
+    assert by_job == {("base2new_train", "dtd"): (INTERRUPTED, "interrupted while running"),
+                      ("base2new_test", "dtd"): (INTERRUPTED, NOT_STARTED),
+                      ("base2new_train", "eurosat"): (INTERRUPTED, NOT_STARTED),
+                      ("base2new_test", "eurosat"): (INTERRUPTED, NOT_STARTED)}
+
+
 def _sweep_dir(output):
     (folder,) = glob.glob(os.path.join(output, "sweeps", "*"))
     return folder

@@ -48,10 +48,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def check(root: str, names: list[str] | None = None, download_splits: bool = False, images: bool = False) -> int:
-    """Print the table; exit status 1 when a requested dataset, or one whose folder exists, is not ready
-    or a download failed."""
+    """Print the table; exit status 1 when a requested dataset, or one whose folder exists, is not ready,
+    when no dataset folder is there at all (a wrong --root), or when a download failed."""
     from ...errors import UserInputError
-    from ..data_check import READY, check_root, format_reports, selected_datasets, summary_line
+    from ..data_check import READY, check_root, format_reports, nothing_found, selected_datasets, summary_line
 
     root = os.path.abspath(os.path.expanduser(root))
     if not os.path.isdir(root):
@@ -77,6 +77,10 @@ def check(root: str, names: list[str] | None = None, download_splits: bool = Fal
     print(format_reports(reports))
     print()
     print(summary_line(reports, root, download_failed=failed))
+    hint = nothing_found(reports, root)
+    if hint:
+        print(f"error: {hint}", file=sys.stderr)
+        return 1
     not_ready = [
         r for r in reports if r.status != READY and (names or r.status != "missing" or r.missing != [r.folder])
     ]

@@ -13,7 +13,9 @@ import subprocess
 import sys
 import time
 
+from ...errors import INTERRUPTED_EXIT, TERMINATED_EXIT, Terminated
 from ..jobs import PROJECT_ROOT, Job
+from ..runner import wait_through_ctrl_c
 from ..trainers_catalog import script_for
 
 NAME = "demo"
@@ -32,11 +34,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_step(script: str, dataset: str, seed: int, env: dict, log_path: str) -> tuple[int, float]:
+    """Run one script step; Ctrl-C or SIGTERM stop it as they stop train.py, then stop the demo too."""
     start = time.time()
     with open(log_path, "w", encoding="utf-8") as log:
-        proc = subprocess.run(["bash", script, dataset, str(seed)], cwd=PROJECT_ROOT, env=env, stdout=log,
-                              stderr=subprocess.STDOUT)
-    return proc.returncode, time.time() - start
+        proc = subprocess.Popen(["bash", script, dataset, str(seed)], cwd=PROJECT_ROOT, env=env, stdout=log,
+                                stderr=subprocess.STDOUT)
+        code = wait_through_ctrl_c(proc)
+    if code == INTERRUPTED_EXIT:
+        raise KeyboardInterrupt
+    if code == TERMINATED_EXIT:
+        raise Terminated
+    return code, time.time() - start
 
 
 def _tail(path: str, lines: int = 25) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from ...errors import UserInputError
 from .. import datasets_catalog, trainers_catalog
-from ..jobs import Job, Knobs, capture_knobs, knob_names
+from ..jobs import Job, Knobs, capture_knobs, check_seeds_and_shots, knob_names
 
 SETTINGS = {
     "base2new": "train on the base classes, then test that model on the new classes",
@@ -73,12 +73,6 @@ def _outside_benchmarks(dataset: str) -> bool:
     return known is not None and not known.benchmarks
 
 
-def _positive(kind: str, values) -> None:
-    bad = [v for v in values if v < 1]
-    if bad:
-        raise UserInputError(f"{kind} must be positive integers, got {bad}")
-
-
 @dataclass(frozen=True)
 class Grid:
     """What to run. `datasets=None`: every dataset of each setting; `shots=None`: 1 2 4 8 16 shots for
@@ -98,8 +92,7 @@ class Grid:
     def validate(self) -> None:
         if not self.trainers or not self.settings or not self.seeds:
             raise UserInputError("a sweep needs at least one trainer, one protocol and one seed")
-        _positive("seeds", self.seeds)
-        _positive("shots", self.shots or ())
+        check_seeds_and_shots(self.seeds, self.shots or (), "--seeds", "--shots")
         if len(self.extra_opts) % 2:
             raise UserInputError(f"--opts takes KEY VALUE pairs, got an odd number: {list(self.extra_opts)}")
         if self.datasets is None:

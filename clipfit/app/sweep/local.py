@@ -12,7 +12,8 @@ import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
-from ...errors import UserInputError
+from ...errors import Terminated, UserInputError
+from ..runner import terminate_children
 from .outcome import FAILED, INTERRUPTED, NOT_STARTED, Outcome, Recorder, blocked, last_line, ran
 from .plan import Plan, PlannedJob
 from .progress import Progress
@@ -114,12 +115,15 @@ class LocalExecutor(Recorder):
                         planned, gpus = running.pop(future)
                         free.append(gpus)
                         self._record(future.result())
-            except KeyboardInterrupt:
+            except KeyboardInterrupt as e:
+                if isinstance(e, Terminated):  # unlike Ctrl-C, SIGTERM reached only this process
+                    terminate_children()
                 self._interrupt(waiting, running)
         return self.outcomes
 
     def _interrupt(self, waiting: list[PlannedJob], running: dict) -> None:
-        """Ctrl-C: start nothing more; the running train.py processes got the signal too, wait for them."""
+        """Ctrl-C or SIGTERM: start nothing more; the running train.py processes got the signal too (SIGTERM
+        passed on), wait for them."""
         self.progress.note(f"interrupted: {len(waiting)} job(s) not started; waiting for {len(running)} running "
                            "job(s) to stop")
         for planned in waiting:
