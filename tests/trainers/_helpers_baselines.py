@@ -55,7 +55,8 @@ def assert_same_update(got: dict, expected: dict, initial: dict) -> None:
         torch.testing.assert_close(got[name], value, atol=float(1e-3 * update + ulps), rtol=0, msg=name)
 
 
-def make_trainer(data_root, out_dir, trainer, config, opts=(), dataset_config=DATASET_CONFIG):
+def make_cfg(data_root, out_dir, trainer, config, opts=(), dataset_config=DATASET_CONFIG):
+    """The frozen config of a fast CPU run (FAST_OPTS, seed 1) of `trainer` with `config` on the demo data."""
     import_plugins()
     cfg = get_cfg()
     cfg.merge_from_file(os.path.join(REPO, dataset_config))
@@ -66,6 +67,11 @@ def make_trainer(data_root, out_dir, trainer, config, opts=(), dataset_config=DA
     cfg.SEED = 1
     cfg.merge_from_list([*FAST_OPTS, "USE_CUDA", "False", *opts])
     cfg.freeze()
+    return cfg
+
+
+def make_trainer(data_root, out_dir, trainer, config, opts=(), dataset_config=DATASET_CONFIG):
+    cfg = make_cfg(data_root, out_dir, trainer, config, opts, dataset_config)
     set_random_seed(cfg.SEED)
     return build_trainer(cfg)
 

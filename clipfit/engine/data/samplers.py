@@ -44,15 +44,14 @@ def _draw_domain_batches(domain_idxs: dict, domains_per_batch, n_per_domain: int
     return picked
 
 
-class RandomDomainSampler(Sampler):
-    """Batches of `n_domain` random domains with `batch_size // n_domain` images each (n_domain <= 0: all)."""
+class _DomainBatches(Sampler):
+    """Batches of `batch_size // n_domain` images from each of `n_domain` domains; `_batch_domains()` picks
+    which domains a batch takes."""
 
-    def __init__(self, data_source, batch_size: int, n_domain: int):
+    def __init__(self, data_source, batch_size: int, domain_dict: dict, domains: list, n_domain: int):
         self.data_source = data_source
-        self.domain_dict = _indices_by(data_source, "domain")
-        self.domains = list(self.domain_dict.keys())
-        if n_domain is None or n_domain <= 0:
-            n_domain = len(self.domains)
+        self.domain_dict = domain_dict
+        self.domains = domains
         assert batch_size % n_domain == 0
         self.n_img_per_domain = batch_size // n_domain
         self.batch_size = batch_size
@@ -60,34 +59,40 @@ class RandomDomainSampler(Sampler):
         # Dassl sizes the epoch by drawing one (this consumes `random`, as Dassl's does).
         self.length = len(list(self.__iter__()))
 
+    def _batch_domains(self) -> list:
+        raise NotImplementedError
+
     def __iter__(self):
-        return iter(_draw_domain_batches(
-            self.domain_dict, lambda: random.sample(self.domains, self.n_domain), self.n_img_per_domain
-        ))
+        return iter(_draw_domain_batches(self.domain_dict, self._batch_domains, self.n_img_per_domain))
 
     def __len__(self) -> int:
         return self.length
 
 
-class SeqDomainSampler(Sampler):
+class RandomDomainSampler(_DomainBatches):
+    """Batches of `n_domain` random domains with `batch_size // n_domain` images each (n_domain <= 0: all)."""
+
+    def __init__(self, data_source, batch_size: int, n_domain: int):
+        domain_dict = _indices_by(data_source, "domain")
+        domains = list(domain_dict.keys())
+        if n_domain is None or n_domain <= 0:
+            n_domain = len(domains)
+        super().__init__(data_source, batch_size, domain_dict, domains, n_domain)
+
+    def _batch_domains(self) -> list:
+        return random.sample(self.domains, self.n_domain)
+
+
+class SeqDomainSampler(_DomainBatches):
     """Batches with `batch_size // n_domains` random images of every domain, domains in sorted order."""
 
     def __init__(self, data_source, batch_size: int):
-        self.data_source = data_source
-        self.domain_dict = _indices_by(data_source, "domain")
-        self.domains = sorted(self.domain_dict.keys())
-        n_domain = len(self.domains)
-        assert batch_size % n_domain == 0
-        self.n_img_per_domain = batch_size // n_domain
-        self.batch_size = batch_size
-        self.n_domain = n_domain
-        self.length = len(list(self.__iter__()))
+        domain_dict = _indices_by(data_source, "domain")
+        domains = sorted(domain_dict.keys())
+        super().__init__(data_source, batch_size, domain_dict, domains, len(domains))
 
-    def __iter__(self):
-        return iter(_draw_domain_batches(self.domain_dict, lambda: self.domains, self.n_img_per_domain))
-
-    def __len__(self) -> int:
-        return self.length
+    def _batch_domains(self) -> list:
+        return self.domains
 
 
 class RandomClassSampler(Sampler):
