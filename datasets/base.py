@@ -132,15 +132,24 @@ class CoOpDataset(DatasetBase):
     def build(self, cfg) -> tuple[list, list | None, list]:
         raise NotImplementedError
 
+    @classmethod
+    def missing_folder(cls, root: str, root_key: str = "DATASET.ROOT") -> DatasetNotFound | None:
+        """The error to raise when this dataset's folder is not under the data root `root` (None when it is);
+        `root_key` is how the user set the root (the scripts' DATA, train.py's DATASET.ROOT)."""
+        dataset_dir = cls.dirs_under(root)[0]
+        if os.path.isdir(dataset_dir):
+            return None
+        where = "" if os.path.isdir(root) else f" ({root_key} {root} itself does not exist)"
+        return DatasetNotFound(
+            f"{cls.__name__}: dataset folder not found: {dataset_dir}{where}. Put the dataset there as "
+            f"{docs_ref(cls.anchor())} describes (symlinks are fine), or set {root_key} to the folder that holds "
+            f"{cls.dataset_dir}/. `clipfit data check --root <DATA>` lists what is missing."
+        )
+
     def _check_layout(self, root: str) -> None:
-        name, ref = type(self).__name__, docs_ref(self.anchor())
-        if not os.path.isdir(self.dataset_dir):
-            where = "" if os.path.isdir(root) else f" (DATASET.ROOT {root} itself does not exist)"
-            raise DatasetNotFound(
-                f"{name}: dataset folder not found: {self.dataset_dir}{where}. Put the dataset there as "
-                f"{ref} describes (symlinks are fine), or set DATASET.ROOT to the folder that holds "
-                f"{type(self).dataset_dir}/. `clipfit data check --root <DATA>` lists what is missing."
-            )
+        missing = self.missing_folder(root)
+        if missing is not None:
+            raise missing
         self.require(self.required)
 
     def require(self, relpaths: Iterable[str], why: str = "") -> None:

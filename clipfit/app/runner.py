@@ -10,7 +10,7 @@ import threading
 import traceback
 
 from ..errors import INTERRUPTED_EXIT, TERMINATED_EXIT, Terminated, UserInputError, report_errors
-from . import trainers_catalog
+from . import datasets_catalog, trainers_catalog
 from .jobs import PROJECT_ROOT, Job, env, job_from_env
 
 SKIPPED, DONE = "skipped", "done"
@@ -21,7 +21,7 @@ _children_lock = threading.Lock()
 
 def absolute_path(path: str) -> str:
     """A job path as the scripts resolve it: relative paths are relative to the repository root."""
-    return path if os.path.isabs(path) else os.path.join(PROJECT_ROOT, path)
+    return path if os.path.isabs(path) else os.path.normpath(os.path.join(PROJECT_ROOT, path))
 
 
 def job_result(job: Job) -> float | None:
@@ -38,6 +38,10 @@ def check_inputs(job: Job) -> None:
             f"data root {job.data_root} does not exist; set DATA=/path/to/your/datasets "
             "(laid out as DATASETS.md describes; `clipfit data check --root DIR` inspects it)"
         )
+    missing_folder = getattr(datasets_catalog.facts(job.dataset).cls, "missing_folder", None)
+    error = missing_folder(absolute_path(job.data_root), "DATA") if missing_folder else None
+    if error is not None:  # said before train.py prints its config, and before the output folder is made
+        raise UserInputError(str(error))
     train = job.train_job
     if train is not None and job_result(train) is None:
         raise UserInputError(

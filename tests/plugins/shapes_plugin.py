@@ -3,7 +3,8 @@ that declare their facts on their classes and nothing else, to show that they re
 
 - ToyShapes: the demo's shapes in their own folder `toy_shapes/`, its YAML beside this module.
 - ShapesFit: CLIPFit with a config node of its own (TRAINER.SHAPESFIT), its own recipe (configs beside
-  this module, one env knob, BANNER) and its own scripts/shapesfit/.
+  this module, one env knob, BANNER) and its own scripts/shapesfit/ (SHAPESFIT_SCRIPT_FOLDER renames it,
+  so that test processes running at the same time each write and remove their own).
 """
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ class ShapesRecipe(Recipe):
 @TRAINER_REGISTRY.register()
 class ShapesFit(CLIPFit):
     RECIPE = ShapesRecipe(os.path.join(HERE, "configs", "ShapesFit"))
-    SCRIPT_FOLDER = "shapesfit"
+    SCRIPT_FOLDER = os.environ.get("SHAPESFIT_SCRIPT_FOLDER", "shapesfit")
 
     @classmethod
     def extend_cfg(cls, cfg) -> None:

@@ -13,13 +13,18 @@ from clipfit.testing.demo import DEMO_DATASET_DIR, DEMO_SPLIT_FILE, make_demo_da
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-SCRIPTS = os.path.join(REPO, "scripts", "shapesfit")  # the plugin trainer's SCRIPT_FOLDER
+# The plugin's scripts are written into the repository, where scripts live, and removed at the end. Each
+# pytest-xdist worker builds this module's fixtures itself, so each gets a folder of its own: one worker's
+# teardown must not delete the scripts another is running.
+FOLDER = f"shapesfit_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
+SCRIPTS = os.path.join(REPO, "scripts", FOLDER)  # the plugin trainer's SCRIPT_FOLDER
 
 
 def plugin_env(world, **extra) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("TRAINER", "CFG", "OPTS", "FORCE", "LAMBDA", "BANNER")}
     path = os.pathsep.join(p for p in (HERE, REPO, env.get("PYTHONPATH")) if p)
-    return {**env, "CLIPFIT_PLUGINS": "shapes_plugin", "PYTHONPATH": path, "PYTHON": sys.executable,
+    return {**env, "CLIPFIT_PLUGINS": "shapes_plugin", "SHAPESFIT_SCRIPT_FOLDER": FOLDER, "PYTHONPATH": path,
+            "PYTHON": sys.executable,
             "DATA": str(world / "data"), "OUTPUT": str(world / "out"), **extra}
 
 
@@ -29,13 +34,13 @@ def clipfit(world, *args, **env):
 
 
 def bash(world, script, *args, **env):
-    return subprocess.run(["bash", f"scripts/shapesfit/{script}", *args], cwd=REPO, env=plugin_env(world, **env),
+    return subprocess.run(["bash", f"scripts/{FOLDER}/{script}", *args], cwd=REPO, env=plugin_env(world, **env),
                           capture_output=True, text=True)
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    """The demo shapes in the plugin dataset's layout, and the plugin trainer's scripts in scripts/shapesfit/
+    """The demo shapes in the plugin dataset's layout, and the plugin trainer's scripts in scripts/<FOLDER>/
     (removed afterwards: they are generated for this test only)."""
     root = tmp_path_factory.mktemp("plugin")
     make_demo_dataset(str(root / "data"), num_classes=4, images_per_class=6, size=32)
@@ -51,7 +56,7 @@ def world(tmp_path_factory):
 @pytest.fixture(scope="module")
 def scripts_written(world):
     before = clipfit(world, "scripts", "--check")
-    assert before.returncode == 1 and "scripts/shapesfit/base2new_train.sh: missing" in before.stdout
+    assert before.returncode == 1 and f"scripts/{FOLDER}/base2new_train.sh: missing" in before.stdout
     assert "5 of 25 script(s) not as generated" in before.stdout  # the project's 20 are as committed
     wrote = clipfit(world, "scripts", "--trainers", "ShapesFit")
     assert wrote.returncode == 0, wrote.stderr

@@ -81,6 +81,19 @@ def test_missing_data_root_and_bad_usage(world, tmp_path):
     assert proc.returncode == 2 and "usage: few_shot.sh DATASET SHOTS SEED" in proc.stderr
 
 
+def test_a_dataset_missing_from_the_data_root_is_said_before_train_py_starts(world, tmp_path):
+    """The first command of a new user (`base2new_train.sh imagenet 1`) on a root without that dataset: one line,
+    before train.py prints its config, and no run folder is made (a later run would call it unfinished)."""
+    (tmp_path / "data").mkdir()
+    proc = bash(world, "clipfit/xd_train.sh", "1", DATA=str(tmp_path / "data"), OUTPUT=str(tmp_path / "out"))
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr == (
+        f"error: ImageNet: dataset folder not found: {tmp_path / 'data' / 'imagenet'}. Put the dataset there as "
+        "DATASETS.md#imagenet describes (symlinks are fine), or set DATA to the folder that holds imagenet/. "
+        "`clipfit data check --root <DATA>` lists what is missing.\n")
+    assert not (tmp_path / "out").exists()
+
+
 def test_scripts_run_python_from_path_by_hand_and_the_callers_interpreter_when_told(tmp_path):
     """CoOp's habit by hand (`python` from PATH); PYTHON, which `clipfit demo`, the sweep and the tests set to
     their own interpreter, wins."""
