@@ -40,7 +40,7 @@ from clipfit.compat import (
 from clipfit.errors import UserInputError
 from clipfit.torch_compile import check_compile_mode, compile_step
 
-from .backbone import load_backbone
+from .backbone import check_backbone_weights, load_backbone
 
 REGISTERED_NAME = "prompt_learner"
 
@@ -131,6 +131,7 @@ class ClipTrainer(TrainerX):
         check_compile_mode(node.COMPILE_MODE, f"{name}.COMPILE_MODE")
         if node.COMPILE_MODE != "default" and not node.COMPILE:
             raise UserInputError(f"{name}.COMPILE_MODE {node.COMPILE_MODE} needs {name}.COMPILE True as well")
+        check_backbone_weights(cfg)  # Dassl calls check_cfg before it builds the data loaders
 
     def build_method(self, clip: nn.Module, classnames: list[str]) -> ClipMethod:
         raise NotImplementedError

@@ -14,7 +14,7 @@ from .backbones import (
 )
 from .classifier import compute_text_features, cosine_logits
 from .feature_cache import TextFeatureCache
-from .loading import ClipInfo, get_clip_info, load_clip
+from .loading import ClipInfo, find_weights, get_clip_info, load_clip
 from .params import PRESETS, Selection, select_trainable
 from .precision import (
     PRECISIONS,
@@ -36,7 +36,8 @@ __all__ = [
     "BACKBONES", "BackboneSpec", "build_random_clip", "build_tiny_clip", "list_backbones", "register_backbone",
     "resolve_backbone", "TextFeatureCache", "TrainedStateMismatch", "compute_text_features",
     "cosine_logits", "kd_loss", "load_trained_state_dict", "mse_bias_loss", "CONFIG_KEY",
-    "ClipInfo", "ClipWeightsMismatch", "ClipWeightsNotFound", "ClipWeightsUnreadable", "get_clip_info", "load_clip",
+    "ClipInfo", "ClipWeightsMismatch", "ClipWeightsNotFound", "ClipWeightsUnreadable", "find_weights", "get_clip_info",
+    "load_clip",
     "openai_cache_dir", "read_state_dict", "PRESETS", "Selection", "select_trainable", "PRECISIONS", "at_least_fp32",
     "autocast",
     "convert_model", "input_dtype", "make_grad_scaler", "resolve_precision", "DEFAULT_TEMPLATE",

@@ -28,7 +28,7 @@ from .backbones import BackboneSpec, build_architecture, native_image_size, reso
 from .weight_files import CONFIG_KEY, ClipWeightsNotFound, load_state_dict_strict, read_state_dict
 from .weight_lookup import locate, not_found_message
 
-__all__ = ["ClipInfo", "load_clip", "get_clip_info"]
+__all__ = ["ClipInfo", "find_weights", "load_clip", "get_clip_info"]
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,31 @@ def _weights_file(
     return lookup.path, lookup.kind
 
 
+def _resolve(name: str, pretrained: str, weights_path: str) -> tuple[BackboneSpec, str, str]:
+    """(backbone spec, pretrained tag, explicit weights file) of what load_clip is asked for."""
+    spec = resolve_backbone(name)
+    tag = pretrained or spec.pretrained
+    if pretrained and not weights_path and os.path.isfile(os.path.expanduser(pretrained)):
+        weights_path, tag = pretrained, spec.pretrained  # open_clip also accepts a file as `pretrained`
+    _check_tag(spec, tag)
+    return spec, tag, weights_path
+
+
+def find_weights(
+    name: str, pretrained: str = "", weights_path: str = "", cache_dir: str | None = None, random_init: bool = False
+) -> Path | None:
+    """The weights file `load_clip` with these arguments would read (None: random weights), found without
+    building the model, so that a run can say that its weights are missing before it prepares its data.
+
+    Raises what load_clip raises when the weights are missing (ClipWeightsNotFound, with the places looked at
+    and the ways to provide them) or the backbone or tag is unknown."""
+    spec, tag, weights_path = _resolve(name, pretrained, weights_path)
+    file, _ = _weights_file(spec, tag, weights_path, random_init or spec.random_weights, cache_dir)
+    if file is not None and not file.is_file():
+        read_state_dict(file)  # raises the missing-file error load_clip would
+    return file
+
+
 def load_clip(
     name: str,
     pretrained: str = "",
@@ -113,11 +138,7 @@ def load_clip(
         ClipWeightsMismatch: the weights do not fit the architecture.
         ClipWeightsUnreadable: the file is not a weights file.
     """
-    spec = resolve_backbone(name)
-    tag = pretrained or spec.pretrained
-    if pretrained and not weights_path and os.path.isfile(os.path.expanduser(pretrained)):
-        weights_path, tag = pretrained, spec.pretrained  # open_clip also accepts a file as `pretrained`
-    _check_tag(spec, tag)
+    spec, tag, weights_path = _resolve(name, pretrained, weights_path)
     quick_gelu = _needs_quick_gelu(spec, tag)
 
     file, kind = _weights_file(spec, tag, weights_path, random_init or spec.random_weights, cache_dir)

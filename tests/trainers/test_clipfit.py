@@ -201,6 +201,18 @@ def test_missing_weights_error_names_the_file_and_the_ways(data_root, tmp_path, 
     assert os.path.join(str(tmp_path), ".cache", "clip") in message
 
 
+@pytest.mark.parametrize("opts", [("MODEL.BACKBONE.NAME", "ViT-B/16"), ("MODEL.BACKBONE.WEIGHTS", "/no/such.pt")])
+def test_missing_weights_are_said_before_the_data_is_prepared(tmp_path, monkeypatch, opts):
+    """On ImageNet the data takes minutes (few-shot split, eval cache): the weights are checked first, so a data
+    root that does not exist at all is never reached."""
+    from clipfit.clip import ClipWeightsNotFound
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("CLIPFIT_OFFLINE", "1")
+    with pytest.raises(ClipWeightsNotFound, match=r"No CLIP weights found|/no/such.pt does not exist"):
+        make_trainer(tmp_path / "no-data-root", tmp_path / "run", opts=opts)
+
+
 def _train_py(*args):
     proc = subprocess.run([sys.executable, "train.py", *args], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
