@@ -69,7 +69,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help=f"{', '.join(SETTINGS)} (default: base2new)")
     grid.add_argument("--datasets", nargs="+", default=["all"], metavar="DATASET",
                       help="`all` (default) or dataset names (configs/datasets/<name>.yaml)")
-    grid.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3], metavar="SEED", help="default: 1 2 3")
+    grid.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3], metavar="SEED",
+                      help="fixed seeds, 0 or more (default: 1 2 3)")
     grid.add_argument("--shots", nargs="+", type=int, default=None, metavar="K",
                       help="shots per class (default: 1 2 4 8 16 for few_shot, 16 for base2new)")
     grid.add_argument("--data", default=None, metavar="DIR",
