@@ -59,11 +59,11 @@ def clean_message(error: BaseException) -> str:
     return text.strip()
 
 
-def report_errors(command: Callable[[], int | None], interrupted: str = "interrupted") -> int:
+def report_errors(command: Callable[[], int | None], resume_hint: str = "") -> int:
     """Run `command`; a user error becomes `error: <message>` on stderr and exit 2, Ctrl-C one line and 130,
-    SIGTERM the same line and 143.
+    SIGTERM one line and 143.
 
-    `interrupted` is the line printed on Ctrl-C (e.g. how to resume). With CLIPFIT_DEBUG=1 both re-raise.
+    `resume_hint` ends the Ctrl-C / SIGTERM line (how to resume). With CLIPFIT_DEBUG=1 both re-raise.
     The message (or an internal error's traceback) is also written to the run's log when one is open."""
     try:
         with sigterm_as_interrupt():
@@ -76,12 +76,10 @@ def report_errors(command: Callable[[], int | None], interrupted: str = "interru
     except KeyboardInterrupt as e:
         if debug_enabled():
             raise
-        if not isinstance(e, Terminated):
-            _say(f"\n{interrupted}")
-            return INTERRUPTED_EXIT
-        _, _, how_to_go_on = interrupted.partition(". ")  # "Interrupted. Run ... again" -> "Terminated ... Run"
-        _say("\nTerminated (SIGTERM)." + (f" {how_to_go_on}" if how_to_go_on else ""))
-        return TERMINATED_EXIT
+        terminated = isinstance(e, Terminated)
+        head = "Terminated (SIGTERM)" if terminated else "Interrupted"
+        _say("\n" + (f"{head}. {resume_hint}" if resume_hint else head[0].lower() + head[1:]))
+        return TERMINATED_EXIT if terminated else INTERRUPTED_EXIT
     except Exception:
         _to_run_log(traceback.format_exc())
         raise

@@ -41,6 +41,11 @@ class DatasetReport:
     notes: list[str] = field(default_factory=list)
     docs: str = ""  # the section of DATASETS.md about the dataset
 
+    @property
+    def folder_absent(self) -> bool:
+        """Missing altogether (no folder), rather than a folder with parts missing."""
+        return self.status == MISSING and self.missing == [self.folder]
+
 
 def count_images(folder: str) -> int:
     """Image files below `folder` (recursive), counted from directory entries without stat'ing files."""
@@ -214,7 +219,7 @@ def check_root(root: str, names: list[str] | None = None, decode: bool = False) 
 def nothing_found(reports: list[DatasetReport], root: str) -> str | None:
     """When not one of the checked datasets has its folder under `root`, what to tell the user: most often
     --root names the wrong folder (one level too high or too low). None when any folder is there."""
-    if not reports or any(r.status != MISSING or r.missing != [r.folder] for r in reports):
+    if not reports or not all(r.folder_absent for r in reports):
         return None
     entries = sorted(e for e in os.listdir(root) if not e.startswith("."))
     holds = f"it holds {', '.join(entries[:6])}{', ...' if len(entries) > 6 else ''}" if entries else "it is empty"

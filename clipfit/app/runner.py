@@ -38,10 +38,11 @@ def check_inputs(job: Job) -> None:
             f"data root {job.data_root} does not exist; set DATA=/path/to/your/datasets "
             "(laid out as DATASETS.md describes; `clipfit data check --root DIR` inspects it)"
         )
-    missing_folder = getattr(datasets_catalog.facts(job.dataset).cls, "missing_folder", None)
-    error = missing_folder(absolute_path(job.data_root), "DATA") if missing_folder else None
-    if error is not None:  # said before train.py prints its config, and before the output folder is made
-        raise UserInputError(str(error))
+    dataset = datasets_catalog.facts(job.dataset).cls
+    if hasattr(dataset, "missing_folder"):  # a plugin dataset may have a layout of its own
+        error = dataset.missing_folder(absolute_path(job.data_root), "DATA")
+        if error is not None:  # said before train.py prints its config, and before the output folder is made
+            raise error
     train = job.train_job
     if train is not None and job_result(train) is None:
         raise UserInputError(
@@ -206,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m clipfit.app.runner TRAINER PROTOCOL ARGS...", file=sys.stderr)
         return 2
     return report_errors(lambda: _main(argv),
-                         interrupted="Interrupted. Run the same script again to resume from the last checkpoint.")
+                         resume_hint="Run the same script again to resume from the last checkpoint.")
 
 
 if __name__ == "__main__":

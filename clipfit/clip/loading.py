@@ -25,7 +25,13 @@ from open_clip.pretrained import get_pretrained_cfg, list_pretrained_tags_by_mod
 from open_clip.transformer import QuickGELU
 
 from .backbones import BackboneSpec, build_architecture, native_image_size, resolve_backbone
-from .weight_files import CONFIG_KEY, ClipWeightsNotFound, load_state_dict_strict, read_state_dict
+from .weight_files import (
+    CONFIG_KEY,
+    ClipWeightsNotFound,
+    existing_weights_file,
+    load_state_dict_strict,
+    read_state_dict,
+)
 from .weight_lookup import locate, not_found_message
 
 __all__ = ["ClipInfo", "find_weights", "load_clip", "get_clip_info"]
@@ -107,9 +113,7 @@ def find_weights(
     and the ways to provide them) or the backbone or tag is unknown."""
     spec, tag, weights_path = _resolve(name, pretrained, weights_path)
     file, _ = _weights_file(spec, tag, weights_path, random_init or spec.random_weights, cache_dir)
-    if file is not None and not file.is_file():
-        read_state_dict(file)  # raises the missing-file error load_clip would
-    return file
+    return existing_weights_file(file) if file is not None else None
 
 
 def load_clip(

@@ -86,14 +86,20 @@ def _normalise_state_dict(obj: object, file: Path) -> dict[str, torch.Tensor]:
     return state
 
 
-def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """Reads CLIP weights from an OpenAI TorchScript archive, a state-dict file or a .safetensors file."""
+def existing_weights_file(path: str | Path) -> Path:
+    """`path` (with ~ expanded) when it is a file; else the error that says how to point at the weights."""
     file = Path(os.path.expanduser(str(path)))
     if not file.is_file():
         raise ClipWeightsNotFound(
             f"CLIP weights file {file} does not exist ({CONFIG_KEY} / weights_path). Fix the path, or leave "
             f"{CONFIG_KEY} empty to use {OPENAI_CACHE}/<file> or open_clip's cache."
         )
+    return file
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """Reads CLIP weights from an OpenAI TorchScript archive, a state-dict file or a .safetensors file."""
+    file = existing_weights_file(path)
     try:
         raw = _read_raw(file)
     except Exception as err:  # torch/zip/pickle/safetensors each raise their own types

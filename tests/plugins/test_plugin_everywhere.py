@@ -16,7 +16,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 # The plugin's scripts are written into the repository, where scripts live, and removed at the end. Each
 # pytest-xdist worker builds this module's fixtures itself, so each gets a folder of its own: one worker's
 # teardown must not delete the scripts another is running.
-FOLDER = f"shapesfit_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
+FOLDER = f"shapesfit_{os.getpid()}"
 SCRIPTS = os.path.join(REPO, "scripts", FOLDER)  # the plugin trainer's SCRIPT_FOLDER
 
 

@@ -29,7 +29,7 @@ def test_sigterm_in_a_command_is_one_line_and_exit_143():
         "def command():\n"
         "    os.kill(os.getpid(), signal.SIGTERM)\n"
         "    time.sleep(60)\n"
-        "code = report_errors(command, interrupted='Interrupted. Run it again to resume.')\n"
+        "code = report_errors(command, resume_hint='Run it again to resume.')\n"
         "print(code, signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)\n"
     )
     assert proc.stdout == "143 True\n"  # and the default handler is back once the command is over

@@ -81,7 +81,5 @@ def check(root: str, names: list[str] | None = None, download_splits: bool = Fal
     if hint:
         print(f"error: {hint}", file=sys.stderr)
         return 1
-    not_ready = [
-        r for r in reports if r.status != READY and (names or r.status != "missing" or r.missing != [r.folder])
-    ]
+    not_ready = [r for r in reports if r.status != READY and (names or not r.folder_absent)]
     return 1 if failed or not_ready else 0

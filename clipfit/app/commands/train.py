@@ -293,5 +293,5 @@ def run(args) -> int:
     where = args.output_dir or "its output folder"
     return report_errors(
         lambda: main(args),
-        interrupted=f"Interrupted. Run the same command again to resume from the last checkpoint in {where}.",
+        resume_hint=f"Run the same command again to resume from the last checkpoint in {where}.",
     )
