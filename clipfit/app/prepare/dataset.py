@@ -57,6 +57,7 @@ def prepare_dataset(cls, root: str, sources: Sources) -> Outcome:
             e = disk_full(e, os.path.join(root, cls.dataset_dir))
         print(f"  error: {e}")
         outcome.notes.append(str(e).splitlines()[0])
+        shutil.rmtree(stage, ignore_errors=True)  # before the check, which would call it an interrupted run
         status = inspect_dataset(cls, root).status if os.path.isdir(os.path.dirname(stage)) else MISSING
         outcome.status = INCOMPLETE if status == READY else status  # a failed run never says ready
     finally:

@@ -7,7 +7,6 @@ inside one file system.
 """
 from __future__ import annotations
 
-import errno
 import os
 import shutil
 import sys
@@ -22,7 +21,7 @@ from .fetch import human_size
 EXTRACT_FACTOR = 1.0
 
 
-class NotEnoughSpace(UserInputError, OSError):
+class NotEnoughSpace(UserInputError):
     """The disk of a dataset folder cannot take its archives (or took them but filled up)."""
 
 
@@ -41,7 +40,6 @@ def ensure_space(path: str, needed: int, what: str) -> None:
     free = free_bytes(path)
     if needed > free:
         raise NotEnoughSpace(
-            errno.ENOSPC,
             f"not enough disk space for {what}: about {human_size(needed)} needed, {human_size(free)} free on the disk "
             f"of {path}. Free some space, or put the dataset folder on a larger disk (a symbolic link from the data "
             "root is fine) and run again; what was downloaded is kept.",
@@ -49,7 +47,7 @@ def ensure_space(path: str, needed: int, what: str) -> None:
 
 
 def disk_full(error: OSError, path: str) -> NotEnoughSpace:
-    return NotEnoughSpace(errno.ENOSPC, f"the disk of {path} filled up ({error.strerror or error}). Free some space "
+    return NotEnoughSpace(f"the disk of {path} filled up ({error.strerror or error}). Free some space "
                           "and run again: what was downloaded is kept, the half-extracted files were removed.")
 
 
@@ -83,13 +81,16 @@ def tar_members(tar: tarfile.TarFile, dest: str, rename=None) -> int:
     another relative path, or None to skip the member. Returns the bytes written."""
     written = 0
     for member in tar:
-        if not member.isfile():
-            continue  # folders are made as needed; links and devices are never written
+        if not (member.isfile() or member.isdir()):
+            continue  # links and devices are never written
         relpath = rename(member.name) if rename else member.name
         target = _target(dest, relpath) if relpath else None
         if target is None:
             continue
-        written += write_file(tar.extractfile(member), target)
+        if member.isdir():  # (an empty folder can matter: ImageNetV2's loader needs all 1,000)
+            os.makedirs(target, exist_ok=True)
+        else:
+            written += write_file(tar.extractfile(member), target)
     return written
 
 
@@ -112,12 +113,16 @@ def _extract_zip(archive: str, dest: str, desc: str) -> int:
 
     written = 0
     with zipfile.ZipFile(archive) as zf:
-        members = [m for m in zf.infolist() if not m.is_dir()]
+        members = zf.infolist()
         for member in tqdm(members, desc=desc, unit="file", file=sys.stderr, dynamic_ncols=True, leave=False):
             target = _target(dest, member.filename)
-            if target is not None:
-                with zf.open(member) as source:
-                    written += write_file(source, target)
+            if target is None:
+                continue
+            if member.is_dir():
+                os.makedirs(target, exist_ok=True)
+                continue
+            with zf.open(member) as source:
+                written += write_file(source, target)
     return written
 
 
