@@ -19,6 +19,9 @@ from .fetch import FetchFailed, Sources, obtain
 from .imagenet import UNPACKERS
 from .unpack import EXTRACT_FACTOR, DamagedArchive, disk_full, ensure_space, extract, find_part, move_into
 
+# what the disk, not the data, can make fail: full, read-only, not permitted
+_DISK_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM}
+
 
 @dataclass
 class Outcome:
@@ -51,10 +54,12 @@ def prepare_dataset(cls, root: str, sources: Sources) -> Outcome:
     try:
         _prepare(cls, root, sources, outcome)
     except (UserInputError, OSError) as e:
-        if isinstance(e, OSError) and not isinstance(e, UserInputError):
-            if e.errno != errno.ENOSPC:
+        if isinstance(e, OSError):
+            if e.errno not in _DISK_ERRNOS:
                 raise
-            e = disk_full(e, os.path.join(root, cls.dataset_dir))
+            e = disk_full(e, os.path.join(root, cls.dataset_dir)) if e.errno == errno.ENOSPC else UserInputError(
+                f"cannot write {e.filename or os.path.join(root, cls.dataset_dir)} ({e.strerror}): the data root must "
+                "be writable (or make the dataset folder a link to a writable one)")
         print(f"  error: {e}")
         outcome.notes.append(str(e).splitlines()[0])
         shutil.rmtree(stage, ignore_errors=True)  # before the check, which would call it an interrupted run
@@ -104,12 +109,19 @@ def _prepare(cls, root: str, sources: Sources, outcome: Outcome) -> None:
     outcome.status, outcome.images, outcome.size = report.status, report.images, written or None
     outcome.notes += report.notes
     if report.status == READY:
-        verified = {name: f.verified for name, f in fetched.items()}
-        text = json.dumps({"dataset": cls.__name__, "bytes": written or None, "files": verified,
-                           "prepared": time.strftime("%Y-%m-%dT%H:%M:%S")}, indent=2)
-        from ...files import atomic_write
+        _write_marker(marker, cls.__name__, written, fetched, outcome)
 
-        atomic_write(marker, lambda f: f.write(text + "\n"), mode="w")
+
+def _write_marker(path: str, name: str, written: int, fetched: dict, outcome: Outcome) -> None:
+    from ...files import atomic_write
+
+    text = json.dumps({"dataset": name, "bytes": written or None,
+                       "files": {file: f.verified for file, f in fetched.items()},
+                       "prepared": time.strftime("%Y-%m-%dT%H:%M:%S")}, indent=2)
+    try:
+        atomic_write(path, lambda f: f.write(text + "\n"), mode="w")
+    except OSError as e:  # a ready dataset in a read-only folder: the next run checks it again, that is all
+        outcome.notes.append(f"could not write {path} ({e.strerror})")
 
 
 def _require_reachable(cls, needed: list, sources: Sources) -> None:
@@ -157,13 +169,13 @@ def _unpack(spec, fetched: dict, stage: str) -> int:
     if spec.unpack == "none":
         return 0
     ensure_space(os.path.dirname(stage), int(EXTRACT_FACTOR * os.path.getsize(path)), f"extracting {spec.name}")
-    print(f"  {spec.name}: extracting")
-    if spec.unpack:
-        return UNPACKERS[spec.unpack](path, stage, {name: f.path for name, f in fetched.items()})
-    if not spec.is_archive:
+    if not (spec.unpack or spec.is_archive):  # a plain file: copied (the downloads may serve several datasets)
         os.makedirs(stage)
         shutil.copyfile(path, os.path.join(stage, spec.name))
         return os.path.getsize(path)
+    print(f"  {spec.name}: extracting")
+    if spec.unpack:
+        return UNPACKERS[spec.unpack](path, stage, {name: f.path for name, f in fetched.items()})
     written = extract(path, stage, f"Extracting {spec.name}")
     if spec.inner:
         inner = find_part(stage, spec.inner)

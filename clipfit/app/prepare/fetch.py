@@ -112,6 +112,8 @@ def http_download(url: str, part: str, name: str, size: int | None = None) -> No
             if e.code in _FINAL_HTTP:
                 raise FetchFailed(f"{name}: {url} answered HTTP {e.code} {e.reason}. {_MIRROR_HINT}") from e
             error = f"HTTP {e.code} {e.reason}"
+        except http.client.IncompleteRead as e:
+            error = f"the connection closed {e.expected:,} bytes before the end" if e.expected else "connection closed"
         except (ConnectionError, TimeoutError, urllib.error.URLError, http.client.HTTPException) as e:
             error = f"{type(e).__name__}: {getattr(e, 'reason', None) or e}"
         attempt += 1
