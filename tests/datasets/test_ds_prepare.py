@@ -241,3 +241,30 @@ def test_interrupted_prepare_is_not_ready_until_run_again(serve, tmp_path, capsy
     code, out = _prepare(capsys, tmp_path, "--datasets", "eurosat", "--url-template", server.template)
     assert code == 0 and server.requests == []  # everything was in place: only checked, and the marker written
     assert os.path.isfile(tmp_path / "eurosat" / MARKER_FILE) and not (tmp_path / "eurosat" / STAGING_DIR).exists()
+
+
+def test_clipfit_trains_on_a_prepared_dataset(serve, tmp_path, capsys):
+    """Prepare -> check -> train, end to end once: a tiny CLIPFit base-class run on prepared Caltech101."""
+    from clipfit.app.plugins import import_plugins
+    from clipfit.compat import build_trainer, set_random_seed
+    from clipfit.config import get_cfg
+
+    server = serve("Caltech101")
+    assert _prepare(capsys, tmp_path / "data", "--datasets", "caltech101", "--url-template", server.template)[0] == 0
+    assert clipfit_main(["data", "check", "--root", str(tmp_path / "data"), "--datasets", "caltech101"]) == 0
+    import_plugins()
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    cfg = get_cfg()
+    cfg.merge_from_file(os.path.join(repo, "configs/datasets/caltech101.yaml"))
+    cfg.merge_from_file(os.path.join(repo, "configs/trainers/CLIPFit/tiny_demo.yaml"))
+    cfg.TRAINER.NAME, cfg.DATASET.ROOT, cfg.OUTPUT_DIR, cfg.SEED = "CLIPFit", str(tmp_path / "data"), str(tmp_path), 1
+    cfg.merge_from_list(["DATASET.NUM_SHOTS", "2", "DATASET.SUBSAMPLE_CLASSES", "base", "OPTIM.MAX_EPOCH", "1",
+                         "INPUT.SIZE", "(32, 32)", "USE_CUDA", "False"])
+    cfg.freeze()
+    set_random_seed(cfg.SEED)
+    capsys.readouterr()
+    trainer = build_trainer(cfg)
+    trainer.train()
+    out = capsys.readouterr().out
+    assert "# classes  2" in out and "# train_x  4" in out and "# test     4" in out  # base: face, leopard
+    assert "* accuracy: " in out
