@@ -92,7 +92,8 @@ def _aircraft(d: str) -> dict[str, bytes]:
 
 
 def _dtd(d: str) -> dict[str, bytes]:
-    entries = {**_files(d, "images", "dtd/images/"), **_files(d, "imdb", "dtd/imdb/"), **_files(d, "labels", "dtd/labels/")}
+    entries = {**_files(d, "images", "dtd/images/"), **_files(d, "imdb", "dtd/imdb/"),
+               **_files(d, "labels", "dtd/labels/")}
     return {"dtd-r1.0.1.tar.gz": tar_bytes(entries)}
 
 

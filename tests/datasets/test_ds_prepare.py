@@ -268,3 +268,16 @@ def test_clipfit_trains_on_a_prepared_dataset(serve, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "# classes  2" in out and "# train_x  4" in out and "# test     4" in out  # base: face, leopard
     assert "* accuracy: " in out
+
+
+def test_damaged_unverifiable_download_is_deleted(serve, tmp_path, capsys):
+    server = serve("UCF101")  # its frames have no published size or checksum
+    good = server.files["UCF-101-midframes.zip"]
+    server.files["UCF-101-midframes.zip"] = good[: len(good) // 2]
+    code, out = _prepare(capsys, tmp_path, "--datasets", "ucf101", "--url-template", server.template)
+    assert code == 1 and "UCF-101-midframes.zip: not verified: no size or checksum is published for it" in out
+    assert "UCF-101-midframes.zip cannot be extracted" in out and "It was deleted: run the command again" in out
+    assert "UCF-101-midframes.zip" not in os.listdir(tmp_path / DOWNLOADS_DIR)
+    assert not (tmp_path / "ucf101" / "UCF-101-midframes").exists()
+    server.files["UCF-101-midframes.zip"] = good
+    assert _prepare(capsys, tmp_path, "--datasets", "ucf101", "--url-template", server.template)[0] == 0

@@ -86,10 +86,11 @@ def _prepare(cls, root: str, sources: Sources, outcome: Outcome) -> None:
     if os.path.isfile(marker) and report.status == READY and _split_in_place(cls, dataset_dir):
         print("  already prepared: nothing to do")
         outcome.status, outcome.images, outcome.size = READY, report.images, _read_marker(marker).get("bytes")
+        outcome.notes += report.notes
         return
     needed = needed_files(files, dataset_dir)
     _require_reachable(cls, needed, sources)
-    to_download = [f for f in needed if not sources.given(f)]
+    to_download = [f for f in needed if not sources.given(f) and not os.path.isfile(sources.downloaded(f))]
     ensure_space(dataset_dir, sum(f.size or 0 for f in to_download)
                  + int(EXTRACT_FACTOR * sum(f.size or 0 for f in needed if f.destinations)),
                  f"{cls.__name__} (its archives, and as much again extracted)")
@@ -127,7 +128,7 @@ def _write_marker(path: str, name: str, written: int, fetched: dict, outcome: Ou
 def _require_reachable(cls, needed: list, sources: Sources) -> None:
     """Stop before any download when files that only the user can download (licence) are not given."""
     absent = [f for f in needed if not sources.given(f) and not sources.url(f)
-              and not os.path.isfile(os.path.join(sources.downloads, f.name))]
+              and not os.path.isfile(sources.downloaded(f))]
     if not absent:
         return
     where = f" (not found in {sources.from_dir})" if sources.from_dir else ""
@@ -145,14 +146,22 @@ def _unpack_all(specs: list, fetched: dict, dataset_dir: str) -> int:
     os.makedirs(stage)
     written = 0
     for spec in specs:
-        written += _unpack(spec, fetched, os.path.join(stage, spec.name))
+        try:
+            written += _unpack(spec, fetched, os.path.join(stage, spec.name))
+            parts = {dest: find_part(os.path.join(stage, spec.name), inside) for inside, dest in _parts(spec).items()}
+            if None in parts.values():
+                absent = [inside for inside, dest in _parts(spec).items() if parts[dest] is None]
+                raise DamagedArchive(f"{fetched[spec.name].path} has no {', '.join(absent)}: it is not the published "
+                                     f"{spec.name}.", fetched[spec.name].path)
+        except DamagedArchive as e:
+            damaged = e.path or fetched[spec.name].path
+            if not any(f.downloaded and f.path == damaged for f in fetched.values()):
+                raise
+            os.remove(damaged)  # else the next run would take it again
+            raise DamagedArchive(f"{e} It was deleted: run the command again to download it again.", damaged) from e
     for spec in specs:
         for inside, dest in _parts(spec).items():
-            part = find_part(os.path.join(stage, spec.name), inside)
-            if part is None:
-                raise DamagedArchive(f"{fetched[spec.name].path} has no {inside}: it is not the published "
-                                     f"{spec.name}")
-            move_into(part, os.path.join(dataset_dir, dest))
+            move_into(find_part(os.path.join(stage, spec.name), inside), os.path.join(dataset_dir, dest))
     shutil.rmtree(stage)
     return written
 
@@ -180,7 +189,7 @@ def _unpack(spec, fetched: dict, stage: str) -> int:
     if spec.inner:
         inner = find_part(stage, spec.inner)
         if inner is None:
-            raise DamagedArchive(f"{path} has no {spec.inner}: it is not the published {spec.name}")
+            raise DamagedArchive(f"{path} has no {spec.inner}: it is not the published {spec.name}.", path)
         written = extract(inner, stage + ".inner", f"Extracting {os.path.basename(spec.inner)}")
         shutil.rmtree(stage)
         os.rename(stage + ".inner", stage)

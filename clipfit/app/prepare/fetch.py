@@ -62,7 +62,7 @@ def _bar(desc: str, total: int | None, initial: int = 0):
 
 def digests(path: str, algorithms: tuple[str, ...], desc: str) -> dict[str, str]:
     """Hex digests of `path` for `algorithms`, in one read (with a progress bar: archives reach 140 GB)."""
-    hashers = {name: hashlib.new(name) for name in algorithms}
+    hashers = {name: hashlib.new(name, usedforsecurity=False) for name in algorithms}  # (MD5 on FIPS systems)
     with open(path, "rb") as f, _bar(desc, os.path.getsize(path)) as bar:
         while block := f.read(CHUNK):
             for hasher in hashers.values():
@@ -139,6 +139,10 @@ def _transfer(url: str, part: str, name: str, have: int, size: int | None) -> No
         status = getattr(response, "status", None) or 200
         if have and status != 206:  # the server ignores ranges: start over
             have = 0
+        elif have and not (response.headers.get("Content-Range") or "").startswith(f"bytes {have}-"):
+            os.remove(part)  # a range other than the one asked for: start over on the retry
+            raise http.client.HTTPException(f"the server sent {response.headers.get('Content-Range')!r}, "
+                                            f"not bytes {have}-")
         length = response.headers.get("Content-Length")
         expected_end = have + int(length) if length is not None else size
         with open(part, "ab" if have else "wb") as f, _bar(f"Downloading {name}", expected_end, have) as bar:
@@ -184,6 +188,10 @@ class Sources:
             return self.url_template.format(name=spec.name, id=spec.drive_id or "")
         return spec.url
 
+    def downloaded(self, spec) -> str:
+        """Where the verified download of `spec` is (or goes)."""
+        return os.path.join(self.downloads, spec.name)
+
     def given(self, spec) -> str | None:
         """The user's copy of `spec` in --from DIR, if there is one."""
         path = os.path.join(self.from_dir, spec.name) if self.from_dir else None
@@ -209,7 +217,7 @@ def obtain(spec, sources: Sources) -> Fetched:
     if given:
         advice = f"Replace {given} with the published file (DATASETS.md says where to get it) and run again."
         return Fetched(given, _check(given, spec, sources, advice), downloaded=False)
-    final = os.path.join(sources.downloads, spec.name)
+    final = sources.downloaded(spec)
     if os.path.isfile(final):  # downloaded by an earlier run that stopped later: verified again before use
         try:
             return Fetched(final, _check(final, spec, sources, ""), downloaded=True)

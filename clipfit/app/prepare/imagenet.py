@@ -31,7 +31,7 @@ def unpack_train(archive: str, stage: str, files: dict[str, str]) -> int:
             with tarfile.open(fileobj=outer.extractfile(member), mode="r|*") as inner:
                 written += tar_members(inner, class_dir, rename=os.path.basename)
     if not written:
-        raise DamagedArchive(f"{archive} holds no per-class tar files: it is not ILSVRC2012_img_train.tar")
+        raise DamagedArchive(f"{archive} holds no per-class tar files: it is not ILSVRC2012_img_train.tar.", archive)
     return written
 
 
@@ -54,8 +54,8 @@ def unpack_val(archive: str, stage: str, files: dict[str, str]) -> int:
         written = tar_members(tar, os.path.join(stage, "val"), rename=class_path)
     if unknown or not written:
         raise DamagedArchive(
-            f"{archive}: {len(unknown)} val images have no label in {DEVKIT} (e.g. {unknown[:3]})" if unknown
-            else f"{archive} holds no ILSVRC2012_val_*.JPEG image: it is not ILSVRC2012_img_val.tar"
+            f"{archive}: {len(unknown)} val images have no label in {DEVKIT} (e.g. {unknown[:3]})." if unknown
+            else f"{archive} holds no ILSVRC2012_val_*.JPEG image: it is not ILSVRC2012_img_val.tar.", archive
         )
     return written
 
@@ -72,7 +72,7 @@ def val_wnids(devkit: str) -> dict[int, str]:
                 wanted[name] = tar.extractfile(member).read()
     absent = [name for name, data in wanted.items() if data is None]
     if absent:
-        raise DamagedArchive(f"{devkit} lacks data/{', data/'.join(absent)}: it is not the ILSVRC2012 devkit")
+        raise DamagedArchive(f"{devkit} lacks data/{', data/'.join(absent)}: it is not the ILSVRC2012 devkit.", devkit)
     synsets = loadmat(io.BytesIO(wanted["meta.mat"]), squeeze_me=True)["synsets"]
     # The 1,000 classes are the leaves (no children); their ILSVRC2012_ID is 1..1000.
     wnid_of_id = {int(s["ILSVRC2012_ID"]): str(s["WNID"]) for s in synsets if int(s["num_children"]) == 0}
@@ -80,7 +80,8 @@ def val_wnids(devkit: str) -> dict[int, str]:
     try:
         return {i: wnid_of_id[class_id] for i, class_id in enumerate(ids, start=1)}
     except KeyError as e:
-        raise DamagedArchive(f"{devkit}: the val ground truth names class {e.args[0]}, which meta.mat lacks") from None
+        raise DamagedArchive(f"{devkit}: the val ground truth names class {e.args[0]}, which meta.mat lacks.",
+                             devkit) from None
 
 
 UNPACKERS = {"imagenet_train": unpack_train, "imagenet_val": unpack_val}

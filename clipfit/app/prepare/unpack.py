@@ -26,7 +26,11 @@ class NotEnoughSpace(UserInputError):
 
 
 class DamagedArchive(UserInputError):
-    """An archive cannot be read, or lacks a part its dataset needs."""
+    """An archive (`path`) cannot be read, or lacks a part its dataset needs."""
+
+    def __init__(self, message: str, path: str | None = None):
+        super().__init__(message)
+        self.path = path
 
 
 def free_bytes(path: str) -> int:
@@ -73,7 +77,7 @@ def open_with_progress(path: str, desc: str):
 
     raw = open(path, "rb")
     return tqdm.wrapattr(raw, "read", total=os.path.getsize(path), desc=desc, unit="B", unit_scale=True,
-                         unit_divisor=1024, file=sys.stderr, dynamic_ncols=True, leave=False)
+                         unit_divisor=1024, file=sys.stderr, dynamic_ncols=True, leave=False, disable=None)
 
 
 def tar_members(tar: tarfile.TarFile, dest: str, rename=None) -> int:
@@ -105,7 +109,7 @@ def extract(archive: str, dest: str, desc: str) -> int:
         if isinstance(e, OSError) and e.errno is not None:
             raise  # the disk (full, read-only), not the archive (a bad gzip stream has no errno)
         raise DamagedArchive(f"{archive} cannot be extracted ({type(e).__name__}: {e}): it is damaged or not "
-                             "the published file.") from e
+                             "the published file.", archive) from e
 
 
 def _extract_zip(archive: str, dest: str, desc: str) -> int:
@@ -114,7 +118,8 @@ def _extract_zip(archive: str, dest: str, desc: str) -> int:
     written = 0
     with zipfile.ZipFile(archive) as zf:
         members = zf.infolist()
-        for member in tqdm(members, desc=desc, unit="file", file=sys.stderr, dynamic_ncols=True, leave=False):
+        for member in tqdm(members, desc=desc, unit="file", file=sys.stderr, dynamic_ncols=True, leave=False,
+                           disable=None):
             target = _target(dest, member.filename)
             if target is None:
                 continue
