@@ -281,3 +281,9 @@ def test_damaged_unverifiable_download_is_deleted(serve, tmp_path, capsys):
     assert not (tmp_path / "ucf101" / "UCF-101-midframes").exists()
     server.files["UCF-101-midframes.zip"] = good
     assert _prepare(capsys, tmp_path, "--datasets", "ucf101", "--url-template", server.template)[0] == 0
+
+
+def test_a_dataset_without_published_files_is_named(tmp_path, capsys):
+    code, out = _prepare(capsys, tmp_path, "--datasets", "DemoShapes")
+    assert code == 1 and "DemoShapes lists no published files to prepare it from" in out
+    assert _row(out, "DemoShapes")[1] == "missing"
