@@ -287,3 +287,15 @@ def test_a_dataset_without_published_files_is_named(tmp_path, capsys):
     code, out = _prepare(capsys, tmp_path, "--datasets", "DemoShapes")
     assert code == 1 and "DemoShapes lists no published files to prepare it from" in out
     assert _row(out, "DemoShapes")[1] == "missing"
+
+
+def test_missing_split_file_is_ready_but_said_and_fetched_later(serve, tmp_path, capsys):
+    server = serve("DescribableTextures")
+    split = server.files.pop("split_zhou_DescribableTextures.json")
+    code, out = _prepare(capsys, tmp_path, "--datasets", "dtd", "--url-template", server.template)
+    assert code == 1 and _row(out, "DescribableTextures")[1] == "ready"
+    assert "The official split file of DescribableTextures could not be downloaded" in out
+    server.files["split_zhou_DescribableTextures.json"] = split
+    server.requests.clear()
+    code, out = _prepare(capsys, tmp_path, "--datasets", "dtd", "--url-template", server.template)
+    assert code == 0 and server.requested() == ["split_zhou_DescribableTextures.json"]

@@ -85,16 +85,16 @@ def run(args: argparse.Namespace) -> int:
 
 def prepare(root: str, datasets: list[str] | None, from_dir: str | None = None, url_template: str | None = None,
             keep_archives: bool = False, verify: bool = True) -> int:
-    """Prepare, print the table; exit status 1 unless every dataset is ready (user errors raise, exit 2)."""
-    from ..data_check import READY
-    from ..prepare.run import format_outcomes, parse_names, summary
+    """Prepare, print the table; exit status 1 unless every dataset is ready with its official split file
+    (user errors raise, exit 2)."""
+    from ..prepare.run import all_done, format_outcomes, parse_names, summary
     from ..prepare.run import prepare as prepare_datasets
 
     outcomes = prepare_datasets(root, parse_names(datasets), from_dir, url_template, keep_archives, verify)
     print(format_outcomes(outcomes))
     print()
     print(summary(outcomes, os.path.abspath(os.path.expanduser(root))))
-    return 0 if all(o.status == READY for o in outcomes) else 1
+    return 0 if all_done(outcomes) else 1
 
 
 def check(root: str, names: list[str] | None = None, download_splits: bool = False, images: bool = False) -> int:

@@ -31,6 +31,7 @@ class Outcome:
     size: int | None = None  # bytes extracted, by this run or the one that prepared the dataset
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    split: str = "-"  # the split file column of `clipfit data check` ("absent": the official one is missing)
 
 
 def published_files(cls) -> tuple:
@@ -86,7 +87,7 @@ def _prepare(cls, root: str, sources: Sources, outcome: Outcome) -> None:
     if os.path.isfile(marker) and report.status == READY and _split_in_place(cls, dataset_dir):
         print("  already prepared: nothing to do")
         outcome.status, outcome.images, outcome.size = READY, report.images, _read_marker(marker).get("bytes")
-        outcome.notes += report.notes
+        outcome.notes, outcome.split = outcome.notes + report.notes, report.split
         return
     needed = needed_files(files, dataset_dir)
     _require_reachable(cls, needed, sources)
@@ -108,7 +109,7 @@ def _prepare(cls, root: str, sources: Sources, outcome: Outcome) -> None:
     report = inspect_dataset(cls, root)
     print(format_reports([report]))
     outcome.status, outcome.images, outcome.size = report.status, report.images, written or None
-    outcome.notes += report.notes
+    outcome.notes, outcome.split = outcome.notes + report.notes, report.split
     if report.status == READY:
         _write_marker(marker, cls.__name__, written, fetched, outcome)
 
@@ -148,9 +149,8 @@ def _unpack_all(specs: list, fetched: dict, dataset_dir: str) -> int:
     for spec in specs:
         try:
             written += _unpack(spec, fetched, os.path.join(stage, spec.name))
-            parts = {dest: find_part(os.path.join(stage, spec.name), inside) for inside, dest in _parts(spec).items()}
-            if None in parts.values():
-                absent = [inside for inside, dest in _parts(spec).items() if parts[dest] is None]
+            absent = [inside for inside in _parts(spec) if find_part(os.path.join(stage, spec.name), inside) is None]
+            if absent:
                 raise DamagedArchive(f"{fetched[spec.name].path} has no {', '.join(absent)}: it is not the published "
                                      f"{spec.name}.", fetched[spec.name].path)
         except DamagedArchive as e:

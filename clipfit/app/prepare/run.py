@@ -88,11 +88,23 @@ def format_outcomes(outcomes: list[Outcome]) -> str:
     return tabulate(rows, headers=["Dataset", "Status", "Images", "Size", "Time", "Notes"], disable_numparse=True)
 
 
+def all_done(outcomes: list[Outcome]) -> bool:
+    """Every dataset ready, with its official split file where it has one."""
+    from ..data_check import READY
+
+    return all(o.status == READY and o.split != "absent" for o in outcomes)
+
+
 def summary(outcomes: list[Outcome], root: str) -> str:
     from ..data_check import READY
 
     ready = sum(o.status == READY for o in outcomes)
     lines = [f"{ready} of {len(outcomes)} datasets ready under {root}."]
+    no_split = [o.name for o in outcomes if o.status == READY and o.split == "absent"]
+    if no_split:
+        lines.append(f"The official split file of {', '.join(no_split)} could not be downloaded: without it a random "
+                     "split is made and results are not comparable with published ones. Run the same command again "
+                     "later (Google Drive limits downloads) or see DATASETS.md.")
     if ready < len(outcomes):
         lines.append("Run the same command again after fixing what the notes say: finished steps are skipped and "
                      "interrupted downloads resume. DATASETS.md describes each dataset's files.")
