@@ -195,3 +195,17 @@ def test_published_facts_are_well_formed(name):
 
     # every path the loader needs comes from a published file
     assert [p for p in (*cls.required, *cls.native_files) if not covered(p)] == []
+
+
+def test_the_prepare_command_modules_import_no_torch():
+    """`clipfit data prepare --help` stays quick: its modules import torch only when a dataset is built."""
+    import subprocess
+    import sys
+
+    modules = ["clipfit.app.commands.data", *(f"clipfit.app.prepare.{m}" for m in
+                                              ("run", "dataset", "fetch", "unpack", "imagenet"))]
+    code = f"import sys, {', '.join(modules)}; print(sorted(m for m in ('torch', 'datasets') if m in sys.modules))"
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=True,
+                         env=dict(os.environ, PYTHONPATH=repo)).stdout
+    assert out.strip() == "[]"
