@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass, field
 
 from ..errors import UserInputError
+from .prepare import STAGING_DIR
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
@@ -188,6 +189,9 @@ def inspect_dataset(cls, root: str, decode: bool = False) -> DatasetReport:
             paths = [p for d in folders for p in image_files(os.path.join(dataset_dir, d))]
     if decode and paths:
         _check_decoding(report, paths, root)
+    if os.path.isdir(os.path.join(dataset_dir, STAGING_DIR)):
+        report.status = INCOMPLETE
+        report.notes.append(f"an interrupted `clipfit data prepare` left {cls.dataset_dir}/{STAGING_DIR}: run it again")
     if report.missing:
         report.status = MISSING
     return report
