@@ -46,9 +46,10 @@ examples:
   # few-shot, cross-dataset and domain generalization on SLURM
   clipfit sweep --trainers CLIPFit --protocols few_shot xd dg --executor slurm \\
       --partition gpu --time 12:00:00 --mem-gb 32 --array-parallelism 16
-  # a quick check of the whole path on the demo data and the tiny random backbone (CPU, seconds)
-  clipfit sweep --trainers CLIPFit ZeroshotCLIP --datasets demo_shapes --seeds 1 --shots 2 --data demo_data \\
-      --output output/sweep_check --opts MODEL.BACKBONE.NAME tiny OPTIM.MAX_EPOCH 1 DATALOADER.NUM_WORKERS 0
+  # a quick check of the whole path on the demo data (`clipfit demo` writes it to output/demo/data) with its
+  # config of the tiny random backbone (CPU, seconds)
+  clipfit sweep --trainers CLIPFit ZeroshotCLIP --datasets demo_shapes --seeds 1 --shots 2 \\
+      --data output/demo/data --cfg tiny_demo --output output/sweep_check --opts OPTIM.MAX_EPOCH 1
 """
 
 SLURM_FLAGS = ("partition", "time", "cpus_per_task", "mem_gb", "array_parallelism", "account", "qos",

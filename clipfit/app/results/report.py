@@ -8,7 +8,6 @@ from ...errors import UserInputError
 from .base2new import Base2NewTable, build_base2new
 from .few_shot import FewShotTable, build_few_shot
 from .logs import DEFAULT_KEYWORD
-from .run_folders import DEMO_FOLDER
 from .runs import UNKNOWN, Run, discover_runs, relative_to
 from .tables import (
     base2new_csv,
@@ -148,6 +147,7 @@ def leave_out_toy_runs(runs: list[Run], root: str) -> tuple[list[Run], str]:
     """The runs a leaderboard shows by default, and a sentence on those left out ('' when none): the demo's
     (under `<root>/demo/`) and those whose backbone differs from their config's (a quick check with the
     tiny CLIP in a benchmark folder)."""
+    from ..jobs import DEMO_FOLDER
     from ..run_settings import other_backbone
 
     demo = [r for r in runs if _in_demo_folder(r, root)]
@@ -168,4 +168,6 @@ def leave_out_toy_runs(runs: list[Run], root: str) -> tuple[list[Run], str]:
 
 def _in_demo_folder(run: Run, root: str) -> bool:
     """Whether the run lies in the demo's folder of `root` (not when `root` is that folder itself)."""
+    from ..jobs import DEMO_FOLDER
+
     return relative_to(run.path, root).split(os.sep)[0] == DEMO_FOLDER

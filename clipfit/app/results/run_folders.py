@@ -12,7 +12,6 @@ import time
 from .logs import is_log_name
 
 MOVED_ASIDE = ".old-"
-DEMO_FOLDER = "demo"  # `clipfit demo`'s folder under the output root (output/demo): toy runs, not results
 SEED_FOLDER = re.compile(r"^seed(\d+)$")
 
 
