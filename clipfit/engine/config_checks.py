@@ -52,8 +52,9 @@ def note_zero_lr(cfg) -> None:
 
 # Keys that do not change a run's result: where things are, how fast it runs, how it is logged.
 _NOT_RESULT = ("OUTPUT_DIR", "RESUME", "DATASET.ROOT", "DATALOADER.NUM_WORKERS", "DATALOADER.TEST.",
-               "DATALOADER.CACHE_", "TRAIN.PRINT_FREQ", "TRAIN.CHECKPOINT_FREQ", "USE_CUDA", "VERBOSE",
-               "MODEL.BACKBONE.WEIGHTS", "MODEL.INIT_WEIGHTS")
+               "DATALOADER.CACHE_EVAL", "DATALOADER.CACHE_TRAIN", "DATALOADER.CACHE_TRAIN_MAX_GB",
+               "TRAIN.PRINT_FREQ", "TRAIN.CHECKPOINT_FREQ", "USE_CUDA", "VERBOSE", "MODEL.BACKBONE.WEIGHTS",
+               "MODEL.INIT_WEIGHTS")
 # Nor what a run trains: a resumed run may also be tested another way.
 _NOT_TRAINING = (*_NOT_RESULT, "TEST.")
 
