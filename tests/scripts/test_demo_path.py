@@ -54,7 +54,7 @@ def _readme_demo_lines() -> list[str]:
 def test_the_readme_runs_the_scripts_on_the_data_the_demo_leaves():
     lines = _readme_demo_lines()
     scripts = [line for line in lines if " bash scripts/" in line]
-    assert len(scripts) == 3
+    assert len(scripts) == 4
     folders = trainers_catalog.scripted()
     for line in scripts:
         words = shlex.split(line)

@@ -47,7 +47,7 @@ examples:
   clipfit sweep --trainers CLIPFit --protocols few_shot xd dg --executor slurm \\
       --partition gpu --time 12:00:00 --mem-gb 32 --array-parallelism 16
   # a quick check of the whole path on the demo data (`clipfit demo` writes it to output/demo/data) with its
-  # config of the tiny random backbone (CPU, seconds)
+  # config of the tiny random backbone (CPU, a minute or two)
   clipfit sweep --trainers CLIPFit ZeroshotCLIP --datasets demo_shapes --seeds 1 --shots 2 \\
       --data output/demo/data --cfg tiny_demo --output output/sweep_check --opts OPTIM.MAX_EPOCH 1
 """
