@@ -11,7 +11,8 @@ that decide a result (not where the data or the output are, nor how fast it runs
   backbone, the shots, options given in OPTS, knobs such as LAMBDA.
 
 A log without a config dump (not written by train.py, e.g. by hand) records no settings: its run counts as
-matching, and the runner's skip line says that nothing was compared.
+matching, and the runner's skip line says that nothing was compared. A key that an older release did not have
+(or printed differently: `8` for `8.0`) is not a difference either.
 """
 from __future__ import annotations
 
@@ -106,7 +107,8 @@ def default_job(run) -> Job | None:
 
 
 def run_options(run, cache: dict) -> tuple[tuple[str, str], ...]:
-    """What a report `Run` ran with that its folder's default job does not: sorted (key, value) pairs.
+    """What a report `Run` ran with that its folder's default job does not: (key, value) pairs, the backbone
+    and the shots first, then by key.
 
     `cache` holds one config build per job without its seed (the folder says the seed) for one report."""
     header = run.result.used or run.result.newest  # an unfinished run belongs to the same row as its seeds
@@ -122,8 +124,8 @@ def run_options(run, cache: dict) -> tuple[tuple[str, str], ...]:
     if cache[key] is None:
         return ()
     keys, recorded, _ = compare(header.config, cache[key])
-    keys = sorted((k for k in keys if k != "SEED"), key=lambda k: (k not in _FIRST, _FIRST.index(k) if k in _FIRST
-                                                                    else 0, k))
+    first = {k: i for i, k in enumerate(_FIRST)}
+    keys = sorted((k for k in keys if k != "SEED"), key=lambda k: (first.get(k, len(first)), k))
     return tuple((k, recorded[k]) for k in keys)
 
 
