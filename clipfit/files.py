@@ -155,3 +155,6 @@ def make_output_folder(directory: str, flag: str) -> None:
     except PermissionError as e:
         raise UserInputError(f"cannot create the output folder {directory}: permission denied ({e.filename}); "
                              f"choose a writable {flag}") from e
+    except OSError as e:  # e.g. a folder where none can be made (/proc/x), a read-only or full file system
+        raise UserInputError(f"cannot create the output folder {directory}: {e.strerror or e} "
+                             f"({e.filename or directory}); choose another {flag}") from e

@@ -36,6 +36,7 @@ USAGE = {
     "xd_train": "SEED", "xd_test": "DATASET SEED",
 }
 JOB_KNOBS = ("LOAD_EPOCH",)  # read by every job (the recipes add their own)
+DEMO_FOLDER = "demo"  # `clipfit demo`'s folder under the output root (output/demo): toy runs, not results
 Knobs = tuple[tuple[str, str], ...]
 
 

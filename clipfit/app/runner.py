@@ -141,18 +141,24 @@ def run_train_in_process(argv: list[str]) -> int:
 
 
 def run_job(job: Job, force: bool = False, stdout=None, stderr=None, env=None, in_process: bool = False) -> str:
-    """Run `job` unless it is finished; return DONE or SKIPPED, raise on failure.
+    """Run `job` unless it is finished; return DONE or SKIPPED, raise on failure. A finished run with other
+    settings than the job's is neither skipped nor rerun: a UserInputError names what differs.
 
     `stdout`, `stderr` and `env` are handed to the train.py process; when `stdout` is a file, the notes
     printed here go to it too (`clipfit sweep` keeps one file per job). `in_process` runs train.py's main
     in this process instead (the scripts' path: one job, then the process ends); a sweep never does, as
     its jobs share a process and each needs its own output, environment and global state."""
+    from .run_settings import finished_run, other_settings_error
+
     out = stdout if hasattr(stdout, "write") else None
-    result = job_result(job)
+    finished = None if force else finished_run(job)
     directory = absolute_path(job.output_dir)
-    if result is not None and not force:
-        print(f"Skip {job.describe()}: finished at {job.output_dir} (accuracy {result:.2f}%); FORCE=1 reruns it",
-              file=out)
+    if finished is not None:  # skipped only when it ran with the settings asked for now
+        if not finished.matches:
+            raise other_settings_error(job, finished)
+        unknown = "" if finished.compared else "; its log records no settings, so they were not compared"
+        print(f"Skip {job.describe()}: finished at {job.output_dir} (accuracy {finished.accuracy:.2f}%){unknown}; "
+              "FORCE=1 reruns it", file=out)
         return SKIPPED
     check_inputs(job)
     moved = None

@@ -1,6 +1,7 @@
 """Config values that would otherwise fail deep inside torch with a message that names no config key."""
 from __future__ import annotations
 
+import ast
 import os
 
 from ..errors import UserInputError
@@ -49,26 +50,68 @@ def note_zero_lr(cfg) -> None:
               "to the initial model's; set OPTIM.LR to train")
 
 
-# Keys that do not change what a run trains: where things are, how fast, how it is tested or logged.
-_NOT_TRAINING = ("OUTPUT_DIR", "RESUME", "DATASET.ROOT", "DATALOADER.NUM_WORKERS", "DATALOADER.TEST.", "TEST.",
-                 "TRAIN.PRINT_FREQ", "TRAIN.CHECKPOINT_FREQ", "USE_CUDA", "VERBOSE", "MODEL.BACKBONE.WEIGHTS",
-                 "MODEL.INIT_WEIGHTS")
+# Keys that do not change a run's result: where things are, how fast it runs, how it is logged.
+_NOT_RESULT = ("OUTPUT_DIR", "RESUME", "DATASET.ROOT", "DATALOADER.NUM_WORKERS", "DATALOADER.TEST.",
+               "DATALOADER.CACHE_EVAL", "DATALOADER.CACHE_TRAIN", "DATALOADER.CACHE_TRAIN_MAX_GB",
+               "TRAIN.PRINT_FREQ", "TRAIN.CHECKPOINT_FREQ", "USE_CUDA", "VERBOSE", "MODEL.BACKBONE.WEIGHTS",
+               "MODEL.INIT_WEIGHTS")
+# Nor what a run trains: a resumed run may also be tested another way.
+_NOT_TRAINING = (*_NOT_RESULT, "TEST.")
 
 
-def _flatten(node, prefix: str = "") -> dict[str, str]:
+def _flatten(node, prefix: str = "", text=repr) -> dict[str, str]:
     out = {}
     for key, value in node.items():
         if hasattr(value, "items"):
-            out.update(_flatten(value, f"{prefix}{key}."))
+            out.update(_flatten(value, f"{prefix}{key}.", text))
         else:
-            out[prefix + key] = repr(value)
+            out[prefix + key] = text(value)
     return out
+
+
+def _kept(settings: dict[str, str], skipped: tuple[str, ...]) -> dict[str, str]:
+    return {k: v for k, v in settings.items()
+            if not any(k == skip or (skip.endswith(".") and k.startswith(skip)) for skip in skipped)}
 
 
 def training_settings(cfg) -> dict[str, str]:
     """The config values that decide what a run trains, as text; stored in its checkpoints."""
-    return {k: v for k, v in _flatten(cfg).items()
-            if not any(k == skip or (skip.endswith(".") and k.startswith(skip)) for skip in _NOT_TRAINING)}
+    return _kept(_flatten(cfg), _NOT_TRAINING)
+
+
+def result_settings(settings: dict[str, str]) -> dict[str, str]:
+    """Of a run's flat config (dotted key -> value as text), the keys that decide its result."""
+    return _kept(settings, _NOT_RESULT)
+
+
+def printed_settings(cfg) -> dict[str, str]:
+    """The config as train.py prints it into log.txt (yacs's `str(cfg)`: dotted keys, `str` of each value),
+    so it compares with what the log reader parses back."""
+    return _flatten(cfg, text=str)
+
+
+def _literal(text: str):
+    """A value's text as the Python value it spells (lists as tuples), else the text itself: `8` and `8.0`,
+    `(64, 64)` and `[64, 64]` are the same setting written by different releases or by repr and str."""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return text
+    return tuple(value) if isinstance(value, list) else value
+
+
+def differing_settings(saved: dict[str, str], current: dict[str, str]) -> list[str]:
+    """The keys whose values differ, sorted; the one comparison of recorded and asked-for settings.
+
+    A key only one side has comes from a plugin imported in one run only (another class's node) or from
+    another release's defaults: it is not compared."""
+    return sorted(k for k in saved.keys() & current.keys()
+                  if saved[k] != current[k] and _literal(saved[k]) != _literal(current[k]))
+
+
+def differences_text(saved: dict[str, str], current: dict[str, str], keys: list[str]) -> str:
+    """`KEY: old then, new now; ...`: how a stop for other settings names them."""
+    return "; ".join(f"{k}: {saved[k]} then, {current[k]} now" for k in keys)
 
 
 def check_same_settings(saved: dict[str, str] | None, cfg, checkpoint: str, epoch: int | None = None) -> None:
@@ -79,11 +122,10 @@ def check_same_settings(saved: dict[str, str] | None, cfg, checkpoint: str, epoc
     if not saved:
         return
     current = training_settings(cfg)
-    # A key only one side has comes from a plugin imported in one run only: it is another class's node.
-    differ = sorted(k for k in saved.keys() & current.keys() if saved[k] != current[k])
+    differ = differing_settings(saved, current)
     if not differ:
         return
-    shown = "; ".join(f"{k}: {saved[k]} then, {current[k]} now" for k in differ)
+    shown = differences_text(saved, current, differ)
     run_dir = os.path.dirname(os.path.dirname(checkpoint))  # <run>/<model name>/model.pth.tar-N
     if cfg.RESUME and os.path.normpath(cfg.RESUME) != os.path.normpath(cfg.OUTPUT_DIR):
         way_out = (f"give --resume a run of these settings, or leave --resume out to train into "

@@ -152,6 +152,23 @@ def test_gpu_session_script_runs_every_step_in_smoke_mode(tmp_path):
     assert (tmp_path / "targets.txt").exists() and (tmp_path / "all_fp16.jsonl").stat().st_size > 0
 
 
+def test_gpu_session_script_stops_at_once_without_a_gpu(tmp_path):
+    """Without a GPU (none visible: CUDA_VISIBLE_DEVICES empty) the session is one line on stderr and exit 1,
+    before it writes anything or installs wheels, instead of minutes of steps that fall back or fail."""
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = {k: v for k, v in os.environ.items() if k != "SMOKE"}
+    env.update(OUT=str(tmp_path / "session"), PYTHON=sys.executable, CUDA_VISIBLE_DEVICES="")
+    done = subprocess.run(["bash", "benchmarks/gpu_session.sh"], cwd=root, env=env, capture_output=True, text=True)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("gpu_session.sh: no CUDA GPU here")
+    assert "SMOKE=1 bash benchmarks/gpu_session.sh" in done.stderr
+    assert not (tmp_path / "session").exists()
+
+
 def test_data_benchmark_compares_the_loaders_in_one_run(benchmark_module, capsys):
     data = benchmark_module("bench_data")
     records = data.main(["--quick", "--device", "cpu", "--workers", "0", "--cases", "train,eval"])

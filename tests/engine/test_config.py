@@ -109,3 +109,32 @@ def test_the_help_examples_name_existing_config_files():
 
     paths = re.findall(r"configs/\S+\.yaml", EPILOG)
     assert paths and all(os.path.isfile(os.path.join(REPO, p)) for p in paths)
+
+
+def test_settings_compare_as_values_on_the_keys_both_sides_have():
+    """The one comparison of the resume check and of a finished run's skip: `8` and `8.0`, `[64, 64]` and
+    `(64, 64)` are the same setting (another release or repr against str); a key one side lacks is not compared."""
+    from clipfit.engine.config_checks import differences_text, differing_settings
+
+    then = {"TRAINER.CLIPFIT.LAMBDA": "8", "INPUT.SIZE": "[64, 64]", "MODEL.BACKBONE.NAME": "tiny", "A.THEN": "1",
+            "OPTIM.NAME": "'sgd'"}
+    now = {"TRAINER.CLIPFIT.LAMBDA": "8.0", "INPUT.SIZE": "(64, 64)", "MODEL.BACKBONE.NAME": "ViT-B/16",
+           "A.NOW": "2", "OPTIM.NAME": "'adam'"}
+    keys = differing_settings(then, now)
+    assert keys == ["MODEL.BACKBONE.NAME", "OPTIM.NAME"]
+    assert differences_text(then, now, keys) == ("MODEL.BACKBONE.NAME: tiny then, ViT-B/16 now; "
+                                                 "OPTIM.NAME: 'sgd' then, 'adam' now")
+
+
+def test_result_and_training_settings_leave_out_where_and_how_fast():
+    from clipfit.engine.config_checks import printed_settings, result_settings, training_settings
+
+    cfg = setup_cfg(_args("--root", "/data", "DATALOADER.CACHE_TRAIN", "False"))
+    printed = printed_settings(cfg)
+    assert printed["DATASET.ROOT"] == "/data" and printed["OPTIM.NAME"] == "adam"  # str, as the log prints it
+    result, trained = result_settings(printed), training_settings(cfg)
+    for key in ("DATASET.ROOT", "OUTPUT_DIR", "DATALOADER.NUM_WORKERS", "DATALOADER.CACHE_TRAIN",
+                "DATALOADER.TEST.BATCH_SIZE", "MODEL.BACKBONE.WEIGHTS"):
+        assert key not in result and key not in trained
+    assert result["TEST.FINAL_MODEL"] == "last_step" and "TEST.FINAL_MODEL" not in trained  # decides a result only
+    assert trained["OPTIM.NAME"] == "'adam'" and result["OPTIM.NAME"] == "adam"

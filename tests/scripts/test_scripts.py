@@ -51,6 +51,12 @@ def test_base2new_train_test_skip_force_and_report(world):
     assert "FORCE=1 reruns it" in again.stdout and sorted(os.listdir(train_dir))[0] == "log.txt"
     assert not [f for f in os.listdir(train_dir) if f.startswith("log.txt-")]
 
+    other = bash(world, "clipfit/base2new_train.sh", "demo_shapes", "1", OPTS="")  # tiny_demo's 30 epochs
+    assert other.returncode == 2 and other.stdout == ""
+    assert "holds a finished run (accuracy" in other.stderr
+    assert "with other settings than asked for: OPTIM.MAX_EPOCH: 1 then, 30 now. It is not skipped" in other.stderr
+    assert "FORCE=1" in other.stderr and "OUTPUT=DIR" in other.stderr and sorted(os.listdir(train_dir))[0] == "log.txt"
+
     forced = bash(world, "clipfit/base2new_train.sh", "demo_shapes", "1", FORCE="1")
     assert forced.returncode == 0, forced.stdout + forced.stderr
     assert "FORCE=1: moved the previous run to" in forced.stdout
@@ -62,7 +68,7 @@ def test_base2new_train_test_skip_force_and_report(world):
         cwd=REPO, capture_output=True, text=True,
     )
     assert report.returncode == 0, report.stderr
-    assert "CLIPFit" in report.stdout and "Demo shapes (synthetic)" in report.stdout
+    assert "| CLIPFit tiny_demo (OPTIM.MAX_EPOCH 1) " in report.stdout and "Demo shapes (synthetic)" in report.stdout
     with open(world / "out" / "leaderboard.png", "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
 

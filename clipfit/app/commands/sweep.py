@@ -46,9 +46,10 @@ examples:
   # few-shot, cross-dataset and domain generalization on SLURM
   clipfit sweep --trainers CLIPFit --protocols few_shot xd dg --executor slurm \\
       --partition gpu --time 12:00:00 --mem-gb 32 --array-parallelism 16
-  # a quick check of the whole path on the demo data and the tiny random backbone (CPU, seconds)
-  clipfit sweep --trainers CLIPFit ZeroshotCLIP --datasets demo_shapes --seeds 1 --shots 2 --data demo_data \\
-      --output output/sweep_check --opts MODEL.BACKBONE.NAME tiny OPTIM.MAX_EPOCH 1 DATALOADER.NUM_WORKERS 0
+  # a quick check of the whole path on the demo data (`clipfit demo` writes it to output/demo/data) with its
+  # config of the tiny random backbone (CPU, a minute or two)
+  clipfit sweep --trainers CLIPFit ZeroshotCLIP --datasets demo_shapes --seeds 1 --shots 2 \\
+      --data output/demo/data --cfg tiny_demo --output output/sweep_check --opts OPTIM.MAX_EPOCH 1
 """
 
 SLURM_FLAGS = ("partition", "time", "cpus_per_task", "mem_gb", "array_parallelism", "account", "qos",
@@ -92,7 +93,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="print the plan (one line per job: what, output folder, dependency, skip) and stop")
     run.add_argument("--print-commands", action="store_true", help="with --dry-run: also each job's command")
     run.add_argument("--report", action="store_true",
-                     help="write the leaderboard afterwards (`clipfit report --output-dir <output>`)")
+                     help="write the leaderboard afterwards (`clipfit report --output-dir <output>`, with "
+                          "--all-runs when --opts sets the backbone)")
     run.add_argument("--no-progress-bar", action="store_true", help="no tqdm bar (the per-job lines stay)")
 
     slurm = parser.add_argument_group("slurm (with --executor slurm)")
@@ -201,13 +203,17 @@ def _check_data_root(data_root: str) -> str | None:
             "(laid out as DATASETS.md describes; `clipfit data check --root DIR` inspects it)")
 
 
-def _report(output_root: str) -> int:
+def _report(output_root: str, opts: tuple[str, ...]) -> int:
+    """`clipfit report` of the output root; with a backbone of the sweep's own in --opts (a quick check with
+    the tiny CLIP), its runs would be left out as other-backbone runs, so every run is reported."""
+    from ..run_settings import other_backbone
     from ..runner import absolute_path
     from . import report
 
-    print(f"\nclipfit report --output-dir {output_root}")
+    all_runs = other_backbone(tuple(zip(opts[::2], opts[1::2])))
+    print(f"\nclipfit report --output-dir {output_root}" + (" --all-runs" if all_runs else ""))
     return report.run(argparse.Namespace(output_dir=absolute_path(output_root), out=None, no_published=False,
-                                         no_figures=False, quiet=False))
+                                         no_figures=False, quiet=False, all_runs=all_runs))
 
 
 def sweep(args) -> int:
@@ -249,7 +255,7 @@ def sweep(args) -> int:
     print(summary.text())
     code = summary.exit_code
     if args.report and code != 130:
-        code = max(code, _report(grid.output_root))
+        code = max(code, _report(grid.output_root, grid.extra_opts))
     return code
 
 

@@ -45,6 +45,7 @@ class Run:
     grid: str = ""  # base-to-new shots folder (`shots_16`)
     identified_by: str = "folder"  # or "log"
     warnings: list = field(default_factory=list)
+    options: tuple = ()  # (key, value) it ran with that its folder's default job does not (run_settings)
 
     @property
     def value(self) -> float | None:

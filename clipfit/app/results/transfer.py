@@ -43,7 +43,7 @@ def build_transfer(runs: list[Run], root: str) -> list[TransferTable]:
         return []
     source = transfer_source()
     sources = group_by([r for r in runs if r.setting == FEW_SHOT and r.dataset == source],
-                       lambda r: Method(r.trainer, r.config, r.variant, shots=r.shots))
+                       lambda r: Method(r.trainer, r.config, r.variant, shots=r.shots, options=r.options))
     dg_targets = stems("dg_target")
     dg = [r for r in targets if r.dataset in dg_targets]
     xd = [r for r in targets if r.dataset not in dg_targets]
