@@ -94,11 +94,18 @@ def _load_dassl() -> dict:
     return {name: getattr(importlib.import_module(module_name), name) for name, module_name in _DASSL_SOURCES.items()}
 
 
-def _load_builtin() -> dict:
+def __getattr__(name: str):
+    """The built-in engine's names, each imported on first use (`clipfit.engine`): the datasets take only
+    the registry and their base classes, which need no torch. A real Dassl is loaded whole, below."""
+    if name not in _DASSL_SOURCES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     from . import engine
 
-    return {name: getattr(engine, name) for name in _DASSL_SOURCES}
+    value = getattr(engine, name)
+    globals()[name] = value
+    return value
 
 
 ENGINE = selected_engine()
-globals().update(_load_dassl() if ENGINE == "dassl" else _load_builtin())
+if ENGINE == "dassl":
+    globals().update(_load_dassl())
