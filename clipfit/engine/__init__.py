@@ -5,9 +5,7 @@ Import these names through `clipfit.compat`, which can swap in a real Dassl inst
 imported from its module on first use: the registries and the dataset base classes need no torch, so
 `import datasets` (what `clipfit data check` and `clipfit report` read) does not wait for it.
 """
-from __future__ import annotations
-
-import importlib
+from ..lazy_exports import lazy_exports
 
 # engine module -> the public names it holds
 _MODULES = {
@@ -28,17 +26,4 @@ _MODULES = {
               "load_pretrained_weights", "mkdir_if_missing", "read_image", "read_json", "resume_from_checkpoint",
               "save_checkpoint", "set_random_seed", "setup_logger", "tolist_if_not", "write_json"),
 }
-_SOURCE = {name: module for module, names in _MODULES.items() for name in names}
-__all__ = sorted(_SOURCE)
-
-
-def __getattr__(name: str):
-    if name not in _SOURCE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_SOURCE[name]}"), name)
-    globals()[name] = value  # the next lookup is a plain attribute
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _MODULES)
