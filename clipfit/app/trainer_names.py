@@ -5,7 +5,7 @@ only need the names. So this module walks the package as `import trainers` would
 (`trainers/__init__.py`, then each module's imports of sibling modules before its own classes), and
 notes every class decorated with `@TRAINER_REGISTRY.register()`: its name, whether it sets RECIPE itself
 and its SCRIPT_FOLDER (a string literal), as `clipfit.app.trainers_catalog` reads them off the classes.
-tests/reliability/test_no_torch.py proves the two equal, so a new trainer file is covered with no edit here.
+tests/cli/test_cli_trainer_names.py proves the two equal, so a new trainer file is covered with no edit here.
 
 When other code registers trainers too (CLIPFIT_PLUGINS, or CLIPFIT_ENGINE=dassl with Dassl's own
 trainers), the real registries answer instead: correct first, quick where that is free.
