@@ -11,6 +11,7 @@ import importlib
 import os
 
 from .errors import UserInputError
+from .lazy_exports import lazy_exports
 
 ENGINE_ENV = "CLIPFIT_ENGINE"
 ENGINES = ("builtin", "dassl")
@@ -94,16 +95,9 @@ def _load_dassl() -> dict:
     return {name: getattr(importlib.import_module(module_name), name) for name, module_name in _DASSL_SOURCES.items()}
 
 
-def __getattr__(name: str):
-    """The built-in engine's names, each imported on first use (`clipfit.engine`): the datasets take only
-    the registry and their base classes, which need no torch. A real Dassl is loaded whole, below."""
-    if name not in _DASSL_SOURCES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from . import engine
-
-    value = getattr(engine, name)
-    globals()[name] = value
-    return value
+# The built-in engine's names are imported on first use: the datasets take only the registry and their base
+# classes, which need no torch (clipfit/engine/__init__.py). A real Dassl is loaded whole, below.
+__getattr__ = lazy_exports(__name__, {".engine": tuple(_DASSL_SOURCES)})[0]
 
 
 ENGINE = selected_engine()

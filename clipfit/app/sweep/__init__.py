@@ -18,10 +18,10 @@ from ...lazy_exports import lazy_exports
 
 # imported on first use: `clipfit sweep --help` reads SETTINGS from grid.py without the executors' imports
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
-    "grid": ("SETTINGS", "Grid", "known_datasets", "parse_datasets", "parse_settings", "parse_trainers"),
-    "local": ("gpu_slots", "visible_gpus"),
-    "outcome": ("BLOCKED", "DONE", "FAILED", "INTERRUPTED", "SKIPPED", "SUBMITTED", "Outcome", "Summary"),
-    "plan": ("Plan", "PlannedJob"),
-    "run": ("make_log_dir", "run_sweep"),
-    "slurm": ("SlurmOptions", "require_submitit"),
+    ".grid": ("SETTINGS", "Grid", "known_datasets", "parse_datasets", "parse_settings", "parse_trainers"),
+    ".local": ("gpu_slots", "visible_gpus"),
+    ".outcome": ("BLOCKED", "DONE", "FAILED", "INTERRUPTED", "SKIPPED", "SUBMITTED", "Outcome", "Summary"),
+    ".plan": ("Plan", "PlannedJob"),
+    ".run": ("make_log_dir", "run_sweep"),
+    ".slurm": ("SlurmOptions", "require_submitit"),
 })
