@@ -100,7 +100,7 @@ def declared(package_dir: str = os.path.join(PROJECT_ROOT, PACKAGE)) -> tuple[De
 
 def _others_register() -> bool:
     """Whether code outside trainers/ registers trainers in this process: plugins or a real Dassl."""
-    from ..compat import selected_engine
+    from ..compat import selected_engine  # here: with CLIPFIT_ENGINE=dassl, importing compat loads Dassl
 
     return bool(plugin_modules()) or selected_engine() == "dassl"
 
