@@ -12,6 +12,7 @@ import re
 import socket
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
@@ -136,6 +137,14 @@ def atomic_write(fpath: str, write: Callable[[IO], None], mode: str = "wb") -> N
 def dump_json_text(obj: Any) -> str:
     """Dassl's JSON layout: indent 4, no space before the colon."""
     return json.dumps(obj, indent=4, separators=(",", ": "))
+
+
+def check_isfile(fpath: str) -> bool:
+    """Dassl's check: whether `fpath` is a file, with a warning naming it when not."""
+    isfile = os.path.isfile(fpath)
+    if not isfile:
+        warnings.warn(f'No file found at "{fpath}"')
+    return isfile
 
 
 def write_json(obj: Any, fpath: str) -> None:

@@ -59,13 +59,14 @@ SLURM_FLAGS = ("partition", "time", "cpus_per_task", "mem_gb", "array_parallelis
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..sweep.grid import SETTINGS
     from ..sweep.slurm import CLUSTERS
+    from ..trainer_names import declared
 
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = EPILOG
     grid = parser.add_argument_group("the grid")
+    own = ", ".join(d.name for d in declared() if d.recipe)  # the help imports no plugin (nor torch)
     grid.add_argument("--trainers", nargs="+", required=True, metavar="TRAINER",
-                      help="registered trainers with a recipe: CLIPFit, CoOp, CoCoOp, ZeroshotCLIP, ZeroshotCLIP2, "
-                           "and those of CLIPFIT_PLUGINS")
+                      help=f"registered trainers with a recipe: {own}, and those of CLIPFIT_PLUGINS")
     grid.add_argument("--protocols", nargs="+", default=["base2new"], metavar="PROTOCOL",
                       help=f"{', '.join(SETTINGS)} (default: base2new)")
     grid.add_argument("--datasets", nargs="+", default=["all"], metavar="DATASET",
@@ -128,26 +129,27 @@ def _root(given: str | None, env_name: str, default: str) -> str:
 
 
 def build_grid(args):
+    from dataclasses import replace
+
     from ..jobs import capture_knobs, knob_names, split_opts
     from ..sweep.grid import Grid, parse_datasets, parse_settings, parse_trainers
 
     opts = args.opts if args.opts is not None else split_opts(env("OPTS"))
-    trainers = parse_trainers(args.trainers)
-    cfg_override = args.cfg if args.cfg is not None else env("CFG")
-    # The scripts' knobs (LAMBDA, NCTX, ...) are read here, once, for every job of the sweep.
-    knobs = capture_knobs([name for t in trainers for name in knob_names(t, cfg_override)], os.environ)
-    return Grid(
-        trainers=trainers,
+    grid = Grid(
+        trainers=parse_trainers(args.trainers),
         settings=parse_settings(args.protocols),
         seeds=tuple(dict.fromkeys(args.seeds)),
         datasets=parse_datasets(args.datasets),
         shots=tuple(args.shots) if args.shots else None,
         data_root=_root(args.data, "DATA", "./data"),
         output_root=_root(args.output, "OUTPUT", "./output"),
-        cfg_override=cfg_override,
+        cfg_override=args.cfg if args.cfg is not None else env("CFG"),
         extra_opts=tuple(opts),
-        knobs=knobs,
     )
+    grid.validate()  # a bad flag is said before the recipes (and torch, with the trainers) are loaded
+    # The scripts' knobs (LAMBDA, NCTX, ...) are read here, once, for every job of the sweep.
+    names = [name for t in grid.trainers for name in knob_names(t, grid.cfg_override)]
+    return replace(grid, knobs=capture_knobs(names, os.environ))
 
 
 def _sbatch_pairs(items: list[str] | None) -> tuple[tuple[str, str], ...]:
@@ -223,8 +225,8 @@ def sweep(args) -> int:
     if args.print_commands and not args.dry_run:
         # Without this check the flag would be dropped and the whole sweep would start.
         raise UserInputError("--print-commands is used only with --dry-run")
-    grid = build_grid(args)
     options = slurm_options(args)
+    grid = build_grid(args)
     if options is not None:
         require_submitit()
     slots = gpu_slots(visible_gpus(), args.gpus_per_job, args.jobs_per_gpu) if options is None else None

@@ -4,8 +4,6 @@ from __future__ import annotations
 import argparse
 import os
 
-import torch
-
 from ...errors import UserInputError, report_errors
 
 NAME = "train"
@@ -54,24 +52,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_LIST_FLAGS = (("source_domains", "--source-domains"), ("target_domains", "--target-domains"),
-               ("transforms", "--transforms"))
-
-
-def _check_list_flags(args) -> None:
-    """A list flag takes every word after it, so trailing KEY VALUE options end up as its values, unseen."""
-    import re
-
-    config_key = re.compile(r"^[A-Z][A-Z0-9_]*(\.[A-Z0-9_]+)+$")
-    for attr, flag in _LIST_FLAGS:
-        keys = [v for v in getattr(args, attr) or [] if config_key.match(v)]
-        if keys:
-            raise UserInputError(
-                f"{flag} took the config option(s) {keys} as its values (it takes every word after it): put "
-                f"{flag} before another flag such as --output-dir, not just before the KEY VALUE options"
-            )
-
-
 def reset_cfg(cfg, args) -> None:
     if args.root:
         cfg.DATASET.ROOT = args.root
@@ -114,8 +94,6 @@ def _is_node_in_file(path: str, key: str) -> bool:
 
 
 def _merge_file(cfg, path: str, flag: str) -> None:
-    if not os.path.isfile(path):
-        raise UserInputError(f"{flag} {path}: no such file (paths are relative to {os.getcwd()})")
     import yaml
     from yacs.config import load_cfg
 
@@ -140,8 +118,6 @@ def _merge_file(cfg, path: str, flag: str) -> None:
 
 
 def _merge_opts(cfg, opts: list[str]) -> None:
-    if len(opts) % 2:
-        raise UserInputError(f"trailing config options must be KEY VALUE pairs, got an odd number: {opts}")
     from ...config import floats_for_ints_in_opts
 
     try:
@@ -153,12 +129,16 @@ def _merge_opts(cfg, opts: list[str]) -> None:
         raise UserInputError(f"command-line option: {e}") from e
 
 
-def setup_cfg(args):
-    """The run's frozen config; the plugins are imported first, as their classes add config keys."""
+def setup_cfg(args, require_trainer: bool = False):
+    """The run's frozen config; the plugins are imported first, as their classes add config keys. What can
+    be checked without them is checked before (no torch yet); `require_trainer`: a run needs a trainer."""
     from ...config import get_cfg
     from ..plugins import import_plugins
+    from ..train_checks import check_args, check_trainer_given, check_trainer_named
 
-    _check_list_flags(args)
+    check_args(args)
+    if require_trainer:
+        check_trainer_given(args)
     import_plugins()
     cfg = get_cfg()
     if args.dataset_config_file:
@@ -168,6 +148,8 @@ def setup_cfg(args):
     reset_cfg(cfg, args)
     _merge_opts(cfg, args.opts or [])
     cfg.freeze()
+    if require_trainer:
+        check_trainer_named(cfg)
     return cfg
 
 
@@ -231,16 +213,6 @@ def _env_report_in_background():
     return future
 
 
-def _check_trainer_named(cfg) -> None:
-    """Without a trainer nothing can run; said before the environment report, not after it as an unknown ''."""
-    if cfg.TRAINER.NAME:
-        return
-    from ...compat import TRAINER_REGISTRY
-
-    names = ", ".join(sorted(TRAINER_REGISTRY.registered_names()))
-    raise UserInputError(f"--trainer is required (registered trainers: {names}); see train.py --help")
-
-
 def _check_model_dir(args) -> None:
     """--model-dir is read only by --eval-only (as in Dassl); elsewhere it would be ignored without a word."""
     if not args.model_dir:
@@ -255,9 +227,8 @@ def _check_model_dir(args) -> None:
 def main(args) -> None:
     from ...run_lock import locked
 
-    cfg = setup_cfg(args)
-    _check_trainer_named(cfg)
     _check_model_dir(args)
+    cfg = setup_cfg(args, require_trainer=True)
     env_report = _env_report_in_background()
     with locked(cfg.OUTPUT_DIR):
         _remove_stale_temp_files(cfg.OUTPUT_DIR)
@@ -272,6 +243,8 @@ def _run(args, cfg, env_report) -> None:
         set_random_seed(cfg.SEED)
     setup_logger(cfg.OUTPUT_DIR)
     _announce_seed(cfg)
+    import torch
+
     if torch.cuda.is_available() and cfg.USE_CUDA:
         torch.backends.cudnn.benchmark = True
     print_args(args, cfg)

@@ -1,16 +1,15 @@
-"""File-system, JSON and image helpers with Dassl's names (`write_json` comes from `clipfit.files`)."""
+"""File-system, JSON and image helpers with Dassl's names (`check_isfile`, `write_json`: from `clipfit.files`)."""
 from __future__ import annotations
 
 import errno
 import json
 import os
-import warnings
 from typing import Any
 
 from PIL import Image
 
 from ...errors import UserInputError
-from ...files import write_json
+from ...files import check_isfile, write_json
 
 __all__ = [
     "mkdir_if_missing", "check_isfile", "listdir_nohidden", "read_image", "tolist_if_not", "read_json", "write_json",
@@ -24,13 +23,6 @@ def mkdir_if_missing(dirname: str) -> None:
         except OSError as e:
             if e.errno != errno.EEXIST:
                 raise
-
-
-def check_isfile(fpath: str) -> bool:
-    isfile = os.path.isfile(fpath)
-    if not isfile:
-        warnings.warn(f'No file found at "{fpath}"')
-    return isfile
 
 
 def listdir_nohidden(path: str, sort: bool = False) -> list[str]:
