@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from clipfit.compat import DatasetBase
 from clipfit.datum_pickle import save_datum_pickle
 from clipfit.files import dump_json_text
+from clipfit.user_paths import folder_problem
 
 from .cached_paths import resolve_cached_paths
 from .class_folders import classname_lookup, read_class_folders, read_classnames
@@ -116,7 +117,7 @@ class CoOpDataset(DatasetBase):
         root = os.path.abspath(os.path.expanduser(cfg.DATASET.ROOT))
         self.dataset_dir, self.image_dir = self.dirs_under(root)
         self.files = DatasetFiles(self.dataset_dir)
-        self._check_layout(root)
+        self._check_layout(root, cfg.DATASET.ROOT)
         try:
             train_x, val, test = self.build(cfg)
         except DatasetError:
@@ -133,21 +134,24 @@ class CoOpDataset(DatasetBase):
         raise NotImplementedError
 
     @classmethod
-    def missing_folder(cls, root: str, root_key: str = "DATASET.ROOT") -> DatasetNotFound | None:
+    def missing_folder(cls, root: str, root_key: str = "DATASET.ROOT", given: str | None = None
+                       ) -> DatasetNotFound | None:
         """The error to raise when this dataset's folder is not under the data root `root` (None when it is);
-        `root_key` is how the user set the root (the scripts' DATA, train.py's DATASET.ROOT)."""
+        `root_key` is how the user set the root (the scripts' DATA, train.py's DATASET.ROOT), `given` the root
+        as the user wrote it (a relative one is said to be relative to the current directory)."""
         dataset_dir = cls.dirs_under(root)[0]
         if os.path.isdir(dataset_dir):
             return None
-        where = "" if os.path.isdir(root) else f" ({root_key} {root} itself does not exist)"
+        problem = folder_problem(root if given is None else given, root_key)
+        where = f" ({problem})" if problem else ""
         return DatasetNotFound(
             f"{cls.__name__}: dataset folder not found: {dataset_dir}{where}. Put the dataset there as "
             f"{docs_ref(cls.anchor())} describes (symlinks are fine), or set {root_key} to the folder that holds "
             f"{cls.dataset_dir}/. `clipfit data check --root <DATA>` lists what is missing."
         )
 
-    def _check_layout(self, root: str) -> None:
-        missing = self.missing_folder(root)
+    def _check_layout(self, root: str, given: str) -> None:
+        missing = self.missing_folder(root, given=given)
         if missing is not None:
             raise missing
         self.require(self.required)
