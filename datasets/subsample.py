@@ -23,8 +23,24 @@ def subsample_classes(*args: list, subsample: str = "all") -> list:
     m = math.ceil(len(labels) / 2)
     print(f"SUBSAMPLE {subsample.upper()} CLASSES!")
     selected = labels[:m] if subsample == "base" else labels[m:]
+    if not selected:
+        raise InvalidValue(
+            f"DATASET.SUBSAMPLE_CLASSES {subsample}: the dataset has {len(labels)} class(es), all of them base, so "
+            "there is no new class to test on. A base-to-new split needs at least 2 classes (SUBSAMPLE_CLASSES all "
+            "uses the one there is)"
+        )
     relabeler = {old: new for new, old in enumerate(selected)}
-    return [
+    lists = [
         [make_datum(item.impath, relabeler[item.label], item.classname) for item in items if item.label in relabeler]
         for items in args
     ]
+    # CoOp calls it with (train, test) or (train, val, test)
+    names = {2: ("train", "test"), 3: ("train", "val", "test")}.get(
+        len(args), [f"list {i + 1}" for i in range(len(args))])
+    empty = [name for name, items, given in zip(names, lists, args) if given and not items]
+    if empty:
+        raise InvalidValue(
+            f"DATASET.SUBSAMPLE_CLASSES {subsample}: the {subsample} classes (labels {selected[0]}..{selected[-1]}) "
+            f"have no {' / '.join(empty)} image. Check the split: every class needs images in every part"
+        )
+    return lists

@@ -161,7 +161,7 @@ def inspect_dataset(cls, root: str, decode: bool = False) -> DatasetReport:
         except DatasetError as e:
             report.split = "invalid"
             report.status = BROKEN
-            report.notes.append(f"{found} cannot be read: {str(e).splitlines()[0][:200]}; delete it")
+            report.notes.append(f"{str(e).splitlines()[0][:400].rstrip('.')}; delete it")  # it names the file
 
     has_images = os.path.isdir(image_dir)
     paths = None
