@@ -2,7 +2,7 @@
 from annotations (no image in two parts), and a few-shot cache against the current split."""
 from __future__ import annotations
 
-from clipfit.data_lists import class_table_problem, overlap_problem
+from clipfit.data_lists import class_table_problem, label_pairs, overlap_problem
 
 from .errors import CorruptDatasetFile, docs_ref
 
@@ -12,8 +12,7 @@ def check_lists(dataset, source: str, train: list, val: list | None, test: list,
     (with `disjoint`) an image in two parts."""
     parts = {"train": train, "val": val, "test": test}
     problem = disjoint and overlap_problem({k: [d.impath for d in v] for k, v in parts.items() if v is not None})
-    problem = problem or class_table_problem(
-        {k: ((d.label, d.classname) for d in v) for k, v in parts.items() if v is not None})
+    problem = problem or class_table_problem({k: map(label_pairs, v) for k, v in parts.items() if v is not None})
     if problem:
         raise CorruptDatasetFile(
             f"{type(dataset).__name__}: {source}: {problem}. Check the dataset's files as "
@@ -48,8 +47,8 @@ def check_fewshot_cache(cached: dict, current: dict, test: list, cache: str) -> 
                 f"current split (e.g. {d.impath}: {d.label} {d.classname!r} in the cache, {label} {name!r} in the "
                 f"split). {delete}"
             )
-    problem = class_table_problem({**{k: ((d.label, d.classname) for d in v) for k, v in cached.items()},
-                                   "test": ((d.label, d.classname) for d in test)})
+    problem = class_table_problem({**{k: map(label_pairs, v) for k, v in cached.items()},
+                                   "test": map(label_pairs, test)})
     if problem:
         raise CorruptDatasetFile(f"{cache}, with the current test split: {problem}. {delete}")
     for key, items in cached.items():

@@ -74,8 +74,10 @@ def find_missing(paths: Iterable[str]) -> list[str]:
     for folder, wanted in by_folder.items():
         if len(wanted) < _LIST_FOLDER_FROM:
             absent_here = [p for p in wanted if not os.path.isfile(p)]
-            if absent_here:
-                _present_names(folder)  # a file looks absent when its folder cannot be read: say that instead
+            # A file looks absent when its folder cannot be read (listed, or searched: then listed but no
+            # file in it can be stat'ed): say that instead.
+            if absent_here and not {os.path.basename(p) for p in absent_here}.isdisjoint(_present_names(folder)):
+                raise UnreadableFolder.of(folder)
             missing.update(absent_here)
             continue
         present = _present_names(folder)
@@ -89,6 +91,8 @@ def _present_names(folder: str) -> set[str]:
         return {e.name for e in scan(folder) if e.is_file()}
     except (FileNotFoundError, NotADirectoryError):
         return set()
+    except PermissionError:  # `is_file` of a symbolic link stats its target
+        raise UnreadableFolder.of(folder) from None
 
 
 def check_images_exist(paths: list[str], source: str, advice: str) -> None:
