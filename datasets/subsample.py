@@ -25,22 +25,19 @@ def subsample_classes(*args: list, subsample: str = "all") -> list:
     selected = labels[:m] if subsample == "base" else labels[m:]
     if not selected:
         raise InvalidValue(
-            f"DATASET.SUBSAMPLE_CLASSES {subsample}: the dataset has {len(labels)} class(es), all of them base, so "
-            "there is no new class to test on. A base-to-new split needs at least 2 classes (SUBSAMPLE_CLASSES all "
-            "uses the one there is)"
+            f"DATASET.SUBSAMPLE_CLASSES {subsample} selects no class: the dataset has {len(labels)} class(es), and "
+            "base takes the first half rounded up. A base-to-new split needs at least 2 classes (SUBSAMPLE_CLASSES "
+            "all uses every class there is)"
         )
     relabeler = {old: new for new, old in enumerate(selected)}
     lists = [
         [make_datum(item.impath, relabeler[item.label], item.classname) for item in items if item.label in relabeler]
         for items in args
     ]
-    # CoOp calls it with (train, test) or (train, val, test)
-    names = {2: ("train", "test"), 3: ("train", "val", "test")}.get(
-        len(args), [f"list {i + 1}" for i in range(len(args))])
-    empty = [name for name, items, given in zip(names, lists, args) if given and not items]
-    if empty:
+    # CoOp passes (train, test) or (train, val, test): the last list is what the run is tested on
+    if len(args) > 1 and args[-1] and not lists[-1]:
         raise InvalidValue(
             f"DATASET.SUBSAMPLE_CLASSES {subsample}: the {subsample} classes (labels {selected[0]}..{selected[-1]}) "
-            f"have no {' / '.join(empty)} image. Check the split: every class needs images in every part"
+            "have no test image, so there is nothing to test on. Check the split: every class needs test images"
         )
     return lists

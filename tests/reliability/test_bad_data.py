@@ -175,8 +175,17 @@ def test_a_split_file_with_wrong_lists_is_refused_and_data_check_says_broken(roo
 def test_one_class_has_no_new_classes(root, tmp_path, capsys):
     edit_split(root, lambda split: split.update({k: [i for i in v if i[1] == 0] for k, v in split.items()}))
     code, out, err = train(capsys, root, tmp_path / "run", "DATASET.SUBSAMPLE_CLASSES", "new")
-    assert_refused(code, out, err, tmp_path / "run", "DATASET.SUBSAMPLE_CLASSES new", "1 class(es)",
-                   "at least 2 classes")
+    assert_refused(code, out, err, tmp_path / "run", "DATASET.SUBSAMPLE_CLASSES new selects no class: the dataset "
+                   "has 1 class(es)", "at least 2 classes")
+
+
+def test_new_classes_without_test_images_say_so():
+    from datasets.listing import make_datum
+    from datasets.subsample import subsample_classes
+
+    train = [make_datum("a.jpg", 0, "cat"), make_datum("b.jpg", 1, "dog")]
+    with pytest.raises(UserInputError, match=r"the new classes \(labels 1..1\) have no test image"):
+        subsample_classes(train, train[:1], subsample="new")
 
 
 def test_the_engine_checks_the_class_table_of_any_dataset(root, monkeypatch):
