@@ -32,10 +32,19 @@ def job_result(job: Job) -> float | None:
     return find_result(directory) if os.path.isdir(directory) else None
 
 
+def data_root_problem(data_root: str) -> str | None:
+    """Why the jobs cannot read the data root `data_root`, said as `absolute_path` resolves it; None when it
+    is a folder."""
+    from ..user_paths import folder_problem
+
+    return folder_problem(data_root, "data root", PROJECT_ROOT, "the repository root, where the scripts run")
+
+
 def check_inputs(job: Job) -> None:
-    if not os.path.isdir(absolute_path(job.data_root)):
+    problem = data_root_problem(job.data_root)
+    if problem:
         raise UserInputError(
-            f"data root {job.data_root} does not exist; set DATA=/path/to/your/datasets "
+            f"{problem}; set DATA=/path/to/your/datasets "
             "(laid out as DATASETS.md describes; `clipfit data check --root DIR` inspects it)"
         )
     dataset = datasets_catalog.facts(job.dataset).cls

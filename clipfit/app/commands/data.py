@@ -101,12 +101,14 @@ def check(root: str, names: list[str] | None = None, download_splits: bool = Fal
     """Print the table; exit status 1 when a requested dataset, or one whose folder exists, is not ready,
     when no dataset folder is there at all (a wrong --root), or when a download failed."""
     from ...errors import UserInputError
+    from ...user_paths import folder_problem
     from ..data_check import READY, check_root, format_reports, nothing_found, selected_datasets, summary_line
 
-    root = os.path.abspath(os.path.expanduser(root))
-    if not os.path.isdir(root):
-        print(f"error: data root {root} does not exist (see DATASETS.md for the layout)", file=sys.stderr)
+    problem = folder_problem(root, "--root")
+    if problem:
+        print(f"error: {problem} (see DATASETS.md for the layout)", file=sys.stderr)
         return 2
+    root = os.path.abspath(os.path.expanduser(root))
     try:
         names = list(selected_datasets(names)) if names else None  # config stems -> registered names
     except UserInputError as e:

@@ -197,11 +197,12 @@ def _executor_line(args, slots, options) -> str:
 
 
 def _check_data_root(data_root: str) -> str | None:
-    from ..runner import absolute_path
+    from ..runner import data_root_problem
 
-    if os.path.isdir(absolute_path(data_root)):
+    problem = data_root_problem(data_root)
+    if problem is None:
         return None
-    return (f"data root {data_root} does not exist; pass --data /path/to/your/datasets or set DATA "
+    return (f"{problem}; pass --data /path/to/your/datasets or set DATA "
             "(laid out as DATASETS.md describes; `clipfit data check --root DIR` inspects it)")
 
 

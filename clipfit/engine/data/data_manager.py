@@ -2,6 +2,7 @@
 `DatasetWrapper` are importable from here as from Dassl's `dassl.data.data_manager`."""
 from __future__ import annotations
 
+from ...data_lists import class_table_problem, label_pairs
 from ...errors import UserInputError, clean_message
 from ..utils.files import ImageUnreadable
 from .base_dataset import build_dataset
@@ -44,9 +45,20 @@ def format_table(rows: list[list]) -> str:
         return "\n".join([rule, *lines, rule])
 
 
+def check_class_table(cfg, dataset) -> None:
+    """The class table of the lists a dataset class built (`clipfit.data_lists`): a wrong one otherwise trains
+    and tests silently wrong, or fails deep in the loss (`IndexError: Target 3 is out of bounds`)."""
+    parts = {"train": dataset.train_x, "val": dataset.val, "test": dataset.test}  # train_x is the "train" part
+    problem = class_table_problem({k: map(label_pairs, v) for k, v in parts.items() if v})
+    if problem:
+        raise UserInputError(f"dataset {cfg.DATASET.NAME}: {problem}. Fix the lists its dataset class builds "
+                             "(train_x, val, test)")
+
+
 class DataManager:
     def __init__(self, cfg, custom_tfm_train=None, custom_tfm_test=None, dataset_wrapper=None):
         dataset = build_dataset(cfg)
+        check_class_table(cfg, dataset)
 
         if custom_tfm_train is None:
             tfm_train = build_transform(cfg, is_train=True)
