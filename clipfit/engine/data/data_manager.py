@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ...errors import UserInputError, clean_message
-from ..config import engine_option
+from ..config import config_value, engine_option
 from ..config_checks import check_positive
 from ..utils.files import ImageUnreadable
 from .base_dataset import build_dataset
@@ -80,7 +80,7 @@ class DataManager:
         train_loader_x = build_train_loader(cfg, dataset.train_x, tfm_train, device, train_x_cfg, dataset_wrapper)
         train_loader_u = None
         if dataset.train_u:  # only then does Dassl read TRAIN_U (a repository's own config tree may lack it)
-            same = cfg.DATALOADER.TRAIN_U.SAME_AS_X
+            same = config_value(cfg, "DATALOADER.TRAIN_U.SAME_AS_X")
             check_positive(cfg, "DATALOADER.TRAIN_X.BATCH_SIZE" if same else "DATALOADER.TRAIN_U.BATCH_SIZE")
             train_loader_u = loader(dataset.train_u, train_x_cfg if same else cfg.DATALOADER.TRAIN_U, tfm_train, True)
         custom = custom_tfm_test is not None or dataset_wrapper is not None
