@@ -189,6 +189,45 @@ def get_cfg_default() -> CN:
     return _C.clone()
 
 
+# The keys the built-in engine adds to Dassl's tree. A repository that builds its own tree (not from
+# `get_cfg_default`) lacks them, so the engine reads them through `engine_option`, with these defaults.
+ENGINE_KEYS = ("INPUT.GPU_AUGMENT", "DATALOADER.CACHE_EVAL", "DATALOADER.CACHE_TRAIN", "DATALOADER.CACHE_TRAIN_MAX_GB")
+
+
+def _lookup(cfg, key: str):
+    node = cfg
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise KeyError(key)
+        node = node[part]
+    return node
+
+
+def engine_option(cfg, key: str):
+    """An engine-only key (`ENGINE_KEYS`): its value in `cfg`, or the engine's default when the tree has none."""
+    if key not in ENGINE_KEYS:
+        raise ValueError(f"{key} is not one of the engine's own keys {ENGINE_KEYS}")
+    try:
+        return _lookup(cfg, key)
+    except KeyError:
+        return _lookup(_C, key)
+
+
+def config_value(cfg, key: str):
+    """A key of Dassl's tree the engine needs: its value, or a UserInputError naming the key when the tree
+    (a repository's own) lacks it. Engine-only keys take their default (`engine_option`)."""
+    if key in ENGINE_KEYS:
+        return engine_option(cfg, key)
+    try:
+        return _lookup(cfg, key)
+    except KeyError:
+        from ..errors import UserInputError
+
+        raise UserInputError(
+            f"the config has no {key}, which the engine needs (as Dassl does); add it to the config tree the "
+            f"script builds (Dassl's default: {key} = {_lookup(_C, key)!r})") from None
+
+
 def clean_cfg(cfg: CN, trainer: str) -> None:
     """Drop every `TRAINER.<X>` node except `NAME` and the one of `trainer` (upper-cased), so `print(cfg)`
     shows only what the run uses. Mutates `cfg` (which must not be frozen)."""

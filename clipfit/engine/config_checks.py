@@ -5,24 +5,30 @@ import ast
 import os
 
 from ..errors import UserInputError
+from .config import config_value as value_of
 
-_POSITIVE = ("DATALOADER.TRAIN_X.BATCH_SIZE", "DATALOADER.TRAIN_U.BATCH_SIZE", "DATALOADER.TEST.BATCH_SIZE")
+# DATALOADER.TRAIN_U.BATCH_SIZE is checked where a train_u set exists (check_positive, DataManager).
+_POSITIVE = ("DATALOADER.TRAIN_X.BATCH_SIZE", "DATALOADER.TEST.BATCH_SIZE")
 _NOT_NEGATIVE = ("DATALOADER.NUM_WORKERS", "DATALOADER.CACHE_TRAIN_MAX_GB", "OPTIM.LR")
+_FIX = " (set it in the config file or as KEY VALUE)"
 
 
-def value_of(cfg, key: str):
-    for part in key.split("."):
-        cfg = getattr(cfg, part)
-    return cfg
+def _not_positive(cfg, key: str) -> str | None:
+    value = value_of(cfg, key)
+    return f"{key} is {value}; it must be a positive integer" if value <= 0 else None
+
+
+def check_positive(cfg, key: str) -> None:
+    if (bad := _not_positive(cfg, key)) is not None:
+        raise UserInputError("invalid config: " + bad + _FIX)
 
 
 def check_run_config(cfg) -> None:
     """Raise one UserInputError naming every key of the run whose value cannot work."""
-    bad = [f"{key} is {value_of(cfg, key)}; it must be a positive integer"
-           for key in _POSITIVE if value_of(cfg, key) <= 0]
+    bad = [msg for key in _POSITIVE if (msg := _not_positive(cfg, key)) is not None]
     bad += [f"{key} is {value_of(cfg, key)}; it must not be negative" for key in _NOT_NEGATIVE
             if value_of(cfg, key) < 0]
-    size = cfg.INPUT.SIZE
+    size = value_of(cfg, "INPUT.SIZE")
     if len(size) != 2 or not all(isinstance(s, int) and s > 0 for s in size):
         bad.append(f"INPUT.SIZE is {tuple(size)}; it must be (height, width), two positive integers")
     from .optim.lr_scheduler import AVAI_SCHEDS
@@ -32,7 +38,7 @@ def check_run_config(cfg) -> None:
         if value_of(cfg, key) not in known:
             bad.append(f"{key} is {value_of(cfg, key)!r}; use one of {list(known)}")
     if bad:
-        raise UserInputError("invalid config: " + "; ".join(bad) + " (set it in the config file or as KEY VALUE)")
+        raise UserInputError("invalid config: " + "; ".join(bad) + _FIX)
 
 
 def check_epochs(cfg) -> None:

@@ -19,19 +19,11 @@ from .evaluation import build_evaluator
 from .modeling import SimpleNet
 from .optim import build_lr_scheduler, build_optimizer
 from .registry import TRAINER_REGISTRY, build_from_registry
+from .summary_writer import make_summary_writer
 from .trainer_models import RegisteredModels
 from .utils.checkpoint import load_pretrained_weights
 from .utils.env import count_num_param
 from .utils.files import mkdir_if_missing
-
-
-def _make_summary_writer(log_dir: str):
-    """TensorBoard when it is installed; nothing otherwise."""
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:
-        return None
-    return SummaryWriter(log_dir=log_dir)
 
 
 class TrainerBase(RegisteredModels):
@@ -44,7 +36,7 @@ class TrainerBase(RegisteredModels):
     def init_writer(self, log_dir: str) -> None:
         if self.__dict__.get("_writer") is None:
             print(f"Initialize tensorboard (log_dir={log_dir})")
-            self._writer = _make_summary_writer(log_dir)
+            self._writer = make_summary_writer(log_dir)
 
     def close_writer(self) -> None:
         if self._writer is not None:

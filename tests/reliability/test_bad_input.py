@@ -548,7 +548,8 @@ def test_a_worker_raised_user_error_is_shown_without_the_worker_traceback(capsys
     ((), ("MODEL.BACKBONE.NAME", "ViT-X/99"), ("unknown CLIP backbone 'ViT-X/99'", "MODEL.BACKBONE.NAME")),
     ((), ("TRAINER.CLIPFIT.PRESET", "lora"), ("unknown parameter preset 'lora'", "TRAINER.CLIPFIT.PRESET")),
     ((), ("DATASET.SUBSAMPLE_CLASSES", "half"), ("DATASET.SUBSAMPLE_CLASSES must be one of", "'half'")),
-    ((), ("INPUT.TRANSFORMS", "('randaugment',)"), ("INPUT.TRANSFORMS ['randaugment']", "CLIPFIT_ENGINE=dassl")),
+    ((), ("INPUT.TRANSFORMS", "('randaugment',)", "INPUT.RANDAUGMENT_M", "40"), ("INPUT.RANDAUGMENT_M is 40",
+                                                                               "[0, 30]")),
     ((), ("DATALOADER.TRAIN_X.SAMPLER", "Foo"), ("Unknown sampler type: Foo", "RandomSampler")),
 ])
 def test_errors_that_used_to_come_with_a_traceback(data_root, tmp_path, capsys, monkeypatch, flags, opts, words):

@@ -81,6 +81,9 @@ class DecodedImages:
     def nbytes(self) -> int:
         return int(self.buffer.size)
 
+    def __deepcopy__(self, memo) -> DecodedImages:
+        return self  # never written after decoding: copies of a loader share the buffer
+
     def __contains__(self, path: str) -> bool:
         return path in self.slots
 

@@ -196,6 +196,17 @@ class EvalCache:
     def __init__(self, path: str, images: np.memmap, index: dict[str, int]):
         self.path, self.images, self.index = path, images, index
 
+    def __deepcopy__(self, memo) -> EvalCache:
+        return self  # a read-only file: copies of a loader share it rather than read it into memory
+
+    def __getstate__(self) -> dict:
+        # A pickled cache names its file; unpickling maps it again (a memmap would pickle all its bytes).
+        return {"path": self.path, "index": self.index, "offset": self.images.offset, "shape": self.images.shape}
+
+    def __setstate__(self, state: dict) -> None:
+        self.path, self.index = state["path"], state["index"]
+        self.images = np.memmap(state["path"], dtype=np.uint8, mode="r", offset=state["offset"], shape=state["shape"])
+
     @property
     def nbytes(self) -> int:
         return int(self.images.size)
@@ -243,16 +254,31 @@ def side_files(dataset, items: list):
 
 class CachedEvalLoader:
     """Batches of Dassl's dict with "img" the uint8 N x H x W x 3 crops read from the cache, in the
-    sampler's order; what a DatasetWrapper would give, without decoding anything."""
+    sampler's order; what `DataLoader(dataset)` would give, without decoding anything.
 
-    def __init__(self, cache: EvalCache, rows: np.ndarray, data_source: list, sampler, batch_size: int):
-        self.cache, self.rows, self.data_source = cache, rows, data_source
-        self.dataset, self.sampler, self.batch_size = data_source, sampler, batch_size
+    To code that inspects or copies it, it is that DataLoader: `dataset` is the DatasetWrapper of the split
+    (with the test transform the cache holds), `batch_size`, `sampler`, `num_workers`, `pin_memory` and
+    `drop_last` are Dassl's, and a copy works on its own. Once the wrapper is not as built (its transform
+    replaced, RETURN_IMG0 set), the batches come from that DataLoader: the cache holds no other transform."""
+
+    def __init__(self, cache: EvalCache, rows: np.ndarray, dataset, sampler, batch_size: int, num_workers: int = 0,
+                 pin_memory: bool = False):
+        self.cache, self.rows, self.dataset, self.data_source = cache, rows, dataset, dataset.data_source
+        self.source = dataset.transform
+        self.sampler, self.batch_size, self.num_workers, self.pin_memory = sampler, batch_size, num_workers, pin_memory
+        self.drop_last = False
 
     def __len__(self) -> int:
         return math.ceil(len(self.data_source) / self.batch_size)
 
+    def as_built(self) -> bool:
+        return self.dataset.transform is self.source and self.dataset.k_tfm == 1 and not self.dataset.return_img0
+
     def __iter__(self):
+        if not self.as_built():
+            yield from torch.utils.data.DataLoader(self.dataset, batch_size=self.batch_size, sampler=self.sampler,
+                                                   num_workers=self.num_workers, pin_memory=self.pin_memory)
+            return
         # Each iteration of a DataLoader draws its workers' base seed from the global RNG; drawing it
         # here too keeps the rest of the run (e.g. the next epoch's shuffle after a val pass) unchanged.
         torch.empty((), dtype=torch.int64).random_()

@@ -5,6 +5,8 @@ import contextlib
 import errno
 import json
 import os
+import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +17,7 @@ from ...files import check_isfile, write_json
 
 __all__ = [
     "mkdir_if_missing", "check_isfile", "listdir_nohidden", "read_image", "tolist_if_not", "read_json", "write_json",
+    "download_url",
 ]
 
 
@@ -103,3 +106,23 @@ def tolist_if_not(x: Any) -> list:
 def read_json(fpath: str) -> Any:
     with open(fpath, encoding="utf-8") as f:
         return json.load(f)
+
+
+def download_url(url: str, dst: str) -> None:
+    """Dassl's download helper: fetch `url` into `dst`, printing the progress on one line."""
+    import urllib.request
+
+    print(f'* url="{url}"')
+    print(f'* destination="{dst}"')
+    start = time.time()
+
+    def progress(count: int, block_size: int, total_size: int) -> None:
+        done = count * block_size
+        seconds = max(time.time() - start, 1e-6)
+        percent = int(done * 100 / total_size) if total_size > 0 else 0
+        sys.stdout.write(f"\r...{percent}%, {done // 2**20} MB, {int(done / 1024 / seconds)} KB/s, "
+                         f"{int(seconds)} seconds passed")
+        sys.stdout.flush()
+
+    urllib.request.urlretrieve(url, dst, progress)
+    sys.stdout.write("\n")
