@@ -84,36 +84,27 @@ def _unknown_key(cfg, message: str, check: str, is_node: bool = False) -> str:
 
 def _is_node_in_file(path: str, key: str) -> bool:
     """Whether `key` holds a mapping in the YAML file `path` (a whole node the config tree lacks)."""
-    from yacs.config import load_cfg
+    from ...config_files import load_config_file
 
-    with open(path, encoding="utf-8") as f:
-        node = load_cfg(f)
+    node = load_config_file(path)
     for part in key.split("."):
         node = node.get(part) if isinstance(node, dict) else None
     return isinstance(node, dict)
 
 
 def _merge_file(cfg, path: str, flag: str) -> None:
-    import yaml
-    from yacs.config import load_cfg
-
     from ...config import floats_for_ints_in_node
+    from ...config_files import load_config_file
 
+    loaded = load_config_file(path, flag)  # duplicate, dotted and no keys are its errors
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-        top = yaml.safe_load(text)
-        if not isinstance(top, (dict, type(None))):
-            raise UserInputError(f"{flag} {path}: must be a mapping of config keys (e.g. `OPTIM:` then `  LR: 0.002`), "
-                                 f"not a YAML {type(top).__name__}")
-        loaded = load_cfg(text)
         floats_for_ints_in_node(cfg, loaded)
         cfg.merge_from_other_cfg(loaded)
     except KeyError as e:
         check = "check the key's spelling against `print(cfg)` in a log"
         is_node = _is_node_in_file(path, e.args[0].rsplit(" ", 1)[-1])
         raise UserInputError(f"{flag} {path}: {_unknown_key(cfg, e.args[0], check, is_node)}") from e
-    except (ValueError, yaml.YAMLError) as e:
+    except ValueError as e:
         raise UserInputError(f"{flag} {path}: {e}") from e
 
 
