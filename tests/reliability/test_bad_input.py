@@ -30,7 +30,7 @@ DATASET_CFG = os.path.join(REPO, "configs", "datasets", "demo_shapes.yaml")
 TRAINER_CFG = os.path.join(REPO, "configs", "trainers", "CLIPFit", "vit_b16_ep10.yaml")
 FAST = ["MODEL.BACKBONE.NAME", "tiny", "DATALOADER.NUM_WORKERS", "0", "DATASET.NUM_SHOTS", "2",
         "DATALOADER.TRAIN_X.BATCH_SIZE", "4", "DATALOADER.TEST.BATCH_SIZE", "8", "USE_CUDA", "False",
-        "OPTIM.MAX_EPOCH", "1"]
+        "OPTIM.MAX_EPOCH", "1", "OPTIM.WARMUP_EPOCH", "0"]
 DEAD_PID = 99_999_999  # above Linux's pid_max: never a live process
 
 

@@ -19,7 +19,7 @@ def world(tmp_path_factory):
 
 def bash(world, script, *args, **env):
     full = dict(os.environ, PYTHON=sys.executable, DATA=str(world / "data"), OUTPUT=str(world / "out"), CFG="tiny_demo",
-                OPTS="OPTIM.MAX_EPOCH 1")
+                OPTS="OPTIM.MAX_EPOCH 1 OPTIM.WARMUP_EPOCH 0")
     full.update(env)
     for key in ("TRAINER", "FORCE", "LAMBDA"):
         if key not in env:

@@ -49,7 +49,8 @@ examples:
   # a quick check of the whole path on the demo data (`clipfit demo` writes it to output/demo/data) with its
   # config of the tiny random backbone (CPU, a minute or two)
   clipfit sweep --trainers CLIPFit ZeroshotCLIP --datasets demo_shapes --seeds 1 --shots 2 \\
-      --data output/demo/data --cfg tiny_demo --output output/sweep_check --opts OPTIM.MAX_EPOCH 1
+      --data output/demo/data --cfg tiny_demo --output output/sweep_check --opts OPTIM.MAX_EPOCH 1 \\
+      OPTIM.WARMUP_EPOCH 0
 """
 
 SLURM_FLAGS = ("partition", "time", "cpus_per_task", "mem_gb", "array_parallelism", "account", "qos",
