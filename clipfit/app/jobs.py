@@ -41,7 +41,8 @@ Knobs = tuple[tuple[str, str], ...]
 
 
 def env(name: str, default: str = "") -> str:
-    return os.environ.get(name, default).strip()
+    """The knob's value; set but empty counts as unset, as `${NAME:-default}` reads it in a shell."""
+    return os.environ.get(name, "").strip() or default
 
 
 def knob_names(trainer: str, cfg_override: str = "") -> tuple[str, ...]:

@@ -24,6 +24,14 @@ def absolute_path(path: str) -> str:
     return path if os.path.isabs(path) else os.path.normpath(os.path.join(PROJECT_ROOT, path))
 
 
+def relative_output_note(output_root: str) -> str | None:
+    """What a relative OUTPUT means (the scripts run from the repository root), unless it is the default."""
+    if os.path.isabs(output_root) or os.path.normpath(output_root) == "output":
+        return None
+    return (f"Note: OUTPUT {output_root} is a relative path, taken from the repository root {PROJECT_ROOT}: runs go to "
+            f"{absolute_path(output_root)} (give OUTPUT an absolute path to write elsewhere)")
+
+
 def job_result(job: Job) -> float | None:
     """The job's final accuracy when its newest complete log has one, else None (not finished)."""
     from .results import find_result
@@ -177,6 +185,9 @@ def run_job(job: Job, force: bool = False, stdout=None, stderr=None, env=None, i
     elif os.path.isdir(directory):
         print(f"Unfinished run at {job.output_dir}: training resumes from its last checkpoint if there is one",
               file=out)
+    note = relative_output_note(job.output_root)
+    if note:
+        print(note, file=out)
     print(f"Run {job.describe()} -> {job.output_dir}", file=out)
     argv = job.command()
     shown = shlex.join(argv)

@@ -24,22 +24,29 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..flag_values import GivenValue
+
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = EPILOG
-    parser.add_argument("--root", type=str, default="", help="path to the data root (DATASET.ROOT)")
-    parser.add_argument("--output-dir", type=str, default="", help="output directory (OUTPUT_DIR)")
-    parser.add_argument("--resume", type=str, default="", help="checkpoint directory to resume from (RESUME)")
+    parser.add_argument("--root", type=str, default="", action=GivenValue, help="path to the data root (DATASET.ROOT)")
+    parser.add_argument("--output-dir", type=str, default="", action=GivenValue, help="output directory (OUTPUT_DIR)")
+    parser.add_argument("--resume", type=str, default="", action=GivenValue,
+                        help="checkpoint directory to resume from (RESUME)")
     parser.add_argument("--seed", type=int, default=-1, help="only positive value enables a fixed seed (SEED)")
     parser.add_argument("--source-domains", type=str, nargs="+", help="source domains for DA/DG")
     parser.add_argument("--target-domains", type=str, nargs="+", help="target domains for DA/DG")
     parser.add_argument("--transforms", type=str, nargs="+", help="data augmentation methods (INPUT.TRANSFORMS)")
-    parser.add_argument("--config-file", type=str, default="", help="path to the trainer config file")
-    parser.add_argument("--dataset-config-file", type=str, default="", help="path to the dataset config file")
-    parser.add_argument("--trainer", type=str, default="", help="name of the trainer (TRAINER.NAME)")
-    parser.add_argument("--backbone", type=str, default="", help="name of the CNN/CLIP backbone (MODEL.BACKBONE.NAME)")
-    parser.add_argument("--head", type=str, default="", help="name of the head (MODEL.HEAD.NAME)")
+    parser.add_argument("--config-file", type=str, default="", action=GivenValue,
+                        help="path to the trainer config file")
+    parser.add_argument("--dataset-config-file", type=str, default="", action=GivenValue,
+                        help="path to the dataset config file")
+    parser.add_argument("--trainer", type=str, default="", action=GivenValue, help="name of the trainer (TRAINER.NAME)")
+    parser.add_argument("--backbone", type=str, default="", action=GivenValue,
+                        help="name of the CNN/CLIP backbone (MODEL.BACKBONE.NAME)")
+    parser.add_argument("--head", type=str, default="", action=GivenValue, help="name of the head (MODEL.HEAD.NAME)")
     parser.add_argument("--eval-only", action="store_true", help="evaluation only")
-    parser.add_argument("--model-dir", type=str, default="", help="load model from this directory for eval-only mode")
+    parser.add_argument("--model-dir", type=str, default="", action=GivenValue,
+                        help="load model from this directory for eval-only mode")
     parser.add_argument("--load-epoch", type=int, help="load model weights at this epoch for evaluation")
     parser.add_argument("--no-train", action="store_true", help="do not call trainer.train()")
     parser.add_argument("opts", default=None, nargs=argparse.REMAINDER,
