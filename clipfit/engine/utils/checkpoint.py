@@ -15,6 +15,7 @@ from ...checkpoint_files import (
     CheckpointError,
     CheckpointNotFound,
     check_trained_checkpoint,
+    digest_line,
     saved_epochs,
 )
 from ...files import atomic_write
@@ -42,6 +43,7 @@ def save_checkpoint(
     fpath = os.path.join(save_dir, model_name)
     atomic_write(fpath, partial(torch.save, state))
     print(f"Checkpoint saved to {fpath}")
+    print(digest_line("saved", fpath))
     atomic_write(os.path.join(save_dir, "checkpoint"), lambda f: f.write(os.path.basename(fpath) + "\n"), mode="w")
     if is_best:
         best_fpath = os.path.join(os.path.dirname(fpath), "model-best.pth.tar")
