@@ -5,7 +5,7 @@ import argparse
 import os
 import sys
 
-from ...errors import UserInputError
+from ...errors import INTERRUPTED_EXIT, TERMINATED_EXIT, Terminated, UserInputError
 from ..jobs import env
 
 NAME = "sweep"
@@ -36,7 +36,7 @@ how it runs:
 logs: <output>/sweeps/<timestamp>/ holds plan.txt, summary.txt and, per job, <nnn-job>.out (its whole
 output; SLURM: submitit's logs under submitit/ or --log-dir); each run also writes OUTPUT_DIR/log.txt.
 exit status: 0 all jobs done, skipped or submitted; 1 a job failed or was not run because its training
-job failed; 2 bad input; 130 interrupted.
+job failed; 2 bad input; 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 
 examples:
   # the plan (nothing runs): CLIPFit and CoOp, base-to-new on all 11 datasets, seeds 1 2 3
@@ -258,12 +258,12 @@ def sweep(args) -> int:
             wait=args.wait or (options is not None and options.cluster != "slurm"), poll_s=args.poll_seconds,
             bar=False if args.no_progress_bar else None,
         )
-    except KeyboardInterrupt:  # the local executor handles it itself; here submitit was waiting
+    except KeyboardInterrupt as e:  # the local executor handles it itself; here submitit was waiting
         print(f"\ninterrupted; jobs already submitted to SLURM keep running (logs: {log_dir})", file=sys.stderr)
-        return 130
+        return TERMINATED_EXIT if isinstance(e, Terminated) else INTERRUPTED_EXIT
     print(summary.text())
     code = summary.exit_code
-    if args.report and code != 130:
+    if args.report and code not in (INTERRUPTED_EXIT, TERMINATED_EXIT):
         code = max(code, _report(grid.output_root, grid.extra_opts))
     return code
 
