@@ -142,7 +142,11 @@ class SimpleTrainer(TrainerBase):
     def before_train(self) -> None:
         check_epochs(self.cfg)
         for sched in (s for s in self._scheds.values() if s is not None):  # before a resume moves them on
-            check_lr_schedule(self.cfg.OPTIM, epoch_lrs(sched, self.max_epoch))
+            try:
+                lrs = epoch_lrs(sched, self.max_epoch)
+            except (TypeError, ValueError):  # a plugin's scheduler stepped another way (on a metric, per batch)
+                continue
+            check_lr_schedule(self.cfg.OPTIM, lrs)
         note_zero_lr(self.cfg)
         directory = self.cfg.OUTPUT_DIR
         if self.cfg.RESUME:
