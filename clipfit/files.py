@@ -103,7 +103,7 @@ def atomic_open(fpath: str, mode: str = "wb") -> Iterator[IO]:
         os.makedirs(directory, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
     except OSError as e:
-        _raise_if_disk_error(e, fpath)
+        _raise_if_disk_error(e, fpath, directory)
         raise
     try:
         # mkstemp makes the file private (0600); the final file gets what `open` would give it, so
@@ -118,13 +118,18 @@ def atomic_open(fpath: str, mode: str = "wb") -> Iterator[IO]:
     except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
-        _raise_if_disk_error(e, fpath)
+        _raise_if_disk_error(e, fpath, directory)
         raise
 
 
-def _raise_if_disk_error(error: BaseException, fpath: str) -> None:
+def _raise_if_disk_error(error: BaseException, fpath: str, directory: str) -> None:
+    """A WriteFailed naming `fpath` for a machine limit met while writing it (into `directory`, or creating
+    that folder); an error the writer met on another file (an image it read) or already explained stays."""
     failure = disk_error(error)
-    if failure is not None and not isinstance(error, WriteFailed):
+    if failure is None or isinstance(error, UserInputError):
+        return
+    other = None if failure.filename is None else os.path.abspath(failure.filename)
+    if other is None or os.path.commonpath([directory, other]) == other or os.path.dirname(other) == directory:
         raise WriteFailed(failure, fpath) from error
 
 

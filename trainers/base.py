@@ -15,7 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from yacs.config import CfgNode as CN
 
-from clipfit.checkpoint_files import check_trained_checkpoint, checkpoint_writer, digest_line, model_file
+from clipfit.checkpoint_files import check_trained_checkpoint, checkpoint_writer, model_file
 from clipfit.clip import (
     PRECISIONS,
     TextFeatureCache,
@@ -266,7 +266,6 @@ class ClipTrainer(TrainerX):
                 state_dict.pop(key, None)
             print(f'Loading weights to {name} from "{model_path}" (epoch = {checkpoint.get("epoch")})')
             self._load_checked(name, state_dict, model_path, checkpoint_writer(checkpoint, model_path))
-            print(digest_line("loaded", model_path))  # the report pairs this run with the run that saved it
 
     def _load_checked(self, name: str, state_dict: dict, model_path: str, writer: str | None) -> None:
         """Every method's checkpoint goes through the one strict loader, so a file of another trainer or other

@@ -7,7 +7,7 @@ from collections import OrderedDict
 
 import torch
 
-from ..checkpoint_files import digest_line, model_file
+from ..checkpoint_files import model_file
 from ..errors import UserInputError
 from .config_checks import check_same_settings, note_unverified_resume, training_settings
 from .prograd import project_conflicting
@@ -112,7 +112,6 @@ class RegisteredModels:
             shown = f"{val_result:.1f}" if isinstance(val_result, (int, float)) else val_result
             print(f"Load {model_path} to {name} (epoch={checkpoint.get('epoch')}, val_result={shown})")
             self._models[name].load_state_dict(checkpoint["state_dict"])
-            print(digest_line("loaded", model_path))
 
     def set_model_mode(self, mode: str = "train", names=None) -> None:
         for name in self.get_model_names(names):

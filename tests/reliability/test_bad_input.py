@@ -219,7 +219,7 @@ def test_an_unfinished_run_with_other_settings_says_its_epoch(finished_run, data
 
 
 def test_resume_after_moving_the_data_keeps_going(finished_run, data_root, tmp_path, capsys):
-    """Where the data lies, loader workers and test batch size do not change what a run trains."""
+    """Where the data lies and the test batch size do not change what a run trains."""
     run, moved = tmp_path / "run", tmp_path / "moved_data"
     shutil.copytree(finished_run, run)
     shutil.copytree(data_root, moved)

@@ -39,11 +39,11 @@ def stale_reason(evaluation: LogScan | None, train_dir: str, root: str | None = 
     loaded = [(digest, path) for action, digest, path in evaluation.checkpoints if action == "loaded"]
     if not loaded:
         return f"its log names no checkpoint hash, so it ran before the training run now in {where}"
-    for digest, path in loaded:
-        if digest not in saved:
-            return (f"it evaluated {path} (sha256 {digest[:12]}...), a file the training run now in {where} did not "
-                    "write: that run was trained again since (e.g. with FORCE=1)")
-    return None
+    if any(digest in saved for digest, _ in loaded):  # other files it loaded (MODEL.INIT_WEIGHTS) do not count
+        return None
+    digest, path = loaded[-1]
+    return (f"it evaluated {path} (sha256 {digest[:12]}...), a file the training run now in {where} did not "
+            "write: that run was trained again since (e.g. with FORCE=1)")
 
 
 def drop_stale(evaluations: list[Run], trainings: list[Run], label: str, rerun: Callable[[int], str],

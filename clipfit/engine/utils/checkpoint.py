@@ -62,9 +62,13 @@ def load_checkpoint(fpath: str | None) -> Any:
     map_location = None if torch.cuda.is_available() else "cpu"
     try:
         try:
-            return torch.load(fpath, map_location=map_location, weights_only=False)
+            checkpoint = torch.load(fpath, map_location=map_location, weights_only=False)
         except UnicodeDecodeError:
-            return torch.load(fpath, map_location=map_location, weights_only=False, encoding="latin1")
+            checkpoint = torch.load(fpath, map_location=map_location, weights_only=False, encoding="latin1")
+        # Every trainer's evaluation loads through here (other repositories' load_model too): its log then
+        # names the file by content, and the report pairs it with the run that saved that file.
+        print(digest_line("loaded", fpath))
+        return checkpoint
     except Exception as e:  # torch, zip and pickle each raise their own types for a damaged file
         size = os.path.getsize(fpath)
         raise CheckpointError(
