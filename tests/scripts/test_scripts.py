@@ -68,7 +68,8 @@ def test_base2new_train_test_skip_force_and_report(world):
         cwd=REPO, capture_output=True, text=True,
     )
     assert report.returncode == 0, report.stderr
-    assert "| CLIPFit tiny_demo (OPTIM.MAX_EPOCH 1) " in report.stdout and "Demo shapes (synthetic)" in report.stdout
+    assert "| CLIPFit tiny_demo (OPTIM.MAX_EPOCH 1; OPTIM.WARMUP_EPOCH 0) " in report.stdout
+    assert "Demo shapes (synthetic)" in report.stdout
     with open(world / "out" / "leaderboard.png", "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
 
