@@ -58,7 +58,7 @@ def _check_keys(node: yaml.MappingNode, where: str, prefix: str = "") -> None:
 def read_config_text(text: str, source: str, flag: str = "", allow_empty: bool = False) -> dict:
     """The mapping a config file's `text` holds, after the checks above. `source` names the file in
     messages, `flag` the option that chose it (`--config-file`). An empty file (no key, only comments)
-    is an error unless `allow_empty`; then it is {} (yacs's reading) with a printed note."""
+    is an error unless `allow_empty`; then it is {}, as yacs reads it."""
     where = _where(source, flag)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -69,7 +69,6 @@ def read_config_text(text: str, source: str, flag: str = "", allow_empty: bool =
         raise ConfigFileError(f"{where}: not valid YAML: {e}") from e
     if data is None or data == {}:
         if allow_empty:
-            print(f"Note: {where} is empty: it sets no config key")
             return {}
         raise ConfigFileError(
             f"{where} is empty: it sets no config key, so the run would use the engine's defaults for everything "

@@ -58,7 +58,7 @@ def _may_set_trainer(path: str) -> bool:
     if not path:
         return False
     try:
-        top = load_config_file(path)
+        top = load_config_file(path, allow_empty=True)
     except ConfigFileError:  # the merge says what is wrong with the file
         return True
     trainer = top.get("TRAINER", {})

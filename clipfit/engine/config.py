@@ -17,12 +17,19 @@ class ConfigNode(CN):
     def _load_cfg_from_file(cls, file_obj):
         name = str(getattr(file_obj, "name", ""))
         if os.path.splitext(name)[1] in ("", ".yaml", ".yml"):  # what yacs reads as YAML
-            return cls(read_config_text(file_obj.read(), name, allow_empty=True))
+            return cls._read(file_obj.read(), name)
         return super()._load_cfg_from_file(file_obj)
 
     @classmethod
     def _load_cfg_from_yaml_str(cls, str_obj):
-        return cls(read_config_text(str_obj, "config text", allow_empty=True))
+        return cls._read(str_obj, "config text")
+
+    @classmethod
+    def _read(cls, text: str, source: str):
+        data = read_config_text(text, source, allow_empty=True)  # yacs merges an empty file: said, not refused
+        if not data:
+            print(f"Note: {source} is empty: it sets no config key")
+        return cls(data)
 
     @classmethod
     def _decode_cfg_value(cls, value):

@@ -116,7 +116,7 @@ def test_a_read_only_file_system_under_the_output(data_root, tmp_path, capsys, m
     out = tmp_path / "out"
     if where == "makedirs":  # a folder to create on a read-only mount
         monkeypatch.setattr(files.os, "makedirs", read_only)
-        words = (f"cannot create the output folder {out}: Read-only file system", "choose a writable --output-dir")
+        words = (f"cannot create the output folder {out}: Read-only file system", "choose another --output-dir")
     else:  # an existing folder there: its lock file cannot be created
         out.mkdir()
         monkeypatch.setattr(run_lock.os, "open", read_only)
