@@ -54,7 +54,8 @@ def test_base2new_train_test_skip_force_and_report(world):
     other = bash(world, "clipfit/base2new_train.sh", "demo_shapes", "1", OPTS="")  # tiny_demo's 30 epochs
     assert other.returncode == 2 and other.stdout == ""
     assert "holds a finished run (accuracy" in other.stderr
-    assert "with other settings than asked for: OPTIM.MAX_EPOCH: 1 then, 30 now. It is not skipped" in other.stderr
+    assert ("with other settings than asked for: OPTIM.MAX_EPOCH: 1 then, 30 now; OPTIM.WARMUP_EPOCH: 0 then, 1 now. "
+            "It is not skipped") in other.stderr
     assert "FORCE=1" in other.stderr and "OUTPUT=DIR" in other.stderr and sorted(os.listdir(train_dir))[0] == "log.txt"
 
     forced = bash(world, "clipfit/base2new_train.sh", "demo_shapes", "1", FORCE="1")
