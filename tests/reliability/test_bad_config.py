@@ -139,9 +139,8 @@ def test_the_run_summary_prints_the_lr_of_every_epoch(data_root, tmp_path, capsy
     assert "  lr per epoch: epoch 1 (warm-up): 1e-05; epochs 2-3: 0.1, 0.075\n" in out
 
 
-@pytest.mark.parametrize("warmup,epochs", [("2", "2"), ("3", "2")])
-def test_warm_up_through_every_epoch_is_refused(data_root, tmp_path, capsys, warmup, epochs):
-    out = tmp_path / "out"
+def test_warm_up_through_every_epoch_is_refused(data_root, tmp_path, capsys):
+    out, warmup, epochs = tmp_path / "out", "2", "2"
     code, stdout, err = train(capsys, data_root, out, "OPTIM.MAX_EPOCH", epochs, "OPTIM.WARMUP_EPOCH", warmup,
                               flags=("--config-file", TINY_DEMO))
     assert_user_error(code, err, f"OPTIM.WARMUP_EPOCH is {warmup} and OPTIM.MAX_EPOCH {epochs}",
@@ -171,6 +170,16 @@ def test_every_key_that_makes_the_lr_negative_is_named(optim, keys):
     optim_cfg, _, scheduler = _optimizer_and_scheduler(**optim)
     with pytest.raises(UserInputError, match=r"the lr schedule is negative .* Caused by " + keys.replace(
             "(", r"\(").replace(")", r"\)").replace(".", r"\.")):
+        check_lr_schedule(optim_cfg, epoch_lrs(scheduler, optim_cfg.MAX_EPOCH))
+
+
+def test_more_warm_up_epochs_than_epochs_are_refused_too():
+    from clipfit.lr_schedule import check_lr_schedule, epoch_lrs
+
+    optim_cfg, _, scheduler = _optimizer_and_scheduler(MAX_EPOCH=2, WARMUP_EPOCH=3, WARMUP_TYPE="constant",
+                                                       WARMUP_CONS_LR=1e-5)
+    with pytest.raises(UserInputError, match=r"OPTIM.WARMUP_EPOCH is 3 and OPTIM.MAX_EPOCH 2: every epoch would be "
+                                             r"a warm-up epoch \(epochs 1-2 \(warm-up\): 1e-05\)"):
         check_lr_schedule(optim_cfg, epoch_lrs(scheduler, optim_cfg.MAX_EPOCH))
 
 

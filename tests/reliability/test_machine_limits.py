@@ -64,20 +64,38 @@ def refuse_writes(monkeypatch, code: int, names: tuple[str, ...], under: str = "
     monkeypatch.setattr(files.os, "fdopen", fdopen)
 
 
-@pytest.mark.parametrize("code,words", [
-    (errno.ENOSPC, ("no space left on the device holding", "free space there", "--output-dir")),
-    (errno.EFBIG, ("would exceed the largest file this process may write", "ulimit -f unlimited")),
-    (errno.EDQUOT, ("disk quota exceeded writing", "quota")),
-])
-def test_a_checkpoint_that_cannot_be_written_is_one_message_naming_it(data_root, tmp_path, capsys, monkeypatch,
-                                                                    code, words):
+def test_a_checkpoint_that_cannot_be_written_is_one_message_naming_it(data_root, tmp_path, capsys, monkeypatch):
     out = tmp_path / "out"
-    refuse_writes(monkeypatch, code, ("model.pth.tar-1",))
+    refuse_writes(monkeypatch, errno.ENOSPC, ("model.pth.tar-1",))
     exit_code, _, err = train(capsys, data_root, out)
-    assert_user_error(exit_code, err, str(out / "prompt_learner" / "model.pth.tar-1"), *words)
+    checkpoint = out / "prompt_learner" / "model.pth.tar-1"
+    assert_user_error(exit_code, err, f"no space left on the device holding {checkpoint}", "free space there",
+                      "--output-dir")
     assert err.count("\n") == 1 and "RuntimeError" not in err
     assert find_result(str(out)) is None and not (out / "prompt_learner" / "model.pth.tar-1").exists()
     assert not [n for n in os.listdir(out / "prompt_learner") if n.endswith(".tmp")]  # no partial file left
+
+
+@pytest.mark.parametrize("code,words", [
+    (errno.ENOSPC, "no space left on the device holding {path} (No space left on device): free space there"),
+    (errno.EFBIG, "{path} would exceed the largest file this process may write (RLIMIT_FSIZE, `ulimit -f`)"),
+    (errno.EDQUOT, "disk quota exceeded writing {path} (Disk quota exceeded): free space in your quota"),
+    (errno.EROFS, "{path} is on a read-only file system (Read-only file system): make it writable"),
+])
+def test_torch_save_into_an_atomic_write_names_the_file_for_every_machine_limit(tmp_path, monkeypatch, code, words):
+    from functools import partial
+
+    import torch
+
+    from clipfit.errors import WriteFailed
+    from clipfit.files import atomic_write
+
+    path = tmp_path / "model.pth.tar-1"
+    refuse_writes(monkeypatch, code, (path.name,))
+    with pytest.raises(WriteFailed) as raised:  # torch.save raised a RuntimeError over the OSError
+        atomic_write(str(path), partial(torch.save, {"state_dict": {"w": torch.zeros(1000)}}))
+    assert raised.value.errno == code and str(raised.value).startswith(words.format(path=path))
+    assert os.listdir(tmp_path) == []
 
 
 def test_a_full_dataset_folder_puts_its_caches_in_the_cache_folder(data_root, tmp_path, capsys, monkeypatch):
