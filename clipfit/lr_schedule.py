@@ -59,22 +59,23 @@ def describe_lr_schedule(lrs: list[list[float]], warmup_epochs: int) -> str:
 
 
 def _keys_that_go_negative(optim_cfg) -> list[str]:
-    """The OPTIM keys whose negative value the schedule would turn into a negative lr."""
-    warmup = {"constant": "WARMUP_CONS_LR", "linear": "WARMUP_MIN_LR"}.get(optim_cfg.WARMUP_TYPE)
+    """The OPTIM keys whose negative value the schedule would turn into a negative lr (another repository's
+    config tree may lack some of Dassl's keys: `get`)."""
+    warmup = {"constant": "WARMUP_CONS_LR", "linear": "WARMUP_MIN_LR"}.get(optim_cfg.get("WARMUP_TYPE"))
     keys = ["LR"]
-    if optim_cfg.LR_SCHEDULER in ("single_step", "multi_step"):
+    if optim_cfg.get("LR_SCHEDULER") in ("single_step", "multi_step"):
         keys.append("GAMMA")
-    if optim_cfg.WARMUP_EPOCH > 0 and warmup:
+    if optim_cfg.get("WARMUP_EPOCH", 0) > 0 and warmup:
         keys.append(warmup)
-    if optim_cfg.STAGED_LR:
+    if optim_cfg.get("STAGED_LR", False):
         keys.append("BASE_LR_MULT")
-    return [f"OPTIM.{k} ({optim_cfg[k]})" for k in keys if optim_cfg[k] < 0]
+    return [f"OPTIM.{k} ({optim_cfg[k]})" for k in keys if optim_cfg.get(k, 0) < 0]
 
 
 def check_lr_schedule(optim_cfg, lrs: list[list[float]]) -> None:
     """Refuse a schedule that cannot train as configured: warm-up through every epoch (the base lr is never
     used), or a negative lr in any epoch (gradient ascent). `lrs` is `epoch_lrs` of the run's scheduler."""
-    warmup, epochs = optim_cfg.WARMUP_EPOCH, optim_cfg.MAX_EPOCH
+    warmup, epochs = optim_cfg.get("WARMUP_EPOCH", 0), optim_cfg.MAX_EPOCH
     if 0 < epochs <= warmup:
         raise UserInputError(
             f"OPTIM.WARMUP_EPOCH is {warmup} and OPTIM.MAX_EPOCH {epochs}: every epoch would be a warm-up epoch "
@@ -82,7 +83,7 @@ def check_lr_schedule(optim_cfg, lrs: list[list[float]]) -> None:
             "OPTIM.WARMUP_EPOCH below OPTIM.MAX_EPOCH (0 for no warm-up)")
     negative = [epoch for epoch, row in enumerate(lrs, 1) if any(lr < 0 for lr in row)]
     if negative:
-        keys = _keys_that_go_negative(optim_cfg) or [f"OPTIM.LR_SCHEDULER ({optim_cfg.LR_SCHEDULER})"]
+        keys = _keys_that_go_negative(optim_cfg) or [f"OPTIM.LR_SCHEDULER ({optim_cfg.get('LR_SCHEDULER')})"]
         shown = ", ".join(map(str, negative[:5])) + (", ..." if len(negative) > 5 else "")
         raise UserInputError(
             f"the lr schedule is negative in epoch(s) {shown} of {epochs} ({describe_lr_schedule(lrs, warmup)}): "
