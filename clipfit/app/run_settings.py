@@ -62,14 +62,15 @@ def compare(recorded: dict[str, str], asked: dict[str, str]) -> tuple[list[str],
 
 
 def finished_run(job: Job) -> FinishedRun | None:
-    """The job's finished run (its newest complete log) compared with the job, or None when it has none."""
+    """The job's finished run (its newest complete log) compared with the job, or None when it has none or
+    it is an evaluation of a model that its training run no longer holds (`runner.stale_evaluation`)."""
     from ..engine.config_checks import differences_text
     from .results import read_run
-    from .runner import absolute_path
+    from .runner import absolute_path, stale_evaluation
 
     directory = absolute_path(job.output_dir)
     result = read_run(directory) if os.path.isdir(directory) else None
-    if result is None or not result.finished:
+    if result is None or not result.finished or stale_evaluation(job):
         return None
     if not result.used.config:
         return FinishedRun(result.value, result.used.path, compared=False)

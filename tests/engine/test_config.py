@@ -133,9 +133,11 @@ def test_result_and_training_settings_leave_out_where_and_how_fast():
     printed = printed_settings(cfg)
     assert printed["DATASET.ROOT"] == "/data" and printed["OPTIM.NAME"] == "adam"  # str, as the log prints it
     result, trained = result_settings(printed), training_settings(cfg)
-    for key in ("DATASET.ROOT", "OUTPUT_DIR", "DATALOADER.NUM_WORKERS", "DATALOADER.CACHE_TRAIN",
-                "DATALOADER.TEST.BATCH_SIZE", "MODEL.BACKBONE.WEIGHTS"):
+    for key in ("DATASET.ROOT", "OUTPUT_DIR", "DATALOADER.CACHE_TRAIN", "DATALOADER.TEST.BATCH_SIZE",
+                "MODEL.BACKBONE.WEIGHTS"):
         assert key not in result and key not in trained
+    # The loader workers seed the augmentation: a resume keeps their count, a finished run counts for any.
+    assert "DATALOADER.NUM_WORKERS" not in result and trained["DATALOADER.NUM_WORKERS"] == "4"
     assert result["TEST.FINAL_MODEL"] == "last_step" and "TEST.FINAL_MODEL" not in trained  # decides a result only
     assert trained["OPTIM.NAME"] == "'adam'" and result["OPTIM.NAME"] == "adam"
 

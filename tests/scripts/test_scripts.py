@@ -19,7 +19,7 @@ def world(tmp_path_factory):
 
 def bash(world, script, *args, **env):
     full = dict(os.environ, PYTHON=sys.executable, DATA=str(world / "data"), OUTPUT=str(world / "out"), CFG="tiny_demo",
-                OPTS="OPTIM.MAX_EPOCH 1")
+                OPTS="OPTIM.MAX_EPOCH 1 OPTIM.WARMUP_EPOCH 0")
     full.update(env)
     for key in ("TRAINER", "FORCE", "LAMBDA"):
         if key not in env:
@@ -54,7 +54,8 @@ def test_base2new_train_test_skip_force_and_report(world):
     other = bash(world, "clipfit/base2new_train.sh", "demo_shapes", "1", OPTS="")  # tiny_demo's 30 epochs
     assert other.returncode == 2 and other.stdout == ""
     assert "holds a finished run (accuracy" in other.stderr
-    assert "with other settings than asked for: OPTIM.MAX_EPOCH: 1 then, 30 now. It is not skipped" in other.stderr
+    assert ("with other settings than asked for: OPTIM.MAX_EPOCH: 1 then, 30 now; OPTIM.WARMUP_EPOCH: 0 then, 1 now. "
+            "It is not skipped") in other.stderr
     assert "FORCE=1" in other.stderr and "OUTPUT=DIR" in other.stderr and sorted(os.listdir(train_dir))[0] == "log.txt"
 
     forced = bash(world, "clipfit/base2new_train.sh", "demo_shapes", "1", FORCE="1")
@@ -68,7 +69,8 @@ def test_base2new_train_test_skip_force_and_report(world):
         cwd=REPO, capture_output=True, text=True,
     )
     assert report.returncode == 0, report.stderr
-    assert "| CLIPFit tiny_demo (OPTIM.MAX_EPOCH 1) " in report.stdout and "Demo shapes (synthetic)" in report.stdout
+    assert "| CLIPFit tiny_demo (OPTIM.MAX_EPOCH 1; OPTIM.WARMUP_EPOCH 0) " in report.stdout
+    assert "Demo shapes (synthetic)" in report.stdout
     with open(world / "out" / "leaderboard.png", "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
 

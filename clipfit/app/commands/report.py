@@ -33,9 +33,11 @@ examples:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = EPILOG
-    parser.add_argument("--output-dir", default="output", metavar="ROOT",
+    from ..flag_values import GivenValue
+
+    parser.add_argument("--output-dir", default="output", metavar="ROOT", action=GivenValue,
                         help="output root the runs were written under (default: output)")
-    parser.add_argument("--out", default=None, metavar="DIR",
+    parser.add_argument("--out", default=None, metavar="DIR", action=GivenValue,
                         help="folder for leaderboard.md/.csv/.png (default: the output root)")
     parser.add_argument("--no-published", action="store_true",
                         help="leave out the published reference rows and the deltas")
