@@ -179,7 +179,7 @@ def run_job(job: Job, force: bool = False, stdout=None, stderr=None, env=None, i
     printed here go to it too (`clipfit sweep` keeps one file per job). `in_process` runs train.py's main
     in this process instead (the scripts' path: one job, then the process ends); a sweep never does, as
     its jobs share a process and each needs its own output, environment and global state."""
-    from .run_settings import finished_run, other_settings_error
+    from .run_settings import finished_run, other_settings_error, write_job_record
 
     out = stdout if hasattr(stdout, "write") else None
     finished = None if force else finished_run(job)
@@ -218,6 +218,7 @@ def run_job(job: Job, force: bool = False, stdout=None, stderr=None, env=None, i
         if moved is not None:
             print(move_back_if_untouched(directory, moved), file=out if out is not None else sys.stderr, flush=True)
         raise subprocess.CalledProcessError(returncode, shown)
+    write_job_record(job)
     return DONE
 
 
