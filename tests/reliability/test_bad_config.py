@@ -14,21 +14,8 @@ from test_bad_input import REPO, assert_user_error, train  # noqa: E402
 from clipfit.app.commands import train as train_command  # noqa: E402
 from clipfit.app.results import find_result  # noqa: E402
 from clipfit.errors import USER_ERROR_EXIT, UserInputError  # noqa: E402
-from clipfit.testing.demo import make_demo_dataset  # noqa: E402
 
 TINY_DEMO = os.path.join(REPO, "configs", "trainers", "CLIPFit", "tiny_demo.yaml")
-
-
-@pytest.fixture(scope="module")
-def data_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("demo")
-    make_demo_dataset(str(root), num_classes=4, images_per_class=6, size=32)
-    return str(root)
-
-
-@pytest.fixture(autouse=True)
-def _quiet_env(monkeypatch):
-    monkeypatch.delenv("CLIPFIT_DEBUG", raising=False)
 
 
 def with_config(capsys, data_root, out, text, *opts):

@@ -20,7 +20,6 @@ import torch
 from clipfit.app.commands import train as train_command
 from clipfit.errors import USER_ERROR_EXIT, UserInputError, report_errors
 from clipfit.files import host_name
-from clipfit.testing.demo import make_demo_dataset
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "tests", "results"))
@@ -32,18 +31,6 @@ FAST = ["MODEL.BACKBONE.NAME", "tiny", "DATALOADER.NUM_WORKERS", "0", "DATASET.N
         "DATALOADER.TRAIN_X.BATCH_SIZE", "4", "DATALOADER.TEST.BATCH_SIZE", "8", "USE_CUDA", "False",
         "OPTIM.MAX_EPOCH", "1", "OPTIM.WARMUP_EPOCH", "0"]
 DEAD_PID = 99_999_999  # above Linux's pid_max: never a live process
-
-
-@pytest.fixture(scope="module")
-def data_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("demo")
-    make_demo_dataset(str(root), num_classes=4, images_per_class=6, size=32)
-    return str(root)
-
-
-@pytest.fixture(autouse=True)
-def _quiet_env(monkeypatch):
-    monkeypatch.delenv("CLIPFIT_DEBUG", raising=False)
 
 
 def train(capsys, root, out, *opts, flags=()):

@@ -17,19 +17,6 @@ from test_bad_input import DATASET_CFG, FAST, REPO, TRAINER_CFG, assert_user_err
 
 from clipfit.app.results import find_result  # noqa: E402
 from clipfit.errors import USER_ERROR_EXIT, report_errors  # noqa: E402
-from clipfit.testing.demo import make_demo_dataset  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def data_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("demo")
-    make_demo_dataset(str(root), num_classes=4, images_per_class=6, size=32)
-    return str(root)
-
-
-@pytest.fixture(autouse=True)
-def _quiet_env(monkeypatch):
-    monkeypatch.delenv("CLIPFIT_DEBUG", raising=False)
 
 
 def refuse_writes(monkeypatch, code: int, names: tuple[str, ...], under: str = "/"):

@@ -12,21 +12,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_bad_input import assert_user_error, train  # noqa: E402
 
 from clipfit.app.results import find_result, log_files  # noqa: E402
-from clipfit.testing.demo import make_demo_dataset  # noqa: E402
 
 TWO_EPOCHS = ("OPTIM.MAX_EPOCH", "2", "TRAIN.CHECKPOINT_FREQ", "1")
-
-
-@pytest.fixture(scope="module")
-def data_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("demo")
-    make_demo_dataset(str(root), num_classes=4, images_per_class=6, size=32)
-    return str(root)
-
-
-@pytest.fixture(autouse=True)
-def _quiet_env(monkeypatch):
-    monkeypatch.delenv("CLIPFIT_DEBUG", raising=False)
 
 
 @pytest.fixture(scope="module")
