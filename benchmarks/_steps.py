@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from clipfit.clip import autocast, build_random_clip, input_dtype, make_grad_scaler  # noqa: E402
 from clipfit.clip.shared_prefix import worth_sharing  # noqa: E402
-from clipfit.torch_compile import compile_step  # noqa: E402
+from clipfit.clip.torch_compile import compile_step  # noqa: E402
 
 TEMPLATE = "a photo of a {}, a type of pet."
 _WORDS = (

@@ -43,7 +43,7 @@ import _timing  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from clipfit.engine.config import get_cfg_default  # noqa: E402
+from clipfit.engine.config_defaults import get_cfg_default  # noqa: E402
 from clipfit.engine.data.base_dataset import Datum  # noqa: E402
 from clipfit.engine.data.eval_cache import EvalCache, _ForeignCacheFiles, split_test_transform  # noqa: E402
 from clipfit.engine.data.loaders import build_data_loader, build_train_loader, cached_eval_loader  # noqa: E402

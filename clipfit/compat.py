@@ -1,5 +1,7 @@
 """The one switch between the built-in engine and a real Dassl installation.
 
+Public: trainers and datasets, ours and plugin authors', import every Dassl name from here.
+
 `CLIPFIT_ENGINE=builtin` (default) re-exports `clipfit.engine`; `CLIPFIT_ENGINE=dassl` re-exports the
 same names from an importable `dassl` package. Trainers and datasets import Dassl names only from here,
 so everything they register lands in one engine's registries. The two are never mixed; a real Dassl that
@@ -10,8 +12,8 @@ from __future__ import annotations
 import importlib
 import os
 
+from .core.lazy_exports import lazy_exports
 from .errors import UserInputError
-from .lazy_exports import lazy_exports
 
 ENGINE_ENV = "CLIPFIT_ENGINE"
 ENGINES = ("builtin", "dassl")
@@ -88,7 +90,7 @@ def _load_dassl() -> dict:
                 f"(expected Dassl.pytorch >= 0.6). Unset {ENGINE_ENV} to use the built-in engine."
             )
         names[name] = getattr(module, name)
-    from .dassl_adapters import adapt_dassl
+    from .core.dassl_adapters import adapt_dassl
 
     adapt_dassl()
     # a fix may have rebound a function in Dassl's modules: re-export what they hold now

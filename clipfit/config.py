@@ -1,5 +1,7 @@
 """The project's config tree: the engine's (Dassl's) defaults plus the nodes the registered classes add.
 
+Public: plugin authors call `get_cfg()` (and the hints beside it) from their own entry points.
+
 Each trainer or dataset class that reads keys of its own declares them in a classmethod
 `extend_cfg(cfg)` (CLIPFit: TRAINER.CLIPFIT, CoOp: TRAINER.COOP, the CLIP trainer base:
 MODEL.BACKBONE.WEIGHTS/TAG, the dataset base: DATASET.SUBSAMPLE_CLASSES). `get_cfg()` applies every one

@@ -15,7 +15,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 from yacs.config import CfgNode as CN
 
-from clipfit.checkpoint_files import check_trained_checkpoint, checkpoint_writer, model_file
 from clipfit.clip import (
     PRECISIONS,
     TextFeatureCache,
@@ -29,6 +28,7 @@ from clipfit.clip import (
     make_grad_scaler,
     resolve_precision,
 )
+from clipfit.clip.torch_compile import check_compile_mode, compile_step
 from clipfit.compat import (
     TrainerX,
     build_lr_scheduler,
@@ -37,11 +37,11 @@ from clipfit.compat import (
     load_checkpoint,
     load_pretrained_weights,
 )
+from clipfit.core.checkpoints import check_trained_checkpoint, checkpoint_writer, model_file
+from clipfit.core.lr_schedule import describe_lr_schedule, epoch_lrs
 from clipfit.errors import UserInputError
-from clipfit.lr_schedule import describe_lr_schedule, epoch_lrs
-from clipfit.torch_compile import check_compile_mode, compile_step
 
-from .backbone import check_backbone_weights, load_backbone
+from .clip_loader import check_backbone_weights, load_backbone
 
 REGISTERED_NAME = "prompt_learner"
 
@@ -112,7 +112,7 @@ class ClipMethod(nn.Module):
 
 class ClipTrainer(TrainerX):
     """Base of the CLIP trainers. Subclasses set CONFIG_NODE, add that node in `extend_cfg` and implement
-    `build_method`; a benchmark method also carries RECIPE, SCRIPT_FOLDER and ZERO_SHOT (`clipfit.recipes`)."""
+    `build_method`; a benchmark method also carries RECIPE, SCRIPT_FOLDER and ZERO_SHOT (`clipfit.core.recipes`)."""
 
     CONFIG_NODE = ""
 

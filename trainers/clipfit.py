@@ -21,8 +21,8 @@ from clipfit.clip import (
     tokenize_prompts,
 )
 from clipfit.compat import TRAINER_REGISTRY
+from clipfit.core.recipes import Recipe, RunSpec
 from clipfit.errors import UserInputError
-from clipfit.recipes import Recipe, RunSpec
 
 from .base import ClipMethod, ClipTrainer, TrainedOnlyState, method_node
 

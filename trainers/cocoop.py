@@ -25,7 +25,7 @@ from torch.utils.checkpoint import checkpoint
 
 from clipfit.clip import TextEncoder, at_least_fp32, autocast, input_dtype
 from clipfit.compat import TRAINER_REGISTRY
-from clipfit.recipes import FixedRecipe
+from clipfit.core.recipes import FixedRecipe
 
 from .base import ClipTrainer, method_node
 from .coop import ContextPrompts, FrozenClipMethod, context_vectors

@@ -22,8 +22,8 @@ from clipfit.clip import TextEncoder, tokenize, tokenize_prompts
 from clipfit.clip.shared_prefix import SuffixLayout, plan_suffixes
 from clipfit.clip.text import get_tokenizer
 from clipfit.compat import TRAINER_REGISTRY
+from clipfit.core.recipes import Recipe, RunSpec
 from clipfit.errors import UserInputError
-from clipfit.recipes import Recipe, RunSpec
 
 from .base import ClipMethod, ClipTrainer, method_node
 

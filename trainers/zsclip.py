@@ -24,7 +24,7 @@ from clipfit.clip import (
     tokenize_prompts,
 )
 from clipfit.compat import TRAINER_REGISTRY
-from clipfit.recipes import FixedRecipe
+from clipfit.core.recipes import FixedRecipe
 
 from .base import ClipMethod, ClipTrainer
 from .coop import CoOp

@@ -25,7 +25,7 @@ def dataset_classes(benchmarks_only: bool = False) -> dict:
     from .datasets_catalog import catalog
 
     known = catalog()  # imports the project's `datasets` (and the plugins) first
-    from datasets.base import CoOpDataset
+    from datasets._shared.base import CoOpDataset
 
     return {f.name: f.cls for f in known.values()
             if issubclass(f.cls, CoOpDataset) and (f.benchmarks or not benchmarks_only)}
@@ -51,7 +51,7 @@ class DatasetReport:
 def count_images(folder: str) -> int:
     """Image files below `folder` (recursive), counted from directory entries without stat'ing files;
     `UnreadableFolder` for a folder that cannot be listed (its images would go uncounted)."""
-    from datasets.listing import scan
+    from datasets._shared.listing import scan
 
     total = 0
     stack = [folder]
@@ -83,7 +83,7 @@ def count_images(folder: str) -> int:
 
 def image_files(folder: str) -> list[str]:
     """Paths of the image files below `folder`, sorted (hidden entries skipped)."""
-    from datasets.errors import UnreadableFolder
+    from datasets._shared.errors import UnreadableFolder
 
     def unreadable(error: OSError) -> None:
         if isinstance(error, PermissionError):
@@ -101,7 +101,7 @@ def undecodable_images(paths: list[str], dataset: str) -> list[str]:
     """The images of `paths` that the training would fail on, decoded with the same reader it uses."""
     from tqdm import tqdm
 
-    from ..engine.utils.files import ImageUnreadable, read_image
+    from ..engine.utils.images import ImageUnreadable, read_image
 
     bad = []
     for path in tqdm(paths, desc=f"Decoding {dataset}", unit="image", file=sys.stderr, leave=False):
@@ -124,12 +124,12 @@ def _check_decoding(report: DatasetReport, paths: list[str], root: str) -> None:
 
 def inspect_dataset(cls, root: str, decode: bool = False) -> DatasetReport:
     """Check one dataset's layout under `root`; with `decode`, also decode every image."""
-    from datasets.base import TestOnlyDataset
-    from datasets.errors import DatasetError, docs_ref
-    from datasets.listing import absent
-    from datasets.readers import read_json_file
-    from datasets.split_files import parse_split
-    from datasets.storage import DatasetFiles
+    from datasets._shared.base import TestOnlyDataset
+    from datasets._shared.errors import DatasetError, docs_ref
+    from datasets._shared.listing import absent
+    from datasets._shared.readers import read_json_file
+    from datasets._shared.split_files import parse_split
+    from datasets._shared.storage import DatasetFiles
 
     name = cls.__name__
     dataset_dir, image_dir = cls.dirs_under(root)
@@ -185,7 +185,7 @@ def inspect_dataset(cls, root: str, decode: bool = False) -> DatasetReport:
 def _check_images(report: DatasetReport, cls, root: str, entries: dict | None, found: str | None, decode: bool
                   ) -> None:
     """Count the images (those of the split file `entries` when there is one) and, with `decode`, decode them."""
-    from datasets.listing import find_missing
+    from datasets._shared.listing import find_missing
 
     dataset_dir, image_dir = cls.dirs_under(root)
     has_images = os.path.isdir(image_dir)

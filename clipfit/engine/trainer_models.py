@@ -7,19 +7,19 @@ from collections import OrderedDict
 
 import torch
 
-from ..checkpoint_files import model_file
-from ..errors import UserInputError
-from .config_checks import check_same_settings, note_unverified_resume, training_settings
-from .prograd import project_conflicting
-from .utils.checkpoint import (
+from ..core.checkpoints import (
     apply_checkpoint,
+    capture_rng_state,
     load_trained_checkpoint,
+    model_file,
     pick_resume_checkpoint,
     pointed_checkpoint,
     save_checkpoint,
 )
-from .utils.files import tolist_if_not
-from .utils.rng import capture_rng_state
+from ..errors import UserInputError
+from .config_checks import check_same_settings, note_unverified_resume, training_settings
+from .prograd import project_conflicting
+from .utils.tools import tolist_if_not
 
 
 class LossNotFinite(UserInputError, FloatingPointError):

@@ -9,7 +9,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # A stand-in `dassl` package with Dassl's module paths (its own registries, distinct from the engine's).
 FAKE_DASSL = {
     "dassl/__init__.py": "",
-    "dassl/config/__init__.py": "from clipfit.engine.config import get_cfg_default\n",
+    "dassl/config/__init__.py": "from clipfit.engine.config_defaults import get_cfg_default\n",
     "dassl/engine/__init__.py": textwrap.dedent("""\
         from clipfit.engine.registry import Registry
         from clipfit.engine.trainer import SimpleTrainer, TrainerX

@@ -145,7 +145,7 @@ def test_result_and_training_settings_leave_out_where_and_how_fast():
 def _foreign_tree():
     """A tree a repository builds itself (Koorye/SkipTuning does): Dassl's keys without TRAIN_U and without
     the engine's own keys."""
-    from clipfit.engine.config import ENGINE_KEYS, get_cfg_default
+    from clipfit.engine.config_defaults import ENGINE_KEYS, get_cfg_default
 
     cfg = get_cfg_default()
     for key in ENGINE_KEYS:
@@ -156,8 +156,8 @@ def _foreign_tree():
 
 
 def test_engine_only_keys_take_their_default_in_a_tree_without_them():
-    from clipfit.engine.config import config_value, engine_option
     from clipfit.engine.config_checks import check_run_config
+    from clipfit.engine.config_defaults import config_value, engine_option
 
     cfg = _foreign_tree()
     assert [engine_option(cfg, k) for k in ("INPUT.GPU_AUGMENT", "DATALOADER.CACHE_EVAL", "DATALOADER.CACHE_TRAIN",

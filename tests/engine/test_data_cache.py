@@ -207,12 +207,12 @@ def test_a_foreign_dataset_keeps_one_file_per_subset_beside_its_few_shot_caches(
 
 
 def test_read_only_dataset_folder_puts_the_cache_in_the_user_cache(root, private_cache, monkeypatch, capsys):
-    import datasets.storage
+    import datasets._shared.storage as storage
 
     manager(root)  # the few-shot cache first, where a writable folder has it
     for name in cache_files(root):
         os.remove(os.path.join(root, "oxford_pets", "split_fewshot", name))
-    monkeypatch.setattr(datasets.storage, "is_writable", lambda folder: False)
+    monkeypatch.setattr(storage, "is_writable", lambda folder: False)
     capsys.readouterr()
     manager(root)
     out = capsys.readouterr().out

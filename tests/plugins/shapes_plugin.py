@@ -13,8 +13,8 @@ import os
 from yacs.config import CfgNode as CN
 
 from clipfit.compat import DATASET_REGISTRY, TRAINER_REGISTRY
-from clipfit.recipes import Recipe, RunSpec
-from datasets.base import SplitDataset, read_and_split_data
+from clipfit.core.recipes import Recipe, RunSpec
+from datasets._shared.base import SplitDataset, read_and_split_data
 from trainers.clipfit import CLIPFit
 
 HERE = os.path.dirname(os.path.abspath(__file__))

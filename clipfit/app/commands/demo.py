@@ -64,7 +64,7 @@ def _tail(path: str, lines: int = 25) -> str:
 
 
 def run(args) -> int:
-    from ...files import make_output_folder
+    from ...core.atomic_files import make_output_folder
     from ...testing.demo import make_demo_dataset
     from ..datasets_catalog import stem_of
     from ..results import build_report, find_result

@@ -4,7 +4,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 
-from ...files import check_isfile
+from ...core.atomic_files import check_isfile
 from ..registry import DATASET_REGISTRY, build_from_registry
 
 

@@ -2,11 +2,11 @@
 `DatasetWrapper` are importable from here as from Dassl's `dassl.data.data_manager`."""
 from __future__ import annotations
 
-from ...data_lists import class_table_problem, label_pairs
+from ...core.data_lists import class_table_problem, label_pairs
 from ...errors import UserInputError, clean_message
-from ..config import config_value, engine_option
 from ..config_checks import check_positive
-from ..utils.files import ImageUnreadable
+from ..config_defaults import config_value, engine_option
+from ..utils.images import ImageUnreadable
 from .base_dataset import build_dataset
 from .device_batches import run_device
 from .eval_cache import EvalCache, side_files, split_test_transform
@@ -48,7 +48,7 @@ def format_table(rows: list[list]) -> str:
 
 
 def check_class_table(cfg, dataset) -> None:
-    """The class table of the lists a dataset class built (`clipfit.data_lists`): a wrong one otherwise trains
+    """The class table of the lists a dataset class built (`clipfit.core.data_lists`): a wrong one otherwise trains
     and tests silently wrong, or fails deep in the loss (`IndexError: Target 3 is out of bounds`)."""
     parts = {"train": dataset.train_x, "val": dataset.val, "test": dataset.test}  # train_x is the "train" part
     problem = class_table_problem({k: map(label_pairs, v) for k, v in parts.items() if v})

@@ -25,8 +25,8 @@ import numpy as np
 import torch
 from torchvision.transforms import CenterCrop, Compose, Normalize, Resize
 
+from ...core.atomic_files import atomic_open, cache_root
 from ...errors import InvalidValue
-from ...files import atomic_open, cache_root
 from .decoded import DecodedFiles, decode_files
 from .device_batches import split_at_to_tensor
 

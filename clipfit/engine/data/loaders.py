@@ -7,7 +7,7 @@ from torch.utils.data import default_collate
 from torchvision.transforms import Compose
 
 from ...errors import UnsupportedOption
-from ..config import engine_option
+from ..config_defaults import engine_option
 from .decoded import decode_train_set
 from .device_batches import DeviceItems, DeviceLoader, ToUint8HWC, device_normalizer, split_at_to_tensor
 from .eval_cache import CachedEvalLoader

@@ -17,12 +17,12 @@ import os
 from collections.abc import Iterable
 
 from clipfit.compat import DatasetBase
-from clipfit.datum_pickle import save_datum_pickle
-from clipfit.files import dump_json_text
-from clipfit.user_paths import folder_problem
+from clipfit.core.atomic_files import dump_json_text
+from clipfit.core.user_paths import folder_problem
 
 from .cached_paths import resolve_cached_paths
 from .class_folders import classname_lookup, read_class_folders, read_classnames
+from .datum_pickle import save_datum_pickle
 from .errors import CorruptDatasetFile, DatasetError, DatasetNotFound, docs_ref
 from .fewshot_checks import check_fewshot_cache, check_lists
 from .listing import absent, check_images_exist, list_names

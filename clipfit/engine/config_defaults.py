@@ -5,7 +5,7 @@ import os
 
 from yacs.config import CfgNode as CN
 
-from ..config_files import read_config_text
+from ..core.config_files import read_config_text
 
 
 class ConfigNode(CN):
