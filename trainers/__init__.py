@@ -3,5 +3,6 @@ from . import (  # noqa: F401
     clipfit,  # noqa: F401
     cocoop,
     coop,
+    ivlp,
     zsclip,
 )

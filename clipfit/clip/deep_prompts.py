@@ -1,0 +1,46 @@
+"""Deep prompts: learned tokens that take over the same positions of a transformer's residual stream before
+each of its first blocks (VPT-deep, and the vision-language methods IVLP, MaPLe, PromptSRC).
+
+Block 0 sees the prompts the input already holds (the shallow ones). Before block j, 1 <= j <= len(deep), the
+n tokens at positions start..start+n-1 are replaced by deep[j-1] (the same for every row): what the previous
+block wrote there is dropped, as in the authors' code. Blocks after the last deep prompt run unchanged.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+__all__ = ["check_deep_prompts", "replace_tokens", "run_blocks"]
+
+
+def check_deep_prompts(deep: Sequence[torch.Tensor], blocks: int, positions: int | None = None) -> None:
+    """Raise ValueError when there are prompts for more blocks than there are after the first, when they
+    differ in shape, or when they are more tokens than the `positions` they may take."""
+    if not deep:
+        return
+    if len(deep) >= blocks:
+        raise ValueError(f"{len(deep)} deep prompts for a transformer of {blocks} blocks: at most {blocks - 1} "
+                         "(block 0 takes the prompts of the input)")
+    shapes = {tuple(p.shape) for p in deep}
+    if len(shapes) != 1 or len(next(iter(shapes))) != 2:
+        raise ValueError(f"deep prompts must all be [n_tokens, width]; got shapes {sorted(shapes)}")
+    if positions is not None and deep[0].shape[0] > positions:
+        raise ValueError(f"{deep[0].shape[0]} deep prompt tokens do not fit the {positions} prompt positions")
+
+
+def replace_tokens(x: torch.Tensor, prompt: torch.Tensor, start: int) -> torch.Tensor:
+    """x [N, L, d] with positions start..start+n-1 replaced by prompt [n, d] (in x's dtype) in every row."""
+    rows = prompt.to(x.dtype).unsqueeze(0).expand(x.shape[0], -1, -1)
+    return torch.cat([x[:, :start], rows, x[:, start + prompt.shape[0]:]], dim=1)
+
+
+def run_blocks(blocks: Sequence[nn.Module], x: torch.Tensor, deep: Sequence[torch.Tensor] = (), start: int = 1,
+               attn_mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Runs batch-first residual blocks over x [N, L, d], deep prompt j - 1 taking positions start.. before block j."""
+    for j, block in enumerate(blocks):
+        if 0 < j <= len(deep):
+            x = replace_tokens(x, deep[j - 1], start)
+        x = block(x, attn_mask=attn_mask)
+    return x
