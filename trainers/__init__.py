@@ -4,5 +4,6 @@ from . import (  # noqa: F401
     cocoop,
     coop,
     ivlp,
+    maple,
     zsclip,
 )

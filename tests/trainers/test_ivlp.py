@@ -114,3 +114,12 @@ def test_train_checkpoint_holds_the_prompts_and_eval_only_reload_reproduces_logi
     expected = trainer.model_inference(image)
     assert not torch.equal(before, expected)
     torch.testing.assert_close(fresh.model_inference(image), expected, rtol=0, atol=0)
+
+
+def test_recipe_is_the_config_of_maples_repository_in_every_setting():
+    from clipfit.app.jobs import Job
+
+    for protocol, dataset in [("base2new_train", "dtd"), ("few_shot", "dtd"), ("xd_train", "imagenet")]:
+        assert Job("IVLP", protocol, dataset, 1).cfg == "vit_b16_c2_ep5_batch4_2+2ctx"
+    assert Job("IVLP", "base2new_train", "dtd", 1, output_root="o").output_dir == \
+        "o/base2new/train_base/dtd/shots_16/IVLP/vit_b16_c2_ep5_batch4_2+2ctx/seed1"
