@@ -5,5 +5,6 @@ from . import (  # noqa: F401
     coop,
     ivlp,
     maple,
+    promptsrc,
     zsclip,
 )
