@@ -78,3 +78,18 @@ def test_rn_image_towers_take_no_prompts():
 
     with pytest.raises(TypeError, match="needs a ViT image tower"):
         PromptedImageEncoder(load_clip("tiny-rn").visual)
+
+
+@pytest.mark.numeric
+@pytest.mark.parametrize("tower", ["text", "visual"])
+def test_plain_block_is_open_clips_block_in_value_and_gradient(tiny64, tower):
+    from clipfit.clip.deep_prompts import plain_block
+
+    block = (tiny64.transformer if tower == "text" else tiny64.visual.transformer).resblocks[0]
+    x = torch.randn(3, 7, 64, dtype=torch.float64, requires_grad=True)
+    mask = torch.full((7, 7), float("-inf"), dtype=torch.float64).triu_(1) if tower == "text" else None
+    expected = block(x, attn_mask=mask)
+    (grad,) = torch.autograd.grad(expected.square().sum(), x)
+    ours = plain_block(block, x, mask)
+    torch.testing.assert_close(ours, expected, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(torch.autograd.grad(ours.square().sum(), x)[0], grad, rtol=1e-12, atol=1e-12)
