@@ -58,13 +58,35 @@ def plain_block(block: nn.Module, x: torch.Tensor, attn_mask: torch.Tensor | Non
     return x + block.ls_2(block.mlp(block.ln_2(x)))
 
 
+def pooled_block(block: nn.Module, x: torch.Tensor, index: int) -> torch.Tensor:
+    """`plain_block` (no mask) for the one token `index` whose output is pooled: [N, 1, d]. Every token still
+    gives its key and value; the query, out-projection and MLP run for that token only (exact: the block's
+    output at a position depends on the other positions only through their keys and values)."""
+    attn = block.attn
+    rows, length, width = x.shape
+    heads = attn.num_heads
+    h = block.ln_1(x)
+    weight, bias = attn.in_proj_weight, attn.in_proj_bias
+    q = F.linear(h[:, index : index + 1], weight[:width], None if bias is None else bias[:width])
+    kv = F.linear(h, weight[width:], None if bias is None else bias[width:])
+    k, v = kv.view(rows, length, 2, heads, width // heads).permute(2, 0, 3, 1, 4).unbind(0)
+    q = q.view(rows, 1, heads, width // heads).transpose(1, 2)
+    out = F.scaled_dot_product_attention(q, k, v, dropout_p=attn.dropout if attn.training else 0.0)
+    y = x[:, index : index + 1] + block.ls_1(attn.out_proj(out.transpose(1, 2).reshape(rows, 1, width)))
+    return y + block.ls_2(block.mlp(block.ln_2(y)))
+
+
 def run_blocks(blocks: Sequence[nn.Module], x: torch.Tensor, deep: Sequence[torch.Tensor] = (), start: int = 1,
-               attn_mask: torch.Tensor | None = None) -> torch.Tensor:
+               attn_mask: torch.Tensor | None = None, pool_index: int | None = None) -> torch.Tensor:
     """Runs batch-first residual blocks over x [N, L, d], deep prompt j - 1 taking positions start.. before block j
-    (open_clip's plain blocks through `plain_block`, others as they are)."""
+    (open_clip's plain blocks through `plain_block`, others as they are). With `pool_index` (no mask) the output is
+    that token's only, [N, 1, d]: for plain blocks the last one runs for it alone (`pooled_block`)."""
     plain = supports_shared_prefix(blocks)
+    last = len(blocks) - 1
     for j, block in enumerate(blocks):
         if 0 < j <= len(deep):
             x = replace_tokens(x, deep[j - 1], start)
+        if plain and j == last and pool_index is not None:
+            return pooled_block(block, x, pool_index)
         x = plain_block(block, x, attn_mask) if plain else block(x, attn_mask=attn_mask)
-    return x
+    return x if pool_index is None else x[:, pool_index : pool_index + 1]

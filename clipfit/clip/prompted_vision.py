@@ -29,6 +29,9 @@ class PromptedImageEncoder(nn.Module):
         if not isinstance(visual.patch_dropout, nn.Identity) or not visual.transformer.batch_first:
             raise TypeError("prompted image encoding needs a batch-first ViT without patch dropout (OpenAI's CLIP)")
         self.visual = visual
+        # OpenAI's pooling: ln_post, then the class token (ln_post is per token, so it may come after the pick).
+        self._pools_class_token = (visual.attn_pool is None and visual.pool_type == "tok"
+                                   and not visual.final_ln_after_pool)
 
     @property
     def width(self) -> int:
@@ -60,10 +63,11 @@ class PromptedImageEncoder(nn.Module):
                              f"shallow ones {tuple(prompts.shape)}: they take the same positions")
         x = self._embed(image)
         x = torch.cat([x, prompts.to(x.dtype).unsqueeze(0).expand(x.shape[0], -1, -1)], dim=1)
-        x = self.visual.ln_pre(x)
+        v = self.visual
+        x = v.ln_pre(x)
         start = x.shape[1] - prompts.shape[0]
-        x = run_blocks(self.visual.transformer.resblocks, x, deep_prompts, start)
-        pooled, _ = self.visual._pool(x)
-        if self.visual.proj is not None:
-            pooled = pooled @ self.visual.proj
-        return pooled
+        if self._pools_class_token:  # only the class token's output is needed from the last block
+            pooled = v.ln_post(run_blocks(v.transformer.resblocks, x, deep_prompts, start, pool_index=0)[:, 0])
+        else:
+            pooled, _ = v._pool(run_blocks(v.transformer.resblocks, x, deep_prompts, start))
+        return pooled @ v.proj if v.proj is not None else pooled

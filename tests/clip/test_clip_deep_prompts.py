@@ -93,3 +93,12 @@ def test_plain_block_is_open_clips_block_in_value_and_gradient(tiny64, tower):
     ours = plain_block(block, x, mask)
     torch.testing.assert_close(ours, expected, rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(torch.autograd.grad(ours.square().sum(), x)[0], grad, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.numeric
+def test_the_last_block_runs_for_the_pooled_token_only_with_the_same_output(tiny64):
+    from clipfit.clip.deep_prompts import plain_block, pooled_block
+
+    block = tiny64.visual.transformer.resblocks[-1]
+    x = torch.randn(2, 9, 64, dtype=torch.float64)
+    torch.testing.assert_close(pooled_block(block, x, 0), plain_block(block, x)[:, :1], rtol=1e-12, atol=1e-12)
