@@ -13,7 +13,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["clipfit", "clipfit.*"]),
     # the folder `clipfit with-dassl` puts on PYTHONPATH (a plain folder, not a subpackage)
-    package_data={"clipfit.dassl_shim": ["site/dassl/__init__.py"]},
+    package_data={"clipfit.dassl_shim": ["site/dassl/__init__.py", "dassl_names.json"]},
     install_requires=[
         "torch",
         "torchvision",

@@ -141,13 +141,13 @@ def eval_cases(items, workers: int, batch: int, device, warmup: int, repeats: in
     """Today's test loader (`pil`) and the evaluation cache (`cache`, built first, its time reported)."""
     cfg = coop_cfg(workers, batch, device)
     tfm = build_transform(cfg, is_train=False)
-    pil_part, normalize = split_test_transform(tfm)
+    pil_part = split_test_transform(tfm)[0]
     os.makedirs(cache_dir, exist_ok=True)
     files = _ForeignCacheFiles(SimpleNamespace(dataset_dir=cache_dir), [d.impath for d in items])
     start = time.perf_counter()
     cache = EvalCache.open(files, "test", items, pil_part, workers)
     build_s = time.perf_counter() - start
-    cached = cached_eval_loader(cache, items, cfg.DATALOADER.TEST, normalize, device, "test")
+    cached = cached_eval_loader(cfg, cache, items, cfg.DATALOADER.TEST, tfm, device, "test")
     loaders = {"pil": build_data_loader(cfg, "SequentialSampler", items, batch, tfm=tfm, is_train=False),
                "cache": cached}
     times = interleaved(loaders, warmup, repeats, device)

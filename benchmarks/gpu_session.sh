@@ -11,6 +11,12 @@
 set -uo pipefail
 OUT=${OUT:-output/gpu-session}
 PY=${PYTHON:-python3}
+# Without a GPU every step would fall back or fail one by one, for minutes: stop at once, saying so.
+if [ -z "${SMOKE:-}" ] && ! "$PY" -c 'import sys, torch; sys.exit(not torch.cuda.is_available())' 2>/dev/null; then
+  echo "gpu_session.sh: no CUDA GPU here (torch.cuda.is_available() is not True for $PY): run it on a GPU" \
+    "machine, or SMOKE=1 bash benchmarks/gpu_session.sh for a CPU check of the script" >&2
+  exit 1
+fi
 mkdir -p "$OUT"
 extra=()
 limit() { timeout "$@"; }  # limit SECONDS CMD...: the GPU run's per-step limits

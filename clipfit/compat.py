@@ -11,6 +11,7 @@ import importlib
 import os
 
 from .errors import UserInputError
+from .lazy_exports import lazy_exports
 
 ENGINE_ENV = "CLIPFIT_ENGINE"
 ENGINES = ("builtin", "dassl")
@@ -94,11 +95,11 @@ def _load_dassl() -> dict:
     return {name: getattr(importlib.import_module(module_name), name) for name, module_name in _DASSL_SOURCES.items()}
 
 
-def _load_builtin() -> dict:
-    from . import engine
-
-    return {name: getattr(engine, name) for name in _DASSL_SOURCES}
+# The built-in engine's names are imported on first use: the datasets take only the registry and their base
+# classes, which need no torch (clipfit/engine/__init__.py). A real Dassl is loaded whole, below.
+__getattr__ = lazy_exports(__name__, {".engine": tuple(_DASSL_SOURCES)})[0]
 
 
 ENGINE = selected_engine()
-globals().update(_load_dassl() if ENGINE == "dassl" else _load_builtin())
+if ENGINE == "dassl":
+    globals().update(_load_dassl())

@@ -12,10 +12,11 @@ import re
 import socket
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
-from .errors import UserInputError
+from .errors import UserInputError, WriteFailed, disk_error
 
 __all__ = [
     "CACHE_ENV", "atomic_open", "atomic_write", "cache_root", "dump_json_text", "host_name", "process_alive",
@@ -92,12 +93,18 @@ def cache_root() -> str:
 def atomic_open(fpath: str, mode: str = "wb") -> Iterator[IO]:
     """Open a temporary sibling of `fpath` and move it into place only when the block succeeds.
 
-    A crash or exception never leaves a truncated file under the final name.
+    A crash or exception never leaves a truncated file under the final name. A full disk, a read-only file
+    system or `ulimit -f` is a `WriteFailed` naming `fpath` (whatever the writer raised: torch.save reports a
+    failed write as a RuntimeError).
     """
     directory = os.path.dirname(os.path.abspath(fpath))
-    os.makedirs(directory, exist_ok=True)
     prefix = f".{os.path.basename(fpath)}.{os.getpid()}@{host_name()}."
-    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
+    try:
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
+    except OSError as e:
+        _raise_if_disk_error(e, fpath, directory)
+        raise
     try:
         # mkstemp makes the file private (0600); the final file gets what `open` would give it, so
         # splits, caches and checkpoints in a shared data root stay readable by the group as the umask allows.
@@ -108,10 +115,22 @@ def atomic_open(fpath: str, mode: str = "wb") -> Iterator[IO]:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, fpath)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
+        _raise_if_disk_error(e, fpath, directory)
         raise
+
+
+def _raise_if_disk_error(error: BaseException, fpath: str, directory: str) -> None:
+    """A WriteFailed naming `fpath` for a machine limit met while writing it (into `directory`, or creating
+    that folder); an error the writer met on another file (an image it read) or already explained stays."""
+    failure = disk_error(error)
+    if failure is None or isinstance(error, UserInputError):
+        return
+    other = None if failure.filename is None else os.path.abspath(failure.filename)
+    if other is None or os.path.commonpath([directory, other]) == other or os.path.dirname(other) == directory:
+        raise WriteFailed(failure, fpath) from error
 
 
 def current_umask() -> int:
@@ -138,6 +157,14 @@ def dump_json_text(obj: Any) -> str:
     return json.dumps(obj, indent=4, separators=(",", ": "))
 
 
+def check_isfile(fpath: str) -> bool:
+    """Dassl's check: whether `fpath` is a file, with a warning naming it when not."""
+    isfile = os.path.isfile(fpath)
+    if not isfile:
+        warnings.warn(f'No file found at "{fpath}"')
+    return isfile
+
+
 def write_json(obj: Any, fpath: str) -> None:
     """Dassl's `write_json` layout, written atomically."""
     text = dump_json_text(obj)
@@ -155,3 +182,6 @@ def make_output_folder(directory: str, flag: str) -> None:
     except PermissionError as e:
         raise UserInputError(f"cannot create the output folder {directory}: permission denied ({e.filename}); "
                              f"choose a writable {flag}") from e
+    except OSError as e:  # e.g. a folder where none can be made (/proc/x), a read-only or full file system
+        raise UserInputError(f"cannot create the output folder {directory}: {e.strerror or e} "
+                             f"({e.filename or directory}); choose another {flag}") from e

@@ -19,10 +19,12 @@ from collections.abc import Iterable
 from clipfit.compat import DatasetBase
 from clipfit.datum_pickle import save_datum_pickle
 from clipfit.files import dump_json_text
+from clipfit.user_paths import folder_problem
 
 from .cached_paths import resolve_cached_paths
 from .class_folders import classname_lookup, read_class_folders, read_classnames
 from .errors import CorruptDatasetFile, DatasetError, DatasetNotFound, docs_ref
+from .fewshot_checks import check_fewshot_cache, check_lists
 from .listing import absent, check_images_exist, list_names
 from .notices import not_comparable_notice
 from .random_splits import read_and_split_data, split_trainval
@@ -116,7 +118,7 @@ class CoOpDataset(DatasetBase):
         root = os.path.abspath(os.path.expanduser(cfg.DATASET.ROOT))
         self.dataset_dir, self.image_dir = self.dirs_under(root)
         self.files = DatasetFiles(self.dataset_dir)
-        self._check_layout(root)
+        self._check_layout(root, cfg.DATASET.ROOT)
         try:
             train_x, val, test = self.build(cfg)
         except DatasetError:
@@ -133,21 +135,24 @@ class CoOpDataset(DatasetBase):
         raise NotImplementedError
 
     @classmethod
-    def missing_folder(cls, root: str, root_key: str = "DATASET.ROOT") -> DatasetNotFound | None:
+    def missing_folder(cls, root: str, root_key: str = "DATASET.ROOT", given: str | None = None
+                       ) -> DatasetNotFound | None:
         """The error to raise when this dataset's folder is not under the data root `root` (None when it is);
-        `root_key` is how the user set the root (the scripts' DATA, train.py's DATASET.ROOT)."""
+        `root_key` is how the user set the root (the scripts' DATA, train.py's DATASET.ROOT), `given` the root
+        as the user wrote it (a relative one is said to be relative to the current directory)."""
         dataset_dir = cls.dirs_under(root)[0]
         if os.path.isdir(dataset_dir):
             return None
-        where = "" if os.path.isdir(root) else f" ({root_key} {root} itself does not exist)"
+        problem = folder_problem(root if given is None else given, root_key)
+        where = f" ({problem})" if problem else ""
         return DatasetNotFound(
             f"{cls.__name__}: dataset folder not found: {dataset_dir}{where}. Put the dataset there as "
             f"{docs_ref(cls.anchor())} describes (symlinks are fine), or set {root_key} to the folder that holds "
             f"{cls.dataset_dir}/. `clipfit data check --root <DATA>` lists what is missing."
         )
 
-    def _check_layout(self, root: str) -> None:
-        missing = self.missing_folder(root)
+    def _check_layout(self, root: str, given: str) -> None:
+        missing = self.missing_folder(root, given=given)
         if missing is not None:
             raise missing
         self.require(self.required)
@@ -175,12 +180,13 @@ class FewShotDataset(CoOpDataset):
     def build(self, cfg):
         self.split_fewshot_dir = os.path.join(self.dataset_dir, "split_fewshot")
         train, val, test = self.read_splits()
+        check_lists(self, f"the lists read from {self.dataset_dir}", train, val, test)
         # The whole test split, before base/new subsampling: the engine's evaluation cache holds all of
         # it, so the base and the new runs (and every method and seed) read one file.
         self.full_test = test
         num_shots = cfg.DATASET.NUM_SHOTS
         if num_shots >= 1:
-            train, val = self.fewshot(train, val, num_shots, cfg.SEED)
+            train, val = self.fewshot(train, val, num_shots, cfg.SEED, test)
         subsample = cfg.DATASET.SUBSAMPLE_CLASSES
         if val is None:
             train, test = subsample_classes(train, test, subsample=subsample)
@@ -205,8 +211,10 @@ class FewShotDataset(CoOpDataset):
             "`clipfit data check --root <DATA>` shows what is missing. Nothing was written."
         )
 
-    def fewshot(self, train: list, val: list | None, num_shots: int, seed: int) -> tuple[list, list | None]:
-        """Load the cache for (K, seed), or sample it (train with K, then val with min(K, 4)) and save it."""
+    def fewshot(self, train: list, val: list | None, num_shots: int, seed: int, test: list = ()
+                ) -> tuple[list, list | None]:
+        """Load the cache for (K, seed), or sample it (train with K, then val with min(K, 4)) and save it.
+        A loaded cache is checked against the split (`check_fewshot_cache`; `test`: the test split)."""
         relpath = os.path.join("split_fewshot", f"shot_{num_shots}-seed_{seed}.pkl")
         keys = ("train",) if val is None else ("train", "val")
         found = self.files.find(relpath)
@@ -214,7 +222,7 @@ class FewShotDataset(CoOpDataset):
             print(f"Loading preprocessed few-shot data from {found}")
             advice = "Delete it: it is re-created on the next run (same split file and seed give the same images)."
             data = resolve_cached_paths(load_datum_cache(found, keys, advice), self.dataset_dir, found)
-            self._warn_if_foreign(data, {"train": train, "val": val}, found)
+            check_fewshot_cache(data, {"train": train, "val": val}, list(test), found)
             return data["train"], data.get("val")
         train = self.generate_fewshot_dataset(train, num_shots=num_shots)
         data = {"train": train}
@@ -227,18 +235,6 @@ class FewShotDataset(CoOpDataset):
             announce=lambda path: print(f"Saving preprocessed few-shot data to {path}"),
         )
         return train, val
-
-    @staticmethod
-    def _warn_if_foreign(cached: dict, current: dict, cache: str) -> None:
-        """A cache sampled from another split (e.g. made before the official split file was added)."""
-        for key, items in cached.items():
-            pool = {d.impath for d in current.get(key) or ()}
-            foreign = sum(d.impath not in pool for d in items)
-            if foreign:
-                print(
-                    f"WARNING: {foreign} of the {len(items)} {key} items in {cache} are not in the current {key} "
-                    "split: the cache was sampled from another split file. Delete it to sample from the current one."
-                )
 
 
 class SplitDataset(FewShotDataset):
@@ -253,11 +249,13 @@ class SplitDataset(FewShotDataset):
 
     def read_native_checked(self) -> tuple[list, list, list]:
         train, val, test = self.read_native()
+        source = f"the annotations of {type(self).__name__} in {self.dataset_dir}"
         check_images_exist(
             [d.impath for d in (*train, *val, *test)],
-            f"the annotations of {type(self).__name__} in {self.dataset_dir}",
+            source,
             f"Check that the images are extracted as {docs_ref(self.anchor())} describes.",
         )
+        check_lists(self, source, train, val, test, disjoint=True)
         return train, val, test
 
     def read_splits(self):

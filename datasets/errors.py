@@ -29,6 +29,17 @@ class StaleCache(DatasetError, FileNotFoundError):
     """A cache stores absolute image paths that no longer lead to the images (the data root moved)."""
 
 
+class UnreadableFolder(DatasetError, PermissionError):
+    """A folder of the dataset cannot be listed (permissions): its images would look missing."""
+
+    @classmethod
+    def of(cls, folder: str) -> UnreadableFolder:
+        return cls(
+            f"cannot list the folder {folder}: permission denied (it, or a folder above it, is not readable by this "
+            f"user). Make it readable, e.g. `chmod -R a+rX {folder}`"
+        )
+
+
 class CorruptDatasetFile(DatasetError, ValueError):
     """A split JSON, annotation file or pickle cannot be read or does not have the expected content."""
 

@@ -8,6 +8,7 @@ from clipfit.compat import DATASET_REGISTRY
 from .base import SplitDataset
 from .errors import CorruptDatasetFile
 from .listing import make_datum
+from .published_files import PublishedFile
 from .readers import text_lines
 
 
@@ -20,6 +21,16 @@ class FGVCAircraft(SplitDataset):
     split_file = None
     required = ("images",)
     native_files = ("variants.txt", "images_variant_train.txt", "images_variant_val.txt", "images_variant_test.txt")
+    # The archive served now: size and SHA-256 as several projects publish them for their downloads of it
+    # (TensorFlow Datasets lists another size and hash, of an earlier upload).
+    published_files = (
+        PublishedFile(
+            "fgvc-aircraft-2013b.tar.gz",
+            url="https://www.robots.ox.ac.uk/~vgg/data/fgvc-aircraft/archives/fgvc-aircraft-2013b.tar.gz",
+            size=2753340328, sha256="e4e323d410e29f0370c81eabdcbb0e2b813acea1de22891b70b58ff41bfc9834",
+            take={f"fgvc-aircraft-2013b/data/{p}": p for p in ("images", *native_files)},
+        ),
+    )
 
     def read_native(self):
         with open(os.path.join(self.dataset_dir, "variants.txt"), encoding="utf-8") as f:

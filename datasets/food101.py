@@ -4,6 +4,7 @@ from __future__ import annotations
 from clipfit.compat import DATASET_REGISTRY
 
 from .base import SplitDataset
+from .published_files import PublishedFile
 from .random_splits import read_and_split_data
 
 
@@ -16,6 +17,13 @@ class Food101(SplitDataset):
     split_file = "split_zhou_Food101.json"
     split_file_id = "1QK0tGi096I0Ba6kggatX1ee6dJFIcEJl"  # the CoOp authors' file on Google Drive
     required = ("images",)
+    published_files = (  # size and SHA-256 as TensorFlow Datasets publishes them
+        PublishedFile(
+            "food-101.tar.gz", url="http://data.vision.ee.ethz.ch/cvl/food-101.tar.gz",
+            size=4996278331, sha256="d97d15e438b7f4498f96086a4f7e2fa42a32f2712e87d3295441b2b6314053a4",
+            take={"food-101/images": "images"},
+        ),
+    )
 
     def read_native(self):
         return read_and_split_data(self.image_dir)

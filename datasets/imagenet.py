@@ -14,7 +14,14 @@ from .cached_paths import resolve_cached_paths
 from .class_folders import classname_lookup, read_class_folders
 from .errors import CorruptDatasetFile, docs_ref
 from .listing import list_names
+from .published_files import PublishedFile
 from .readers import load_datum_cache
+
+# ILSVRC-2012 is distributed under the ImageNet terms of access: the user downloads it, clipfit takes it from there.
+_LICENSED = ("image-net.org, after logging in and accepting the terms of access "
+             "(https://image-net.org/download-images.php, ILSVRC2012)")
+# CoOp's class names (CLIP's), shared with the four variants; the CoOp authors publish no checksum.
+CLASSNAMES_FILE = PublishedFile("classnames.txt", drive_id="1-61f_ol79pViBFDG_IDlUQSwoLcn2XXF")
 
 
 @DATASET_REGISTRY.register()
@@ -27,6 +34,15 @@ class ImageNet(FewShotDataset):
     native_files = ("classnames.txt", "images/train", "images/val")
     count_dirs = ("images/train", "images/val")
     preprocessed_file = "preprocessed.pkl"  # replaces native_files when present
+    published_files = (  # the MD5s torchvision publishes; val is sorted into class folders with the devkit
+        PublishedFile("ILSVRC2012_img_train.tar", md5="1d675b47d978889d74fa0da5fadfb00e", unpack="imagenet_train",
+                      take={"train": "images/train"}, manual=_LICENSED),
+        PublishedFile("ILSVRC2012_img_val.tar", md5="29b22e2961454d5413ddabcf34fc5622", unpack="imagenet_val",
+                      take={"val": "images/val"}, needs=("ILSVRC2012_devkit_t12.tar.gz",), manual=_LICENSED),
+        PublishedFile("ILSVRC2012_devkit_t12.tar.gz", md5="fa75699e90414af021442c21a62c3abf", unpack="none",
+                      manual=_LICENSED),
+        CLASSNAMES_FILE,
+    )
 
     def read_splits(self):
         self.preprocessed = self.files.primary(self.preprocessed_file)

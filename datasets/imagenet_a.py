@@ -4,6 +4,8 @@ from __future__ import annotations
 from clipfit.compat import DATASET_REGISTRY
 
 from .base import TestOnlyDataset
+from .imagenet import CLASSNAMES_FILE
+from .published_files import PublishedFile
 
 
 @DATASET_REGISTRY.register()
@@ -14,3 +16,11 @@ class ImageNetA(TestOnlyDataset):
     template = "a photo of a {}."
     image_subdir = "imagenet-a"
     required = ("imagenet-a", "classnames.txt")
+    published_files = (  # size and SHA-256 as TensorFlow Datasets publishes them
+        PublishedFile(
+            "imagenet-a.tar", url="https://people.eecs.berkeley.edu/~hendrycks/imagenet-a.tar",
+            size=687552512, sha256="3bb3632277e6ba6392ea64c02ddbf4dd2266c9caffd6bc09c9656d28f012589e",
+            take={"imagenet-a": "imagenet-a"},
+        ),
+        CLASSNAMES_FILE,
+    )

@@ -4,6 +4,8 @@ from __future__ import annotations
 from clipfit.compat import DATASET_REGISTRY
 
 from .base import TestOnlyDataset
+from .imagenet import CLASSNAMES_FILE
+from .published_files import PublishedFile
 
 
 @DATASET_REGISTRY.register()
@@ -14,3 +16,11 @@ class ImageNetR(TestOnlyDataset):
     template = "a photo of a {}."
     image_subdir = "imagenet-r"
     required = ("imagenet-r", "classnames.txt")
+    published_files = (  # size and SHA-256 as TensorFlow Datasets publishes them
+        PublishedFile(
+            "imagenet-r.tar", url="https://people.eecs.berkeley.edu/~hendrycks/imagenet-r.tar",
+            size=2191079936, sha256="18c6bf493b39a0d975d48e587437f562caab9c52ae6327dcfa9dd8eb54aa1b52",
+            take={"imagenet-r": "imagenet-r"},
+        ),
+        CLASSNAMES_FILE,
+    )

@@ -8,6 +8,8 @@ from clipfit.compat import DATASET_REGISTRY
 from .base import TestOnlyDataset
 from .class_folders import read_class_folders, read_classnames
 from .errors import CorruptDatasetFile, docs_ref
+from .imagenet import CLASSNAMES_FILE
+from .published_files import PublishedFile
 
 NUM_FOLDERS = 1000
 
@@ -19,6 +21,15 @@ class ImageNetV2(TestOnlyDataset):
     template = "a photo of a {}."
     image_subdir = "imagenetv2-matched-frequency-format-val"
     required = ("imagenetv2-matched-frequency-format-val", "classnames.txt")
+    published_files = (  # the authors' Hugging Face copy; size and SHA-256 as TensorFlow Datasets publishes them
+        PublishedFile(
+            "imagenetv2-matched-frequency.tar.gz",
+            url="https://huggingface.co/datasets/vaishaal/ImageNetV2/resolve/main/imagenetv2-matched-frequency.tar.gz",
+            size=1264079360, sha256="f0c37fdf925916b19ea1323cd9a2208cdb6959ba2c32eef2a7fc393835c9ca7c",
+            take={"imagenetv2-matched-frequency-format-val": "imagenetv2-matched-frequency-format-val"},
+        ),
+        CLASSNAMES_FILE,
+    )
 
     def read_items(self):
         text_file = os.path.join(self.dataset_dir, "classnames.txt")

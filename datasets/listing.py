@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from clipfit.compat import Datum
 
-from .errors import MissingImages, name_paths
+from .errors import MissingImages, UnreadableFolder, name_paths
 
 
 def make_datum(impath: str, label: int, classname: str, domain: int = 0) -> Datum:
@@ -38,10 +38,17 @@ def list_names(path: str, kind: str) -> list[str]:
     """
     if kind not in ("files", "dirs"):
         raise ValueError(f"kind must be files or dirs, got {kind!r}")
-    with os.scandir(path) as it:
-        if kind == "files":
-            return [e.name for e in it if not e.name.startswith(".") and e.is_file()]
-        return [e.name for e in it if not e.name.startswith(".") and e.is_dir()]
+    wanted = os.DirEntry.is_file if kind == "files" else os.DirEntry.is_dir
+    return [e.name for e in scan(path) if not e.name.startswith(".") and wanted(e)]
+
+
+def scan(path: str) -> list[os.DirEntry]:
+    """The entries of the folder `path`; `UnreadableFolder` when permissions forbid listing it."""
+    try:
+        with os.scandir(path) as it:
+            return list(it)
+    except PermissionError:
+        raise UnreadableFolder.of(path) from None
 
 
 def absent(folder: str, relpaths: Iterable[str]) -> list[str]:
@@ -66,15 +73,26 @@ def find_missing(paths: Iterable[str]) -> list[str]:
     missing: set[str] = set()
     for folder, wanted in by_folder.items():
         if len(wanted) < _LIST_FOLDER_FROM:
-            missing.update(p for p in wanted if not os.path.isfile(p))
+            absent_here = [p for p in wanted if not os.path.isfile(p)]
+            # A file looks absent when its folder cannot be read (listed, or searched: then listed but no
+            # file in it can be stat'ed): say that instead.
+            if absent_here and not {os.path.basename(p) for p in absent_here}.isdisjoint(_present_names(folder)):
+                raise UnreadableFolder.of(folder)
+            missing.update(absent_here)
             continue
-        try:
-            with os.scandir(folder) as it:
-                present = {e.name for e in it if e.is_file()}
-        except (FileNotFoundError, NotADirectoryError):
-            present = set()
+        present = _present_names(folder)
         missing.update(p for p in wanted if os.path.basename(p) not in present)
     return [p for p in paths if p in missing] if missing else []
+
+
+def _present_names(folder: str) -> set[str]:
+    """Names of the files in `folder` (none when it does not exist); `UnreadableFolder` when it cannot be read."""
+    try:
+        return {e.name for e in scan(folder) if e.is_file()}
+    except (FileNotFoundError, NotADirectoryError):
+        return set()
+    except PermissionError:  # `is_file` of a symbolic link stats its target
+        raise UnreadableFolder.of(folder) from None
 
 
 def check_images_exist(paths: list[str], source: str, advice: str) -> None:

@@ -8,6 +8,7 @@ from clipfit.compat import DATASET_REGISTRY
 
 from .base import SplitDataset
 from .errors import CorruptDatasetFile, docs_ref
+from .published_files import PublishedFile
 from .random_splits import split_by_ratio
 from .readers import read_json_file
 
@@ -23,6 +24,18 @@ class OxfordFlowers(SplitDataset):
     split_file_id = "1Pp0sRXzZFZq15zVOzKjKBu4A9i01nozT"  # the CoOp authors' file on Google Drive
     required = ("jpg",)
     native_files = ("imagelabels.mat", "cat_to_name.json")
+    published_files = (  # sizes and SHA-256 as TensorFlow Datasets publishes them; CoOp's names file has none
+        PublishedFile(
+            "102flowers.tgz", url="https://www.robots.ox.ac.uk/~vgg/data/flowers/102/102flowers.tgz",
+            size=344862509, sha256="2d01ecc807db462958cfe3d92f57a8c252b4abd240eb955770201e45f783b246",
+            take={"jpg": "jpg"},
+        ),
+        PublishedFile(
+            "imagelabels.mat", url="https://www.robots.ox.ac.uk/~vgg/data/flowers/102/imagelabels.mat",
+            size=502, sha256="4903e94206bac23bf772aadf06451916df56b58fc483a62db32a97b82656651d", native_only=True,
+        ),
+        PublishedFile("cat_to_name.json", drive_id="1AkcxCXeK_RCGCEC_GvmWxjcjaNhu-at0", native_only=True),
+    )
 
     def read_native(self):
         """The i-th label belongs to `jpg/image_{i+1:05d}.jpg`; classes in order of first appearance.

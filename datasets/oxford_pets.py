@@ -8,6 +8,7 @@ from clipfit.compat import DATASET_REGISTRY
 from .base import SplitDataset
 from .errors import CorruptDatasetFile
 from .listing import make_datum
+from .published_files import PublishedFile
 from .random_splits import split_trainval
 from .readers import text_lines
 
@@ -22,6 +23,18 @@ class OxfordPets(SplitDataset):
     split_file_id = "1501r8Ber4nNKvmlFVQZ8SeUHTcdTTEqs"  # the CoOp authors' file on Google Drive
     required = ("images",)
     native_files = ("annotations/trainval.txt", "annotations/test.txt")
+    published_files = (  # sizes and SHA-256 as TensorFlow Datasets publishes them
+        PublishedFile(
+            "images.tar.gz", url="https://www.robots.ox.ac.uk/~vgg/data/pets/data/images.tar.gz",
+            size=791918971, sha256="67195c5e1c01f1ab5f9b6a5d22b8c27a580d896ece458917e61d459337fa318d",
+            take={"images": "images"},
+        ),
+        PublishedFile(
+            "annotations.tar.gz", url="https://www.robots.ox.ac.uk/~vgg/data/pets/data/annotations.tar.gz",
+            size=19173078, sha256="52425fb6de5c424942b7626b428656fcbd798db970a937df61750c0f1d358e91",
+            take={"annotations": "annotations"}, native_only=True,
+        ),
+    )
 
     def read_native(self):
         train, val = split_trainval(self.read_data("trainval.txt"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from clipfit.data_lists import class_table_problem, overlap_problem
 from clipfit.files import atomic_write, dump_json_text
 
 from .errors import DOCS_FILE, CorruptDatasetFile, docs_ref
@@ -22,7 +23,8 @@ def _split_advice(anchor: str | None) -> str:
 
 
 def parse_split(data, source: str, advice: str = "") -> dict[str, list[tuple[str, int, str]]]:
-    """Validate the content of a split JSON: {"train"|"val"|"test": [[relpath, label, classname], ...]}."""
+    """Validate the content of a split JSON: {"train"|"val"|"test": [[relpath, label, classname], ...]}, no image
+    in two parts, and a valid class table (`clipfit.data_lists`)."""
     if not isinstance(data, dict) or any(not isinstance(data.get(k), list) for k in SPLIT_KEYS):
         raise CorruptDatasetFile(
             f"{source} is not a split file: it must be a JSON object with lists 'train', 'val' and 'test'. {advice}"
@@ -45,6 +47,11 @@ def parse_split(data, source: str, advice: str = "") -> dict[str, list[tuple[str
                 ) from None
             items.append((entry[0], label, entry[2]))
         splits[key] = items
+    if all(splits.values()):  # an empty part is said by the callers, with what made it empty
+        problem = overlap_problem({k: [rel for rel, _, _ in splits[k]] for k in SPLIT_KEYS}) or class_table_problem(
+            {k: [(label, cname) for _, label, cname in splits[k]] for k in SPLIT_KEYS})
+        if problem:
+            raise CorruptDatasetFile(f"{source}: {problem}. {advice}".rstrip())
     return splits
 
 

@@ -9,6 +9,7 @@ from clipfit.compat import DATASET_REGISTRY
 from .base import SplitDataset
 from .errors import CorruptDatasetFile
 from .listing import make_datum
+from .published_files import PublishedFile
 from .random_splits import split_trainval
 from .readers import text_lines
 
@@ -23,6 +24,18 @@ class SUN397(SplitDataset):
     split_file_id = "1y2RD81BYuiyvebdN-JymPfyWYcd8_MUq"  # the CoOp authors' file on Google Drive
     required = ("SUN397",)
     native_files = ("ClassName.txt", "Training_01.txt", "Testing_01.txt")
+    published_files = (  # sizes and SHA-256 as TensorFlow Datasets publishes them
+        PublishedFile(
+            "SUN397.tar.gz", url="https://vision.princeton.edu/projects/2010/SUN/SUN397.tar.gz",
+            size=39077296924, sha256="f404130965a7ad77bed5ececc71e720ab50f3cc1e1bb257257610d38f3b928ec",
+            take={"SUN397": "SUN397"},
+        ),
+        PublishedFile(
+            "Partitions.zip", url="https://vision.princeton.edu/projects/2010/SUN/download/Partitions.zip",
+            size=18293705, sha256="e3311ea5f812d4cc6faef194688343d1111f6cd6f70f2c62f393c2b8d6ba1ec9",
+            take={p: p for p in native_files}, native_only=True,
+        ),
+    )
 
     def read_native(self):
         with open(os.path.join(self.dataset_dir, "ClassName.txt"), encoding="utf-8") as f:

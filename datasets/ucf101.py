@@ -9,6 +9,7 @@ from clipfit.compat import DATASET_REGISTRY
 from .base import SplitDataset
 from .errors import CorruptDatasetFile
 from .listing import make_datum
+from .published_files import PublishedFile
 from .random_splits import split_trainval
 from .readers import text_lines
 
@@ -24,6 +25,19 @@ class UCF101(SplitDataset):
     required = ("UCF-101-midframes",)
     native_files = (
         "ucfTrainTestlist/classInd.txt", "ucfTrainTestlist/trainlist01.txt", "ucfTrainTestlist/testlist01.txt"
+    )
+    published_files = (
+        # the CoOp authors' middle frames (no published checksum)
+        PublishedFile(
+            "UCF-101-midframes.zip", drive_id="10Jqome3vtUA2keJkNanAiFpgbyC9Hc2O",
+            take={"UCF-101-midframes": "UCF-101-midframes"},
+        ),
+        PublishedFile(  # the official lists; size and SHA-256 as TensorFlow Datasets publishes them
+            "UCF101TrainTestSplits-RecognitionTask.zip",
+            url="https://www.crcv.ucf.edu/data/UCF101/UCF101TrainTestSplits-RecognitionTask.zip",
+            size=113943, sha256="5c0d1a53b8ed364a2ac830a73f405e51bece7d98ce1254fd19ed4a36b224bd27",
+            take={"ucfTrainTestlist": "ucfTrainTestlist"}, native_only=True,
+        ),
     )
 
     def read_native(self):

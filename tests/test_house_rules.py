@@ -55,3 +55,28 @@ def test_only_the_application_layer_imports_trainers_and_datasets():
         for p in library
     }
     assert {f: m for f, m in offenders.items() if m} == {}
+
+
+def import_time_modules(path: Path) -> set[str]:
+    """The modules a file imports when it is itself imported: every import outside function bodies."""
+    names, stack = set(), list(ast.parse(path.read_text(), filename=str(path)).body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+        stack.extend(ast.iter_child_nodes(node))
+    return names
+
+
+def test_the_command_line_imports_torch_only_where_it_is_used():
+    """`clipfit --help`, usage errors, report and data check must not wait seconds for torch: the CLI layer
+    imports the heavy modules at the point of use (tests/cli/test_cli_no_torch.py checks the whole chain)."""
+    entry_points = [REPO / "clipfit" / "__main__.py", REPO / "train.py", REPO / "parse_test_res.py"]
+    cli = [*source_files("clipfit/app"), *entry_points]
+    heavy = {"torch", "torchvision", "open_clip"}
+    offenders = {rel(p): sorted(m for m in import_time_modules(p) if m.split(".")[0] in heavy) for p in cli}
+    assert {f: m for f, m in offenders.items() if m} == {}

@@ -39,6 +39,7 @@ from clipfit.compat import (
     load_pretrained_weights,
 )
 from clipfit.errors import UserInputError
+from clipfit.lr_schedule import describe_lr_schedule, epoch_lrs
 from clipfit.torch_compile import check_compile_mode, compile_step
 
 from .backbone import check_backbone_weights, load_backbone
@@ -187,6 +188,9 @@ class ClipTrainer(TrainerX):
             f"{cfg.DATALOADER.TRAIN_X.BATCH_SIZE}, {cfg.OPTIM.NAME} lr {cfg.OPTIM.LR} ({cfg.OPTIM.LR_SCHEDULER})",
             f"  output: {cfg.OUTPUT_DIR}",
         ]
+        if self.trained_module() is not None:  # what the scheduler will set, stepped on a copy of it
+            lrs = describe_lr_schedule(epoch_lrs(self.sched, cfg.OPTIM.MAX_EPOCH), cfg.OPTIM.WARMUP_EPOCH)
+            lines.insert(-1, f"  lr per epoch: {lrs}")
         print("\n".join(lines))
 
     def shots_description(self) -> str:

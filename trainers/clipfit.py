@@ -121,7 +121,7 @@ class CLIPFit(ClipTrainer):
         template = node.TEMPLATE or self.dataset_template()
         texts = [prompt_for(template, name) for name in classnames]
         print(f'Prompt template: "{template}" (e.g. "{texts[0]}")')
-        prompts = tokenize_prompts(texts, device=self.device)
+        prompts = tokenize_prompts(texts, device=self.device, names=classnames)
         selection = select_trainable(
             clip,
             node.PRESET,

@@ -112,7 +112,7 @@ class ContextPrompts(nn.Module):
         print(f'Initial context: "{prefix}"')
         print(f"Number of context words (tokens): {n_ctx}")
         prompts, self.name_lens = class_prompts(prefix, classnames)
-        tokenized = tokenize_prompts(prompts, device=encoder.token_embedding.weight.device)
+        tokenized = tokenize_prompts(prompts, device=encoder.token_embedding.weight.device, names=classnames)
         if int(tokenized.eot_index.min()) <= n_ctx:
             raise UserInputError(f"the prompts are too long for {n_ctx} context tokens in a 77-token text context")
         with torch.no_grad():

@@ -37,7 +37,7 @@ def ensemble_text_features(encoder: TextEncoder, classnames: Sequence[str], temp
     device = encoder.token_embedding.weight.device
     total = None
     for template in templates:
-        prompts = tokenize_prompts([prompt_for(template, name) for name in classnames], device=device)
+        prompts = tokenize_prompts([prompt_for(template, name) for name in classnames], device=device, names=classnames)
         features = compute_text_features(encoder, prompts, chunk_size=chunk_size)
         total = features if total is None else total + features
     if len(templates) == 1:

@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass, field
 
 from ..errors import UserInputError
+from .prepare import STAGING_DIR
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
@@ -48,16 +49,18 @@ class DatasetReport:
 
 
 def count_images(folder: str) -> int:
-    """Image files below `folder` (recursive), counted from directory entries without stat'ing files."""
+    """Image files below `folder` (recursive), counted from directory entries without stat'ing files;
+    `UnreadableFolder` for a folder that cannot be listed (its images would go uncounted)."""
+    from datasets.listing import scan
+
     total = 0
     stack = [folder]
     top = True
     while stack:
         current = stack.pop()
         try:
-            with os.scandir(current) as it:
-                entries = list(it)
-        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            entries = scan(current)
+        except (FileNotFoundError, NotADirectoryError):
             continue
         subdirs = []
         for entry in entries:
@@ -80,8 +83,14 @@ def count_images(folder: str) -> int:
 
 def image_files(folder: str) -> list[str]:
     """Paths of the image files below `folder`, sorted (hidden entries skipped)."""
+    from datasets.errors import UnreadableFolder
+
+    def unreadable(error: OSError) -> None:
+        if isinstance(error, PermissionError):
+            raise UnreadableFolder.of(error.filename) from error
+
     found = []
-    for dirpath, dirnames, filenames in os.walk(folder):
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=unreadable):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         found += [os.path.join(dirpath, n) for n in filenames
                   if not n.startswith(".") and n.lower().endswith(IMAGE_EXTENSIONS)]
@@ -117,7 +126,7 @@ def inspect_dataset(cls, root: str, decode: bool = False) -> DatasetReport:
     """Check one dataset's layout under `root`; with `decode`, also decode every image."""
     from datasets.base import TestOnlyDataset
     from datasets.errors import DatasetError, docs_ref
-    from datasets.listing import absent, find_missing
+    from datasets.listing import absent
     from datasets.readers import read_json_file
     from datasets.split_files import parse_split
     from datasets.storage import DatasetFiles
@@ -161,8 +170,24 @@ def inspect_dataset(cls, root: str, decode: bool = False) -> DatasetReport:
         except DatasetError as e:
             report.split = "invalid"
             report.status = BROKEN
-            report.notes.append(f"{found} cannot be read: {str(e).splitlines()[0][:200]}; delete it")
+            report.notes.append(f"{str(e).splitlines()[0][:400].rstrip('.')}; delete it")  # it names the file
 
+    try:
+        _check_images(report, cls, root, entries, found, decode)
+    except DatasetError as e:  # a folder that cannot be listed
+        report.status = BROKEN
+        report.notes.append(str(e))
+    if report.missing:
+        report.status = MISSING
+    return report
+
+
+def _check_images(report: DatasetReport, cls, root: str, entries: dict | None, found: str | None, decode: bool
+                  ) -> None:
+    """Count the images (those of the split file `entries` when there is one) and, with `decode`, decode them."""
+    from datasets.listing import find_missing
+
+    dataset_dir, image_dir = cls.dirs_under(root)
     has_images = os.path.isdir(image_dir)
     paths = None
     if entries is not None and not any(entries.values()):
@@ -188,9 +213,9 @@ def inspect_dataset(cls, root: str, decode: bool = False) -> DatasetReport:
             paths = [p for d in folders for p in image_files(os.path.join(dataset_dir, d))]
     if decode and paths:
         _check_decoding(report, paths, root)
-    if report.missing:
-        report.status = MISSING
-    return report
+    if os.path.isdir(os.path.join(dataset_dir, STAGING_DIR)):
+        report.status = INCOMPLETE
+        report.notes.append(f"an interrupted `clipfit data prepare` left {cls.dataset_dir}/{STAGING_DIR}: run it again")
 
 
 def selected_datasets(names: list[str] | None = None) -> dict:

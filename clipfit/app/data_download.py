@@ -48,8 +48,8 @@ def split_url(split_file: str, url_template: str | None = None) -> str:
     return template.format(id=ids[split_file], name=split_file)
 
 
-def _fetch(url: str, quiet: bool = True, timeout: float = 60.0) -> bytes:
-    """The body at `url`, through gdown (which handles Google Drive's confirmation pages)."""
+def gdown_options(quiet: bool = True, timeout: float = 60.0, **wanted) -> dict:
+    """Keyword arguments for `gdown.download`, leaving out those the installed gdown does not take."""
     import gdown
 
     params = inspect.signature(gdown.download).parameters
@@ -61,6 +61,15 @@ def _fetch(url: str, quiet: bool = True, timeout: float = 60.0) -> bytes:
         options["use_cookies"] = False  # do not write ~/.cache/gdown/cookies.txt
     if "timeout" in params:
         options["timeout"] = timeout
+    options.update((key, value) for key, value in wanted.items() if key in params)
+    return options
+
+
+def _fetch(url: str, quiet: bool = True, timeout: float = 60.0) -> bytes:
+    """The body at `url`, through gdown (which handles Google Drive's confirmation pages)."""
+    import gdown
+
+    options = gdown_options(quiet, timeout)
     buffer = io.BytesIO()
     try:
         gdown.download(url, output=buffer, **options)

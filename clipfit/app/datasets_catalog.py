@@ -34,7 +34,7 @@ def _facts(name: str, cls: type) -> DatasetFacts:
 def catalog() -> dict[str, DatasetFacts]:
     """stem -> facts of every registered dataset class that declares `benchmarks`, in the papers' order
     (`datasets.PAPER_ORDER`), then the others alphabetically."""
-    import_plugins()
+    import_plugins(("datasets",))  # not the trainers, which import torch: report and data check need none
     import datasets
 
     from ..compat import DATASET_REGISTRY

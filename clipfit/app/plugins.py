@@ -46,11 +46,17 @@ def import_project_package(package: str):
     return module
 
 
-def import_plugins() -> None:
-    """Import the project's `trainers` and `datasets`, then the modules named in CLIPFIT_PLUGINS."""
-    for package in ("trainers", "datasets"):
+def plugin_modules() -> list[str]:
+    """The modules CLIPFIT_PLUGINS names (comma-separated)."""
+    return [m.strip() for m in os.environ.get(PLUGINS_ENV, "").split(",") if m.strip()]
+
+
+def import_plugins(packages: tuple[str, ...] = ("trainers", "datasets")) -> None:
+    """Import the project's `trainers` and `datasets` (or only those of `packages`: the datasets need no
+    torch, the trainers do), then the modules named in CLIPFIT_PLUGINS."""
+    for package in packages:
         import_project_package(package)
-    for module_name in filter(None, (m.strip() for m in os.environ.get(PLUGINS_ENV, "").split(","))):
+    for module_name in plugin_modules():
         try:
             importlib.import_module(module_name)
         except ImportError as e:

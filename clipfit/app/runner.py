@@ -24,18 +24,49 @@ def absolute_path(path: str) -> str:
     return path if os.path.isabs(path) else os.path.normpath(os.path.join(PROJECT_ROOT, path))
 
 
+def relative_output_note(output_root: str) -> str | None:
+    """What a relative OUTPUT means (the scripts run from the repository root), unless it is the default."""
+    if os.path.isabs(output_root) or os.path.normpath(output_root) == "output":
+        return None
+    return (f"Note: OUTPUT {output_root} is a relative path, taken from the repository root {PROJECT_ROOT}: runs go to "
+            f"{absolute_path(output_root)} (give OUTPUT an absolute path to write elsewhere)")
+
+
 def job_result(job: Job) -> float | None:
-    """The job's final accuracy when its newest complete log has one, else None (not finished)."""
+    """The job's final accuracy when its newest complete log has one, else None (not finished, or an
+    evaluation of a model its training run no longer holds: `stale_evaluation`)."""
     from .results import find_result
 
     directory = absolute_path(job.output_dir)
-    return find_result(directory) if os.path.isdir(directory) else None
+    result = find_result(directory) if os.path.isdir(directory) else None
+    return None if result is not None and stale_evaluation(job) else result
+
+
+def stale_evaluation(job: Job) -> str | None:
+    """Why the finished evaluation job `job` evaluated another model than its training run's current one
+    (retrained since, e.g. with FORCE=1); None when it did, cannot be told, or is no such job."""
+    from .results import read_run
+    from .results.pairing import stale_reason
+
+    if job.train_job is None:
+        return None
+    run = read_run(absolute_path(job.output_dir))
+    return stale_reason(run.used, absolute_path(job.train_job.output_dir)) if run.used is not None else None
+
+
+def data_root_problem(data_root: str) -> str | None:
+    """Why the jobs cannot read the data root `data_root`, said as `absolute_path` resolves it; None when it
+    is a folder."""
+    from ..user_paths import folder_problem
+
+    return folder_problem(data_root, "data root", PROJECT_ROOT, "the repository root, where the scripts run")
 
 
 def check_inputs(job: Job) -> None:
-    if not os.path.isdir(absolute_path(job.data_root)):
+    problem = data_root_problem(job.data_root)
+    if problem:
         raise UserInputError(
-            f"data root {job.data_root} does not exist; set DATA=/path/to/your/datasets "
+            f"{problem}; set DATA=/path/to/your/datasets "
             "(laid out as DATASETS.md describes; `clipfit data check --root DIR` inspects it)"
         )
     dataset = datasets_catalog.facts(job.dataset).cls
@@ -141,27 +172,39 @@ def run_train_in_process(argv: list[str]) -> int:
 
 
 def run_job(job: Job, force: bool = False, stdout=None, stderr=None, env=None, in_process: bool = False) -> str:
-    """Run `job` unless it is finished; return DONE or SKIPPED, raise on failure.
+    """Run `job` unless it is finished; return DONE or SKIPPED, raise on failure. A finished run with other
+    settings than the job's is neither skipped nor rerun: a UserInputError names what differs.
 
     `stdout`, `stderr` and `env` are handed to the train.py process; when `stdout` is a file, the notes
     printed here go to it too (`clipfit sweep` keeps one file per job). `in_process` runs train.py's main
     in this process instead (the scripts' path: one job, then the process ends); a sweep never does, as
     its jobs share a process and each needs its own output, environment and global state."""
+    from .run_settings import finished_run, other_settings_error, write_job_record
+
     out = stdout if hasattr(stdout, "write") else None
-    result = job_result(job)
+    finished = None if force else finished_run(job)
     directory = absolute_path(job.output_dir)
-    if result is not None and not force:
-        print(f"Skip {job.describe()}: finished at {job.output_dir} (accuracy {result:.2f}%); FORCE=1 reruns it",
-              file=out)
+    if finished is not None:  # skipped only when it ran with the settings asked for now
+        if not finished.matches:
+            raise other_settings_error(job, finished)
+        unknown = "" if finished.compared else "; its log records no settings, so they were not compared"
+        print(f"Skip {job.describe()}: finished at {job.output_dir} (accuracy {finished.accuracy:.2f}%){unknown}; "
+              "FORCE=1 reruns it", file=out)
         return SKIPPED
     check_inputs(job)
     moved = None
-    if force and os.path.isdir(directory):
+    stale = None if force or not os.path.isdir(directory) else stale_evaluation(job)
+    if stale:
+        print(f"Rerun {job.describe()}: the finished run at {job.output_dir} is stale: {stale}", file=out)
+    if (force or stale) and os.path.isdir(directory):
         moved = move_aside(directory)
-        print(f"FORCE=1: moved the previous run to {moved}", file=out)
+        print(f"{'FORCE=1' if force else 'Stale run'}: moved the previous run to {moved}", file=out)
     elif os.path.isdir(directory):
         print(f"Unfinished run at {job.output_dir}: training resumes from its last checkpoint if there is one",
               file=out)
+    note = relative_output_note(job.output_root)
+    if note:
+        print(note, file=out)
     print(f"Run {job.describe()} -> {job.output_dir}", file=out)
     argv = job.command()
     shown = shlex.join(argv)
@@ -175,6 +218,7 @@ def run_job(job: Job, force: bool = False, stdout=None, stderr=None, env=None, i
         if moved is not None:
             print(move_back_if_untouched(directory, moved), file=out if out is not None else sys.stderr, flush=True)
         raise subprocess.CalledProcessError(returncode, shown)
+    write_job_record(job)
     return DONE
 
 

@@ -18,6 +18,7 @@ import torch
 from open_clip.model import CLIP
 from torch import nn
 
+from ..errors import UserInputError
 from .deep_prompts import check_deep_prompts, run_blocks
 from .shared_prefix import (
     SuffixLayout,
@@ -28,7 +29,7 @@ from .shared_prefix import (
     worth_sharing,
 )
 
-__all__ = ["get_tokenizer", "tokenize", "TokenizedPrompts", "tokenize_prompts", "TextEncoder"]
+__all__ = ["get_tokenizer", "PromptTooLong", "tokenize", "TokenizedPrompts", "tokenize_prompts", "TextEncoder"]
 
 
 @functools.lru_cache(maxsize=4)
@@ -37,9 +38,39 @@ def get_tokenizer(context_length: int = 77) -> open_clip.tokenizer.SimpleTokeniz
     return open_clip.tokenizer.SimpleTokenizer(context_length=context_length)
 
 
-def tokenize(texts: Sequence[str], context_length: int = 77) -> torch.Tensor:
-    """Token ids [n, context_length] (SOT ... EOT, zero padded; too long texts are cut, EOT kept)."""
-    return get_tokenizer(context_length)(list(texts))
+class PromptTooLong(UserInputError, ValueError):
+    """A prompt has more tokens than the text context: cut, prompts that differ only after the cut would be
+    identical (classes indistinguishable). CoOp's tokenizer (`clip.tokenize`) refuses such text too."""
+
+
+def _shown(text: str, limit: int = 80) -> str:
+    return repr(text if len(text) <= limit else f"{text[:limit // 2]} ... {text[-limit // 2:]}")
+
+
+def tokenize(texts: Sequence[str], context_length: int = 77, names: Sequence[str] | None = None) -> torch.Tensor:
+    """Token ids [n, context_length] (SOT ... EOT, zero padded), as open_clip's tokenizer gives them.
+
+    Every prompt of every trainer is tokenized here: a text over `context_length` tokens raises
+    `PromptTooLong` (`names`: what each text is the prompt of, e.g. its class name, for the message).
+    """
+    tokenizer = get_tokenizer(context_length)
+    ids = [[tokenizer.sot_token_id, *tokenizer.encode(text), tokenizer.eot_token_id] for text in texts]
+    too_long = [i for i, row in enumerate(ids) if len(row) > context_length]
+    if too_long:
+        shown = "; ".join(
+            (f"class {_shown(names[i])}" if names is not None else f"the prompt {_shown(texts[i])}")
+            + f": {len(ids[i])} tokens" for i in too_long[:3])
+        more = f" (and {len(too_long) - 3} more)" if len(too_long) > 3 else ""
+        raise PromptTooLong(
+            f"{len(too_long)} prompt(s) are longer than the text encoder's context of {context_length} tokens (start "
+            f"and end tokens included): {shown}{more}. Cut to fit, prompts that differ only after the cut would be "
+            "identical. Shorten the class name(s) where the dataset takes them from (the class names of its split "
+            "file, or classnames.txt), or use a shorter prompt template (or fewer context tokens, N_CTX)"
+        )
+    result = torch.zeros(len(ids), context_length, dtype=torch.long)
+    for i, row in enumerate(ids):
+        result[i, :len(row)] = torch.tensor(row)
+    return result
 
 
 @dataclass(frozen=True)
@@ -74,12 +105,13 @@ def truncate_tokens(tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def tokenize_prompts(
-    texts: Sequence[str], context_length: int = 77, device: torch.device | str = "cpu"
+    texts: Sequence[str], context_length: int = 77, device: torch.device | str = "cpu",
+    names: Sequence[str] | None = None,
 ) -> TokenizedPrompts:
-    """Tokenizes and truncates prompts for `TextEncoder.forward_tokens`."""
+    """Tokenizes and truncates prompts for `TextEncoder.forward_tokens` (`names`: as for `tokenize`)."""
     if len(texts) == 0:
         raise ValueError("tokenize_prompts: got no texts (is the class list empty?)")
-    tokens, eot_index = truncate_tokens(tokenize(texts, context_length))
+    tokens, eot_index = truncate_tokens(tokenize(texts, context_length, names))
     prefix = shared_prefix_length(tokens, eot_index)
     layout = None
     if worth_sharing(prefix, len(texts), device=device):

@@ -5,15 +5,25 @@ on PYTHONPATH), `import dassl` installs a finder that serves every Dassl module 
 `DASSL_MODULES` as a module re-exporting the engine module that holds its names. The objects are the
 engine's own, so `dassl.engine.TRAINER_REGISTRY is clipfit.engine.TRAINER_REGISTRY`. A Dassl path the
 engine does not provide fails at import with the reason, never with a half-empty module.
+
+Real Dassl's namespaces also hold what each module imports (`from dassl.engine.trainer import MetricMeter,
+OrderedDict, SummaryWriter` works there). `dassl_names.json` lists, per served path, every public name of
+Dassl 0.6.3's module and where it comes from (written by tools/dassl_names.py from Dassl's sources); a name
+the engine module lacks is looked up there on first use: from the engine module serving its Dassl origin,
+or from the outside package it comes from (tensorboard's `SummaryWriter` falls back to a writer that writes
+nothing when tensorboard is not installed). A name from Dassl's trainer, dataset or backbone zoos raises
+`NotServed`, an ImportError saying so.
 """
 from __future__ import annotations
 
 import importlib
 import importlib.abc
 import importlib.machinery
+import json
 import os
 import sys
 import types
+from functools import cache
 
 SITE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "site")
 DASSL_VERSION = "0.6.3"  # the Dassl release whose public API the engine has
@@ -31,6 +41,8 @@ DASSL_MODULES = {
     "dassl.data.datasets.build": "data.base_dataset",
     "dassl.data.transforms": "data.transforms",
     "dassl.data.transforms.transforms": "data.transforms",
+    "dassl.data.transforms.randaugment": "data.randaugment",
+    "dassl.data.transforms.autoaugment": "data.autoaugment",
     "dassl.engine": "trainer",
     "dassl.engine.build": "trainer",
     "dassl.engine.trainer": "trainer",
@@ -86,10 +98,50 @@ def real_dassl_advice() -> str:
 
 
 _MISSING = object()
+NAMES_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dassl_names.json")
+# An outside object Dassl imports -> what serves it when its package is not installed here.
+FALLBACKS = {"torch.utils.tensorboard:SummaryWriter": "clipfit.engine.summary_writer:NoOpSummaryWriter"}
+
+
+class NotServed(ImportError):
+    """A name real Dassl has at this path that the built-in engine does not serve (an ImportError, not an
+    AttributeError, so that `from dassl.x import name` shows this message rather than a bare one)."""
+
+
+@cache
+def dassl_names() -> dict:
+    """Dassl path -> {"names": {name: "module:attr"}, "__all__": [...] where Dassl's module has one}."""
+    with open(NAMES_FILE, encoding="utf-8") as f:
+        return json.load(f)["modules"]
+
+
+def _engine_object(module: str, attr: str):
+    target = importlib.import_module(f"{_ENGINE}.{DASSL_MODULES[module]}")
+    return getattr(target, attr, _MISSING)
+
+
+def resolve_origin(path: str, key: str, origin: str):
+    """The object `origin` ("module:attr", from dassl_names.json) names, for `key` of Dassl path `path`."""
+    module, attr = origin.split(":")
+    where = f"`{key}` of {path} (Dassl's {module}.{attr})"
+    if module == "dassl" or module.startswith("dassl."):
+        value = _engine_object(module, attr) if module in DASSL_MODULES else _MISSING
+        if value is _MISSING:
+            raise NotServed(f"{where} is not served: {NOT_PROVIDED}", name=path)
+        return value
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except ImportError as e:
+        if origin in FALLBACKS:
+            fallback_module, fallback_attr = FALLBACKS[origin].split(":")
+            return getattr(importlib.import_module(fallback_module), fallback_attr)
+        raise ImportError(f"{where} comes from {module}, which cannot be imported here ({e}); install the "
+                          "package that provides it, as real Dassl requires", name=path) from e
 
 
 class _ReexportModule(types.ModuleType):
-    """A Dassl module path whose names are the engine module's objects (private ones on first use)."""
+    """A Dassl module path whose names are the engine module's objects (private ones on first use), and the
+    names real Dassl's module imports, resolved on first use (`dassl_names`)."""
 
     def __init__(self, name: str, target: types.ModuleType):
         super().__init__(name, target.__doc__)
@@ -97,15 +149,26 @@ class _ReexportModule(types.ModuleType):
         for key, value in vars(target).items():
             if not key.startswith("_") and not isinstance(value, types.ModuleType):
                 self.__dict__[key] = value
+        listed = dassl_names().get(name, {})
+        if "__all__" in listed:
+            self.__dict__["__all__"] = list(listed["__all__"])
 
     def __getattr__(self, key: str):
         submodule = f"{self.__name__}.{key}"
         if submodule in DASSL_MODULES:  # `dassl.modeling.backbone` is the re-export, not the engine module
             return importlib.import_module(submodule)
         value = getattr(self.__dict__["_target"], key, _MISSING)
-        if value is _MISSING or isinstance(value, types.ModuleType):
+        if value is not _MISSING and not isinstance(value, types.ModuleType):
+            return value
+        origin = dassl_names().get(self.__name__, {}).get("names", {}).get(key)
+        if origin is None:
             raise AttributeError(f"module {self.__name__!r} has no attribute {key!r}")
+        value = resolve_origin(self.__name__, key, origin)
+        self.__dict__[key] = value
         return value
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(self.__dict__) | set(dassl_names().get(self.__name__, {}).get("names", {})))
 
 
 class _Loader(importlib.abc.Loader):

@@ -1,9 +1,44 @@
 """Dassl's default configuration tree (yacs), key for key, so `print(cfg)` matches a Dassl log."""
 from __future__ import annotations
 
+import os
+
 from yacs.config import CfgNode as CN
 
-_C = CN()
+from ..config_files import read_config_text
+
+
+class ConfigNode(CN):
+    """yacs's CfgNode whose `merge_from_file` / `load_cfg` read YAML with clipfit's loader: a key set twice
+    or a dotted key in a file is an error naming the file and line, not a key dropped or misread (other
+    repositories' train.py files merge their configs this way)."""
+
+    @classmethod
+    def _load_cfg_from_file(cls, file_obj):
+        name = str(getattr(file_obj, "name", ""))
+        if os.path.splitext(name)[1] in ("", ".yaml", ".yml"):  # what yacs reads as YAML
+            return cls._read(file_obj.read(), name)
+        return super()._load_cfg_from_file(file_obj)
+
+    @classmethod
+    def _load_cfg_from_yaml_str(cls, str_obj):
+        return cls._read(str_obj, "config text")
+
+    @classmethod
+    def _read(cls, text: str, source: str):
+        data = read_config_text(text, source, allow_empty=True)  # yacs merges an empty file: said, not refused
+        if not data:
+            print(f"Note: {source} is empty: it sets no config key")
+        return cls(data)
+
+    @classmethod
+    def _decode_cfg_value(cls, value):
+        # A merged node stays a plain CfgNode, the type of every node below the root (and of the ones the
+        # plugins' extend_cfg add): yacs requires a replacement to have the type of what it replaces.
+        return CN._decode_cfg_value(value)
+
+
+_C = ConfigNode()
 _C.VERSION = 1
 _C.OUTPUT_DIR = "./output"
 _C.RESUME = ""
@@ -187,6 +222,45 @@ _C.TRAINER.FIXMATCH.STRONG_TRANSFORMS = ()
 
 def get_cfg_default() -> CN:
     return _C.clone()
+
+
+# The keys the built-in engine adds to Dassl's tree. A repository that builds its own tree (not from
+# `get_cfg_default`) lacks them, so the engine reads them through `engine_option`, with these defaults.
+ENGINE_KEYS = ("INPUT.GPU_AUGMENT", "DATALOADER.CACHE_EVAL", "DATALOADER.CACHE_TRAIN", "DATALOADER.CACHE_TRAIN_MAX_GB")
+
+
+def _lookup(cfg, key: str):
+    node = cfg
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise KeyError(key)
+        node = node[part]
+    return node
+
+
+def engine_option(cfg, key: str):
+    """An engine-only key (`ENGINE_KEYS`): its value in `cfg`, or the engine's default when the tree has none."""
+    if key not in ENGINE_KEYS:
+        raise ValueError(f"{key} is not one of the engine's own keys {ENGINE_KEYS}")
+    try:
+        return _lookup(cfg, key)
+    except KeyError:
+        return _lookup(_C, key)
+
+
+def config_value(cfg, key: str):
+    """A key of Dassl's tree the engine needs: its value, or a UserInputError naming the key when the tree
+    (a repository's own) lacks it. Engine-only keys take their default (`engine_option`)."""
+    if key in ENGINE_KEYS:
+        return engine_option(cfg, key)
+    try:
+        return _lookup(cfg, key)
+    except KeyError:
+        from ..errors import UserInputError
+
+        raise UserInputError(
+            f"the config has no {key}, which the engine needs (as Dassl does); add it to the config tree the "
+            f"script builds (Dassl's default: {key} = {_lookup(_C, key)!r})") from None
 
 
 def clean_cfg(cfg: CN, trainer: str) -> None:

@@ -11,6 +11,7 @@ import torch.nn as nn
 from tqdm import tqdm
 
 from ..errors import InvalidValue
+from ..lr_schedule import check_lr_schedule, epoch_lrs
 from .config_checks import check_epochs, check_resume_folder, check_run_config, note_zero_lr
 from .data.data_manager import DataManager
 from .data.device_batches import run_device
@@ -19,19 +20,11 @@ from .evaluation import build_evaluator
 from .modeling import SimpleNet
 from .optim import build_lr_scheduler, build_optimizer
 from .registry import TRAINER_REGISTRY, build_from_registry
+from .summary_writer import make_summary_writer
 from .trainer_models import RegisteredModels
 from .utils.checkpoint import load_pretrained_weights
 from .utils.env import count_num_param
 from .utils.files import mkdir_if_missing
-
-
-def _make_summary_writer(log_dir: str):
-    """TensorBoard when it is installed; nothing otherwise."""
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:
-        return None
-    return SummaryWriter(log_dir=log_dir)
 
 
 class TrainerBase(RegisteredModels):
@@ -44,7 +37,7 @@ class TrainerBase(RegisteredModels):
     def init_writer(self, log_dir: str) -> None:
         if self.__dict__.get("_writer") is None:
             print(f"Initialize tensorboard (log_dir={log_dir})")
-            self._writer = _make_summary_writer(log_dir)
+            self._writer = make_summary_writer(log_dir)
 
     def close_writer(self) -> None:
         if self._writer is not None:
@@ -148,6 +141,12 @@ class SimpleTrainer(TrainerBase):
 
     def before_train(self) -> None:
         check_epochs(self.cfg)
+        for sched in (s for s in self._scheds.values() if s is not None):  # before a resume moves them on
+            try:
+                lrs = epoch_lrs(sched, self.max_epoch)
+            except (TypeError, ValueError):  # a plugin's scheduler stepped another way (on a metric, per batch)
+                continue
+            check_lr_schedule(self.cfg.OPTIM, lrs)
         note_zero_lr(self.cfg)
         directory = self.cfg.OUTPUT_DIR
         if self.cfg.RESUME:

@@ -152,6 +152,23 @@ def test_gpu_session_script_runs_every_step_in_smoke_mode(tmp_path):
     assert (tmp_path / "targets.txt").exists() and (tmp_path / "all_fp16.jsonl").stat().st_size > 0
 
 
+def test_gpu_session_script_stops_at_once_without_a_gpu(tmp_path):
+    """Without a GPU (none visible: CUDA_VISIBLE_DEVICES empty) the session is one line on stderr and exit 1,
+    before it writes anything or installs wheels, instead of minutes of steps that fall back or fail."""
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = {k: v for k, v in os.environ.items() if k != "SMOKE"}
+    env.update(OUT=str(tmp_path / "session"), PYTHON=sys.executable, CUDA_VISIBLE_DEVICES="")
+    done = subprocess.run(["bash", "benchmarks/gpu_session.sh"], cwd=root, env=env, capture_output=True, text=True)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("gpu_session.sh: no CUDA GPU here")
+    assert "SMOKE=1 bash benchmarks/gpu_session.sh" in done.stderr
+    assert not (tmp_path / "session").exists()
+
+
 def test_data_benchmark_compares_the_loaders_in_one_run(benchmark_module, capsys):
     data = benchmark_module("bench_data")
     records = data.main(["--quick", "--device", "cpu", "--workers", "0", "--cases", "train,eval"])
@@ -201,3 +218,28 @@ def test_data_benchmark_workers_and_the_startup_folder(benchmark_module, monkeyp
     with pytest.raises(RuntimeError, match="child failed"):
         data.startup_case("tiny", 1, torch.device("cpu"))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_benchmark_ratios_divide_medians_of_the_same_rounds(benchmark_module):
+    cli = benchmark_module("bench_cli")
+    times = {name: [0.3, 0.1, 0.2] for name in cli.COMMANDS}
+    times[cli.BASELINE] = [3.0, 1.0, 2.0]
+    records = cli.records(times)
+    assert [r["command"] for r in records if r["case"] == "cli_start"] == list(cli.COMMANDS)
+    assert records[2] == {"case": "cli_start", "command": "clipfit --help", "median_s": 0.2, "min_s": 0.1,
+                          "repeats": 3}
+    ratios = {r["command"]: r for r in records if r["case"] == "cli_start_ratio"}
+    assert set(ratios) == set(cli.COMMANDS) - {"python -c pass", cli.BASELINE}
+    assert ratios["clipfit --help"] == {"case": "cli_start_ratio", "command": "clipfit --help",
+                                        "vs_import_torch": 0.1, "target_vs_import_torch": 0.2}
+
+
+def test_cli_benchmark_commands_answer_as_it_expects(benchmark_module, monkeypatch):
+    """Each timed command (not the slow baseline) exits as the benchmark expects; a crash is refused."""
+    cli = benchmark_module("bench_cli")
+    for name in cli.COMMANDS:
+        if name != cli.BASELINE:
+            assert cli.seconds(name) > 0
+    monkeypatch.setitem(cli.COMMANDS, "broken", (["-c", "raise SystemExit(3)"], 0))
+    with pytest.raises(RuntimeError, match="`broken` exited 3, not 0"):
+        cli.seconds("broken")

@@ -27,7 +27,7 @@ def test_missing_dataset_folder_names_path_and_docs(tmp_path, build):
 
 
 def test_missing_root_is_said(tmp_path, build):
-    with pytest.raises(DatasetNotFound, match="itself does not exist"):
+    with pytest.raises(DatasetNotFound, match="nowhere does not exist"):
         build(str(tmp_path / "nowhere"), "ImageNet")
 
 

@@ -109,3 +109,101 @@ def test_the_help_examples_name_existing_config_files():
 
     paths = re.findall(r"configs/\S+\.yaml", EPILOG)
     assert paths and all(os.path.isfile(os.path.join(REPO, p)) for p in paths)
+
+
+def test_settings_compare_as_values_on_the_keys_both_sides_have():
+    """The one comparison of the resume check and of a finished run's skip: `8` and `8.0`, `[64, 64]` and
+    `(64, 64)` are the same setting (another release or repr against str); a key one side lacks is not compared."""
+    from clipfit.engine.config_checks import differences_text, differing_settings
+
+    then = {"TRAINER.CLIPFIT.LAMBDA": "8", "INPUT.SIZE": "[64, 64]", "MODEL.BACKBONE.NAME": "tiny", "A.THEN": "1",
+            "OPTIM.NAME": "'sgd'"}
+    now = {"TRAINER.CLIPFIT.LAMBDA": "8.0", "INPUT.SIZE": "(64, 64)", "MODEL.BACKBONE.NAME": "ViT-B/16",
+           "A.NOW": "2", "OPTIM.NAME": "'adam'"}
+    keys = differing_settings(then, now)
+    assert keys == ["MODEL.BACKBONE.NAME", "OPTIM.NAME"]
+    assert differences_text(then, now, keys) == ("MODEL.BACKBONE.NAME: tiny then, ViT-B/16 now; "
+                                                 "OPTIM.NAME: 'sgd' then, 'adam' now")
+
+
+def test_result_and_training_settings_leave_out_where_and_how_fast():
+    from clipfit.engine.config_checks import printed_settings, result_settings, training_settings
+
+    cfg = setup_cfg(_args("--root", "/data", "DATALOADER.CACHE_TRAIN", "False"))
+    printed = printed_settings(cfg)
+    assert printed["DATASET.ROOT"] == "/data" and printed["OPTIM.NAME"] == "adam"  # str, as the log prints it
+    result, trained = result_settings(printed), training_settings(cfg)
+    for key in ("DATASET.ROOT", "OUTPUT_DIR", "DATALOADER.CACHE_TRAIN", "DATALOADER.TEST.BATCH_SIZE",
+                "MODEL.BACKBONE.WEIGHTS"):
+        assert key not in result and key not in trained
+    # The loader workers seed the augmentation: a resume keeps their count, a finished run counts for any.
+    assert "DATALOADER.NUM_WORKERS" not in result and trained["DATALOADER.NUM_WORKERS"] == "4"
+    assert result["TEST.FINAL_MODEL"] == "last_step" and "TEST.FINAL_MODEL" not in trained  # decides a result only
+    assert trained["OPTIM.NAME"] == "'adam'" and result["OPTIM.NAME"] == "adam"
+
+
+def _foreign_tree():
+    """A tree a repository builds itself (Koorye/SkipTuning does): Dassl's keys without TRAIN_U and without
+    the engine's own keys."""
+    from clipfit.engine.config import ENGINE_KEYS, get_cfg_default
+
+    cfg = get_cfg_default()
+    for key in ENGINE_KEYS:
+        node, name = key.rsplit(".", 1)
+        cfg[node].pop(name)
+    cfg.DATALOADER.pop("TRAIN_U")
+    return cfg
+
+
+def test_engine_only_keys_take_their_default_in_a_tree_without_them():
+    from clipfit.engine.config import config_value, engine_option
+    from clipfit.engine.config_checks import check_run_config
+
+    cfg = _foreign_tree()
+    assert [engine_option(cfg, k) for k in ("INPUT.GPU_AUGMENT", "DATALOADER.CACHE_EVAL", "DATALOADER.CACHE_TRAIN",
+                                            "DATALOADER.CACHE_TRAIN_MAX_GB")] == [False, True, True, 8.0]
+    assert config_value(cfg, "DATALOADER.CACHE_TRAIN_MAX_GB") == 8.0
+    check_run_config(cfg)  # neither TRAIN_U nor the engine's keys are needed
+    cfg.DATALOADER.CACHE_EVAL = False
+    assert engine_option(cfg, "DATALOADER.CACHE_EVAL") is False
+    with pytest.raises(ValueError, match="OPTIM.LR is not one of the engine's own keys"):
+        engine_option(cfg, "OPTIM.LR")
+
+
+def test_a_needed_key_the_tree_lacks_is_named_with_the_fix():
+    from clipfit.engine.config_checks import check_run_config
+
+    cfg = _foreign_tree()
+    cfg.DATALOADER.TEST.pop("BATCH_SIZE")
+    with pytest.raises(UserInputError) as err:
+        check_run_config(cfg)
+    assert str(err.value) == ("the config has no DATALOADER.TEST.BATCH_SIZE, which the engine needs (as Dassl does); "
+                              "add it to the config tree the script builds (Dassl's default: "
+                              "DATALOADER.TEST.BATCH_SIZE = 32)")
+
+
+def test_train_u_is_read_only_with_a_train_u_set(tmp_path):
+    from PIL import Image
+
+    from clipfit.engine.data.base_dataset import DatasetBase, Datum
+    from clipfit.engine.data.data_manager import DataManager
+    from clipfit.engine.registry import DATASET_REGISTRY
+
+    image = tmp_path / "a.png"
+    Image.new("RGB", (8, 8)).save(image)
+    items = [Datum(impath=str(image), label=i % 2, classname=f"c{i % 2}") for i in range(4)]
+
+    class WithUnlabeled(DatasetBase):
+        def __init__(self, cfg):
+            super().__init__(train_x=items, train_u=items if cfg.DATASET.NUM_LABELED else [], test=items)
+
+    DATASET_REGISTRY.register(WithUnlabeled, force=True)
+    cfg = _foreign_tree()
+    cfg.DATASET.NAME, cfg.USE_CUDA, cfg.VERBOSE, cfg.DATALOADER.NUM_WORKERS = "WithUnlabeled", False, False, 0
+    cfg.INPUT.SIZE, cfg.DATALOADER.TRAIN_X.BATCH_SIZE = (8, 8), 2
+    cfg.DATASET.NUM_LABELED = 0
+    assert DataManager(cfg).train_loader_u is None
+    cfg.DATASET.NUM_LABELED = 4
+    with pytest.raises(UserInputError, match=r"^the config has no DATALOADER.TRAIN_U.SAME_AS_X, which the engine "
+                       r"needs \(as Dassl does\); .* DATALOADER.TRAIN_U.SAME_AS_X = True\)$"):
+        DataManager(cfg)  # unlabeled data needs the node, in Dassl too

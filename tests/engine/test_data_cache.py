@@ -1,7 +1,9 @@
 """The evaluation cache and the decoded training set give exactly what the PIL loaders give."""
 from __future__ import annotations
 
+import copy
 import os
+import pickle
 import struct
 
 import numpy as np
@@ -11,7 +13,7 @@ import torch
 import datasets  # noqa: F401  (registers OxfordPets)
 from clipfit.config import get_cfg
 from clipfit.engine.data import decoded as decoded_module
-from clipfit.engine.data.data_manager import DataManager
+from clipfit.engine.data.data_manager import DataManager, DatasetWrapper
 from clipfit.engine.data.decoded import DecodedImages
 from clipfit.engine.utils.env import set_random_seed
 from clipfit.testing.fixtures import make_dataset_fixture
@@ -147,8 +149,9 @@ def test_a_failed_build_leaves_no_file_and_the_run_goes_on_without_the_cache(roo
     monkeypatch.setattr(decoded_module, "read_image", failing)  # the one reader the caches decode with
     dm = manager(root, DATALOADER__CACHE_TRAIN=False)
     assert len(calls) > 3  # the build did start, and failed part-way
-    assert "eval cache: off: [Errno 28] No space left on device; test images are decoded at every evaluation" \
-        in capsys.readouterr().out
+    out = capsys.readouterr().out  # a full dataset folder, then the cache folder it falls back to (as the reader fails)
+    assert "eval cache: off: cannot write split_fewshot/eval-test-" in out and "is full and the cache folder" in out
+    assert "(No space left on device)" in out and "test images are decoded at every evaluation" in out
     folder = os.path.join(root, "oxford_pets", "split_fewshot")
     assert not [f for f in os.listdir(folder) if f.startswith(("eval-", ".eval-"))]
     pil = manager(root, DATALOADER__CACHE_EVAL=False, DATALOADER__CACHE_TRAIN=False)
@@ -274,8 +277,6 @@ def test_the_caches_leave_the_global_rng_where_the_pil_loaders_leave_it(root):
 
 
 def test_a_trainers_own_dataset_wrapper_gets_the_plain_loaders(root, capsys):
-    from clipfit.engine.data.data_manager import DatasetWrapper
-
     class OwnWrapper(DatasetWrapper):
         pass
 
@@ -286,3 +287,63 @@ def test_a_trainers_own_dataset_wrapper_gets_the_plain_loaders(root, capsys):
     assert "train cache: off: the trainer has its own dataset wrapper" in out
     assert "eval cache: off: a custom test transform or dataset wrapper" in out
     assert isinstance(dm.train_loader_x.dataset, OwnWrapper) and isinstance(dm.test_loader.dataset, OwnWrapper)
+
+
+def _dassl_loader(loader, dataset=None):
+    """The DataLoader a repository builds from an engine loader's attributes (jusiro/CLAP does this)."""
+    return torch.utils.data.DataLoader(copy.deepcopy(loader.dataset) if dataset is None else dataset,
+                                       batch_size=loader.batch_size, sampler=loader.sampler,
+                                       num_workers=loader.num_workers, drop_last=False, pin_memory=loader.pin_memory)
+
+
+def test_the_cached_loaders_copy_pickle_and_read_like_dassls_dataloader(root):
+    plain = manager(root, DATALOADER__CACHE_EVAL=False, DATALOADER__CACHE_TRAIN=False)
+    dm = manager(root)
+    for loader, reference in ((dm.train_loader_x, plain.train_loader_x), (dm.test_loader, plain.test_loader)):
+        assert type(loader).__name__ == "DeviceLoader"  # the uint8 shortcuts are on
+        assert isinstance(loader.dataset, DatasetWrapper)
+        assert [type(t).__name__ for t in loader.dataset.transform.transforms][-2:] == ["ToTensor", "Normalize"]
+        assert repr(loader.dataset.transform) == repr(reference.dataset.transform)
+        assert (loader.batch_size, loader.num_workers, loader.pin_memory, len(loader)) == (
+            reference.batch_size, reference.num_workers, reference.pin_memory, len(reference))
+        copied, unpickled = copy.deepcopy(loader), pickle.loads(pickle.dumps(loader))
+        for other in (copied, unpickled):
+            assert other is not loader and other.dataset is not loader.dataset
+            assert_same_batches(batches(reference, 5), batches(other, 5))
+        # a repository's own DataLoader over the copied dataset gets Dassl's items
+        assert_same_batches(batches(_dassl_loader(reference), 5), batches(_dassl_loader(loader), 5))
+
+
+def test_a_copy_whose_transform_is_replaced_reads_dassls_items_and_leaves_the_original_alone(root):
+    plain = manager(root, DATALOADER__CACHE_EVAL=False, DATALOADER__CACHE_TRAIN=False)
+    dm = manager(root)
+    test_tfm = dm.test_loader.dataset.transform
+    for loader in (dm.train_loader_x, dm.test_loader):
+        copied = copy.deepcopy(loader)
+        copied.dataset.transform = test_tfm if loader is dm.train_loader_x else copy.deepcopy(test_tfm)
+        assert loader.dataset.transform is not copied.dataset.transform
+        expected = _dassl_loader(loader, DatasetWrapper(dm.test_loader.dataset.cfg, loader.dataset.data_source,
+                                                        test_tfm))
+        assert_same_batches(batches(expected, 2), batches(copied, 2))
+    assert copied.note is None  # the copied test loader read no cache
+    assert_same_batches(batches(plain.train_loader_x, 3), batches(dm.train_loader_x, 3))
+    assert_same_batches(batches(plain.test_loader), batches(dm.test_loader))
+    assert dm.test_loader.note.startswith("eval: 6 test images from cache in ")
+
+
+def test_device_loader_attribute_lookups_before_init_raise_attribute_error():
+    from clipfit.engine.data.device_batches import DeviceLoader
+
+    empty = DeviceLoader.__new__(DeviceLoader)  # what unpickling and copying see first
+    assert not hasattr(empty, "loader") and not hasattr(empty, "__setstate__")
+    with pytest.raises(AttributeError, match="'DeviceLoader' object has no attribute 'dataset'"):
+        empty.dataset
+
+
+def test_gpu_augment_loader_copies_and_its_dataset_gives_dassls_items(root):
+    plain = manager(root, DATALOADER__CACHE_EVAL=False, DATALOADER__CACHE_TRAIN=False)
+    loader = manager(root, INPUT__GPU_AUGMENT=True).train_loader_x  # on the CPU here: the same code path
+    for other in (copy.deepcopy(loader), pickle.loads(pickle.dumps(loader))):
+        images = [b["img"] for b in batches(other, 4)]
+        assert [tuple(x.shape) for x in images] == [(4, 3, 224, 224)] * 3 and images[0].dtype == torch.float32
+    assert_same_batches(batches(_dassl_loader(plain.train_loader_x), 6), batches(_dassl_loader(loader), 6))

@@ -30,3 +30,36 @@ def test_gpu_augment_on_the_gpu_matches_the_cpu_for_the_same_seed():
     gpu = GpuAugment(cfg, torch.device("cuda"))(images)
     # The crop parameters come from the CPU generator on both; the bicubic kernels may round differently.
     torch.testing.assert_close(gpu.cpu(), cpu, atol=1e-4, rtol=0)
+
+
+class _UInt8Batches:
+    """One batch of uint8 images, as the engine's loaders hand them to DeviceLoader."""
+
+    dataset = None
+
+    def __init__(self):
+        torch.manual_seed(0)
+        self.images = torch.randint(0, 256, (2, 8, 8, 3), dtype=torch.uint8)
+
+    def __len__(self):
+        return 1
+
+    def __iter__(self):
+        return iter([{"img": self.images.clone(), "label": torch.tensor([0, 1])}])
+
+
+def test_device_loaders_on_the_gpu_copy_and_pickle_and_pass_dassls_float_batches_through():
+    import copy
+    import pickle
+
+    from clipfit.engine.data.device_batches import DeviceLoader
+
+    source = _UInt8Batches()
+    loader = DeviceLoader(source, ToFloatNormalized(torch.device("cuda"), MEAN, STD))
+    expected = ToFloatNormalized(torch.device("cpu"), MEAN, STD)(source.images)
+    for other in (loader, copy.deepcopy(loader), pickle.loads(pickle.dumps(loader))):
+        (batch,) = list(other)
+        assert batch["img"].device.type == "cuda"
+        torch.testing.assert_close(batch["img"].cpu(), expected, atol=1e-6, rtol=0)
+    floats = torch.rand(2, 3, 8, 8)
+    assert loader.convert(floats) is floats

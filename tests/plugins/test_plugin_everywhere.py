@@ -105,7 +105,7 @@ def test_the_report_shows_the_plugin_runs(world, runs):
     assert proc.returncode == 0, proc.stderr
     # The dataset appears under the display name its class declares.
     row = next(line for line in proc.stdout.splitlines() if line.startswith("| Toy Shapes") and "ShapesFit" in line)
-    assert "| ShapesFit tiny |" in row
+    assert "| ShapesFit tiny (TRAINER.SHAPESFIT.BANNER hello) |" in row  # its knob, not the recipe's default
 
 
 def test_the_sweep_plans_the_plugin_trainer_and_dataset(world, runs):
@@ -113,7 +113,9 @@ def test_the_sweep_plans_the_plugin_trainer_and_dataset(world, runs):
                    "--datasets", "toy_shapes", "--seeds", "1", "--dry-run", BANNER="planned")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert lines[0] == "clipfit sweep: 8 job(s): 6 to run, 2 finished (skipped)"  # the script runs above
+    # the script runs above, with BANNER=hello: finished with other settings than the sweep's
+    assert lines[0] == ("clipfit sweep: 8 job(s): 6 to run, 0 finished (skipped), 2 finished with other settings "
+                        "(they stop, naming them)")
     jobs = [line.split(" -> ")[0].split(None, 2)[2] for line in lines if line.startswith("#")]
     assert jobs == [
         "ShapesFit toy_shapes seed 1: train on base classes", "ShapesFit toy_shapes seed 1: test on new classes",
@@ -123,8 +125,11 @@ def test_the_sweep_plans_the_plugin_trainer_and_dataset(world, runs):
         "CLIPFit imagenet seed 1: train on ImageNet (16 shots)",
         "CLIPFit toy_shapes seed 1: evaluate the ImageNet model",
     ]
-    assert lines[2].startswith("#1 skip ")
+    assert lines[2].startswith("#1 stop ") and "TRAINER.SHAPESFIT.BANNER: hello then, planned now" in lines[2]
     assert "/base2new/train_base/toy_shapes/shots_16/ShapesFit/tiny/seed1" in lines[2]
+    same = clipfit(world, "sweep", "--trainers", "ShapesFit", "--protocols", "base2new", "--datasets", "toy_shapes",
+                   "--seeds", "1", "--dry-run", BANNER="hello")
+    assert same.stdout.splitlines()[0] == "clipfit sweep: 2 job(s): 0 to run, 2 finished (skipped)"
 
 
 # clipfit/app/plugins.py also checks that `import trainers` found this project's folder, not another one.

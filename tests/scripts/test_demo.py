@@ -27,9 +27,10 @@ def test_demo_runs_three_methods_and_writes_the_leaderboard(tmp_path):
     command = [*_clipfit_command(), "demo", "--output", str(tmp_path)]
     proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    shown_env = f"DATA={tmp_path / 'data'} OUTPUT={tmp_path / 'runs'} CFG=tiny_demo"  # each step reruns as printed
     for step in range(1, 7):
-        assert f"[{step}/6] bash scripts/" in proc.stdout
-    assert "base2new_train.sh demo_shapes 1 ..." in proc.stdout
+        assert f"[{step}/6] {shown_env} bash scripts/" in proc.stdout
+    assert f"[1/6] {shown_env} bash scripts/clipfit/base2new_train.sh demo_shapes 1 ..." in proc.stdout
     assert proc.stdout.count("% on base classes") == 3 and proc.stdout.count("% on new classes") == 3
     markdown = (tmp_path / "leaderboard.md").read_text()
     for method in ("CLIPFit tiny_demo", "CoOp tiny_demo", "ZeroshotCLIP tiny_demo"):

@@ -143,6 +143,8 @@ def test_local_sweep_runs_the_grid_then_a_rerun_skips_everything(sweep, demo_roo
     assert code == 0, out
     assert "skipped 4 finished run(s)" in out and "0 done, 4 skipped, 0 failed" in out
     assert "clipfit report --output-dir" in out and os.path.isfile(os.path.join(output, "leaderboard.md"))
+    assert f"clipfit report --output-dir {output} --all-runs" in out  # its tiny-backbone runs are not left out
+    assert "CLIPFit vit_b16_ep100 [shots_2] (backbone tiny; OPTIM.MAX_EPOCH 1" in out
 
 
 @pytest.mark.slow

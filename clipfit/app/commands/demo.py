@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import subprocess
 import sys
 import time
 
 from ...errors import INTERRUPTED_EXIT, TERMINATED_EXIT, Terminated, UserInputError
-from ..jobs import PROJECT_ROOT, Job
+from ..jobs import DEMO_FOLDER, PROJECT_ROOT, Job, relative_to_project
 from ..runner import wait_through_ctrl_c
 from ..trainers_catalog import script_for
 
@@ -24,11 +25,21 @@ HELP = "Run CLIPFit, CoOp and zero-shot CLIP base-to-new on a synthetic dataset 
 METHODS = ("CLIPFit", "CoOp", "ZeroshotCLIP")
 STEPS = ("base2new_train", "base2new_test")
 DEMO_CFG = "tiny_demo"
+DEFAULT_OUTPUT = os.path.join("output", DEMO_FOLDER)  # `clipfit report` on output/ leaves it out
+
+
+def step_environment(data_root: str, runs_root: str, force: bool) -> str:
+    """The environment of the demo's script steps as a shell prefix, so a printed step reruns by hand as it
+    is (from the repository root, where the scripts resolve relative paths)."""
+    pairs = [("DATA", relative_to_project(data_root)), ("OUTPUT", relative_to_project(runs_root)), ("CFG", DEMO_CFG)]
+    if force:
+        pairs.append(("FORCE", "1"))
+    return " ".join(f"{name}={shlex.quote(value)}" for name, value in pairs)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--output", default="output/demo",
-                        help="where the data, runs and leaderboard go (default: output/demo)")
+    parser.add_argument("--output", "--output-dir", "--out", dest="output", default=DEFAULT_OUTPUT,
+                        help=f"where the data, runs and leaderboard go (default: {DEFAULT_OUTPUT})")
     parser.add_argument("--seed", type=int, default=1, help="seed of the runs (default: 1)")
     parser.add_argument("--force", action="store_true", help="rerun finished runs (by default they are skipped)")
     parser.add_argument("--trainers", nargs="+", metavar="TRAINER", default=list(METHODS),
@@ -87,13 +98,14 @@ def run(args) -> int:
                FORCE="1" if args.force else "0")
     env.pop("TRAINER", None)
     env.pop("OPTS", None)
+    shown_env = step_environment(data_root, runs_root, args.force)
     total, index, started = len(args.trainers) * len(STEPS), 0, time.time()
     for trainer in args.trainers:
         for step in STEPS:
             index += 1
             script = script_for(trainer, step)
             log_path = os.path.join(logs, f"{trainer}_{step}.log")
-            print(f"[{index}/{total}] bash {script} {dataset} {args.seed} ...", end=" ", flush=True)
+            print(f"[{index}/{total}] {shown_env} bash {script} {dataset} {args.seed} ...", end=" ", flush=True)
             code, seconds = _run_step(script, dataset, args.seed, env, log_path)
             if code != 0:
                 print(f"FAILED (exit {code}); last lines of {log_path}:\n{_tail(log_path)}")

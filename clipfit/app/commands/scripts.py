@@ -78,16 +78,17 @@ def script_text(facts, protocol: str) -> str:
 
 def generated(trainers: list[str] | None = None) -> dict[str, str]:
     """Path relative to the checkout -> text of every script the registered trainers (or `trainers`) get."""
-    from .. import trainers_catalog
+    from .. import trainer_names, trainers_catalog
     from ..jobs import PROTOCOLS
 
-    folders = trainers_catalog.scripted()
-    if trainers:
-        by_name = {facts.name: facts for facts in folders.values()}
-        unknown = [name for name in trainers if name not in by_name]
+    if trainers:  # checked before the trainers (and torch) are imported
+        known = trainer_names.with_scripts()
+        unknown = [name for name in trainers if name not in known]
         if unknown:
             raise UserInputError(f"no scripts for trainer(s) {', '.join(unknown)}: the trainers with a "
-                                 f"SCRIPT_FOLDER are {', '.join(by_name)}")
+                                 f"SCRIPT_FOLDER are {', '.join(known)}")
+    folders = trainers_catalog.scripted()
+    if trainers:
         folders = {f.script_folder: f for f in folders.values() if f.name in trainers}
     return {os.path.join("scripts", folder, f"{protocol}.sh"): script_text(facts, protocol)
             for folder, facts in folders.items() for protocol in PROTOCOLS}

@@ -5,7 +5,7 @@ import argparse
 import os
 import sys
 
-from ...errors import UserInputError
+from ...errors import INTERRUPTED_EXIT, TERMINATED_EXIT, Terminated, UserInputError
 from ..jobs import env
 
 NAME = "sweep"
@@ -36,7 +36,7 @@ how it runs:
 logs: <output>/sweeps/<timestamp>/ holds plan.txt, summary.txt and, per job, <nnn-job>.out (its whole
 output; SLURM: submitit's logs under submitit/ or --log-dir); each run also writes OUTPUT_DIR/log.txt.
 exit status: 0 all jobs done, skipped or submitted; 1 a job failed or was not run because its training
-job failed; 2 bad input; 130 interrupted.
+job failed; 2 bad input; 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 
 examples:
   # the plan (nothing runs): CLIPFit and CoOp, base-to-new on all 11 datasets, seeds 1 2 3
@@ -46,9 +46,11 @@ examples:
   # few-shot, cross-dataset and domain generalization on SLURM
   clipfit sweep --trainers CLIPFit --protocols few_shot xd dg --executor slurm \\
       --partition gpu --time 12:00:00 --mem-gb 32 --array-parallelism 16
-  # a quick check of the whole path on the demo data and the tiny random backbone (CPU, seconds)
-  clipfit sweep --trainers CLIPFit ZeroshotCLIP --datasets demo_shapes --seeds 1 --shots 2 --data demo_data \\
-      --output output/sweep_check --opts MODEL.BACKBONE.NAME tiny OPTIM.MAX_EPOCH 1 DATALOADER.NUM_WORKERS 0
+  # a quick check of the whole path on the demo data (`clipfit demo` writes it to output/demo/data) with its
+  # config of the tiny random backbone (CPU, a minute or two)
+  clipfit sweep --trainers CLIPFit ZeroshotCLIP --datasets demo_shapes --seeds 1 --shots 2 \\
+      --data output/demo/data --cfg tiny_demo --output output/sweep_check --opts OPTIM.MAX_EPOCH 1 \\
+      OPTIM.WARMUP_EPOCH 0
 """
 
 SLURM_FLAGS = ("partition", "time", "cpus_per_task", "mem_gb", "array_parallelism", "account", "qos",
@@ -56,15 +58,17 @@ SLURM_FLAGS = ("partition", "time", "cpus_per_task", "mem_gb", "array_parallelis
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..flag_values import GivenValue
     from ..sweep.grid import SETTINGS
     from ..sweep.slurm import CLUSTERS
+    from ..trainer_names import declared
 
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = EPILOG
     grid = parser.add_argument_group("the grid")
+    own = ", ".join(d.name for d in declared() if d.recipe)  # the help imports no plugin (nor torch)
     grid.add_argument("--trainers", nargs="+", required=True, metavar="TRAINER",
-                      help="registered trainers with a recipe: CLIPFit, CoOp, CoCoOp, ZeroshotCLIP, ZeroshotCLIP2, "
-                           "and those of CLIPFIT_PLUGINS")
+                      help=f"registered trainers with a recipe: {own}, and those of CLIPFIT_PLUGINS")
     grid.add_argument("--protocols", nargs="+", default=["base2new"], metavar="PROTOCOL",
                       help=f"{', '.join(SETTINGS)} (default: base2new)")
     grid.add_argument("--datasets", nargs="+", default=["all"], metavar="DATASET",
@@ -73,11 +77,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="fixed seeds, 0 or more (default: 1 2 3)")
     grid.add_argument("--shots", nargs="+", type=int, default=None, metavar="K",
                       help="shots per class (default: 1 2 4 8 16 for few_shot, 16 for base2new)")
-    grid.add_argument("--data", default=None, metavar="DIR",
+    grid.add_argument("--data", default=None, action=GivenValue, metavar="DIR",
                       help="data root (default: $DATA, else ./data in the repository, as the scripts)")
-    grid.add_argument("--output", default=None, metavar="DIR",
+    grid.add_argument("--output", default=None, action=GivenValue, metavar="DIR",
                       help="output root (default: $OUTPUT, else ./output in the repository, as the scripts)")
-    grid.add_argument("--cfg", default=None, metavar="STEM",
+    grid.add_argument("--cfg", default=None, action=GivenValue, metavar="STEM",
                       help="trainer config file stem for every job instead of the recipe's (default: $CFG)")
     grid.add_argument("--opts", nargs="+", default=None, metavar="KEY VALUE",
                       help="config options appended to every train.py command (default: $OPTS)")
@@ -92,7 +96,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="print the plan (one line per job: what, output folder, dependency, skip) and stop")
     run.add_argument("--print-commands", action="store_true", help="with --dry-run: also each job's command")
     run.add_argument("--report", action="store_true",
-                     help="write the leaderboard afterwards (`clipfit report --output-dir <output>`)")
+                     help="write the leaderboard afterwards (`clipfit report --output-dir <output>`, with "
+                          "--all-runs when --opts sets the backbone)")
     run.add_argument("--no-progress-bar", action="store_true", help="no tqdm bar (the per-job lines stay)")
 
     slurm = parser.add_argument_group("slurm (with --executor slurm)")
@@ -109,7 +114,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="any other sbatch option, e.g. --sbatch mail-type=FAIL (repeatable)")
     slurm.add_argument("--setup", action="append", default=None, metavar="CMD",
                        help="shell line run in the job before the run, e.g. 'module load cuda' (repeatable)")
-    slurm.add_argument("--log-dir", default=None, metavar="DIR",
+    slurm.add_argument("--log-dir", default=None, metavar="DIR", action=GivenValue,
                        help="submitit's folder (job scripts, pickles, logs; default: <sweep logs>/submitit)")
     slurm.add_argument("--wait", action="store_true", help="follow the jobs until they end, then summarize")
     slurm.add_argument("--poll-seconds", type=float, default=None, help=argparse.SUPPRESS)
@@ -126,26 +131,27 @@ def _root(given: str | None, env_name: str, default: str) -> str:
 
 
 def build_grid(args):
+    from dataclasses import replace
+
     from ..jobs import capture_knobs, knob_names, split_opts
     from ..sweep.grid import Grid, parse_datasets, parse_settings, parse_trainers
 
     opts = args.opts if args.opts is not None else split_opts(env("OPTS"))
-    trainers = parse_trainers(args.trainers)
-    cfg_override = args.cfg if args.cfg is not None else env("CFG")
-    # The scripts' knobs (LAMBDA, NCTX, ...) are read here, once, for every job of the sweep.
-    knobs = capture_knobs([name for t in trainers for name in knob_names(t, cfg_override)], os.environ)
-    return Grid(
-        trainers=trainers,
+    grid = Grid(
+        trainers=parse_trainers(args.trainers),
         settings=parse_settings(args.protocols),
         seeds=tuple(dict.fromkeys(args.seeds)),
         datasets=parse_datasets(args.datasets),
         shots=tuple(args.shots) if args.shots else None,
         data_root=_root(args.data, "DATA", "./data"),
         output_root=_root(args.output, "OUTPUT", "./output"),
-        cfg_override=cfg_override,
+        cfg_override=args.cfg if args.cfg is not None else env("CFG"),
         extra_opts=tuple(opts),
-        knobs=knobs,
     )
+    grid.validate()  # a bad flag is said before the recipes (and torch, with the trainers) are loaded
+    # The scripts' knobs (LAMBDA, NCTX, ...) are read here, once, for every job of the sweep.
+    names = [name for t in grid.trainers for name in knob_names(t, grid.cfg_override)]
+    return replace(grid, knobs=capture_knobs(names, os.environ))
 
 
 def _sbatch_pairs(items: list[str] | None) -> tuple[tuple[str, str], ...]:
@@ -193,38 +199,47 @@ def _executor_line(args, slots, options) -> str:
 
 
 def _check_data_root(data_root: str) -> str | None:
-    from ..runner import absolute_path
+    from ..runner import data_root_problem
 
-    if os.path.isdir(absolute_path(data_root)):
+    problem = data_root_problem(data_root)
+    if problem is None:
         return None
-    return (f"data root {data_root} does not exist; pass --data /path/to/your/datasets or set DATA "
+    return (f"{problem}; pass --data /path/to/your/datasets or set DATA "
             "(laid out as DATASETS.md describes; `clipfit data check --root DIR` inspects it)")
 
 
-def _report(output_root: str) -> int:
+def _report(output_root: str, opts: tuple[str, ...]) -> int:
+    """`clipfit report` of the output root; with a backbone of the sweep's own in --opts (a quick check with
+    the tiny CLIP), its runs would be left out as other-backbone runs, so every run is reported."""
+    from ..run_settings import other_backbone
     from ..runner import absolute_path
     from . import report
 
-    print(f"\nclipfit report --output-dir {output_root}")
+    all_runs = other_backbone(tuple(zip(opts[::2], opts[1::2])))
+    print(f"\nclipfit report --output-dir {output_root}" + (" --all-runs" if all_runs else ""))
     return report.run(argparse.Namespace(output_dir=absolute_path(output_root), out=None, no_published=False,
-                                         no_figures=False, quiet=False))
+                                         no_figures=False, quiet=False, all_runs=all_runs))
 
 
 def sweep(args) -> int:
+    from ..runner import relative_output_note
     from ..sweep import Plan, gpu_slots, make_log_dir, run_sweep, visible_gpus
     from ..sweep.slurm import require_submitit
 
     if args.print_commands and not args.dry_run:
         # Without this check the flag would be dropped and the whole sweep would start.
         raise UserInputError("--print-commands is used only with --dry-run")
-    grid = build_grid(args)
     options = slurm_options(args)
+    grid = build_grid(args)
     if options is not None:
         require_submitit()
     slots = gpu_slots(visible_gpus(), args.gpus_per_job, args.jobs_per_gpu) if options is None else None
     plan = Plan.build(grid.jobs(), force=args.force)
     missing_data = _check_data_root(grid.data_root)
     print(f"clipfit sweep: {plan.headline()}")
+    output_note = relative_output_note(grid.output_root)
+    if output_note:
+        print(output_note)
     print(_executor_line(args, slots, options))
     if args.dry_run:
         print("\n".join(plan.lines(commands=args.print_commands)))
@@ -243,13 +258,13 @@ def sweep(args) -> int:
             wait=args.wait or (options is not None and options.cluster != "slurm"), poll_s=args.poll_seconds,
             bar=False if args.no_progress_bar else None,
         )
-    except KeyboardInterrupt:  # the local executor handles it itself; here submitit was waiting
+    except KeyboardInterrupt as e:  # the local executor handles it itself; here submitit was waiting
         print(f"\ninterrupted; jobs already submitted to SLURM keep running (logs: {log_dir})", file=sys.stderr)
-        return 130
+        return TERMINATED_EXIT if isinstance(e, Terminated) else INTERRUPTED_EXIT
     print(summary.text())
     code = summary.exit_code
-    if args.report and code != 130:
-        code = max(code, _report(grid.output_root))
+    if args.report and code not in (INTERRUPTED_EXIT, TERMINATED_EXIT):
+        code = max(code, _report(grid.output_root, grid.extra_opts))
     return code
 
 

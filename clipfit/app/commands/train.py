@@ -4,8 +4,6 @@ from __future__ import annotations
 import argparse
 import os
 
-import torch
-
 from ...errors import UserInputError, report_errors
 
 NAME = "train"
@@ -26,22 +24,29 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..flag_values import GivenValue
+
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = EPILOG
-    parser.add_argument("--root", type=str, default="", help="path to the data root (DATASET.ROOT)")
-    parser.add_argument("--output-dir", type=str, default="", help="output directory (OUTPUT_DIR)")
-    parser.add_argument("--resume", type=str, default="", help="checkpoint directory to resume from (RESUME)")
+    parser.add_argument("--root", type=str, default="", action=GivenValue, help="path to the data root (DATASET.ROOT)")
+    parser.add_argument("--output-dir", type=str, default="", action=GivenValue, help="output directory (OUTPUT_DIR)")
+    parser.add_argument("--resume", type=str, default="", action=GivenValue,
+                        help="checkpoint directory to resume from (RESUME)")
     parser.add_argument("--seed", type=int, default=-1, help="only positive value enables a fixed seed (SEED)")
     parser.add_argument("--source-domains", type=str, nargs="+", help="source domains for DA/DG")
     parser.add_argument("--target-domains", type=str, nargs="+", help="target domains for DA/DG")
     parser.add_argument("--transforms", type=str, nargs="+", help="data augmentation methods (INPUT.TRANSFORMS)")
-    parser.add_argument("--config-file", type=str, default="", help="path to the trainer config file")
-    parser.add_argument("--dataset-config-file", type=str, default="", help="path to the dataset config file")
-    parser.add_argument("--trainer", type=str, default="", help="name of the trainer (TRAINER.NAME)")
-    parser.add_argument("--backbone", type=str, default="", help="name of the CNN/CLIP backbone (MODEL.BACKBONE.NAME)")
-    parser.add_argument("--head", type=str, default="", help="name of the head (MODEL.HEAD.NAME)")
+    parser.add_argument("--config-file", type=str, default="", action=GivenValue,
+                        help="path to the trainer config file")
+    parser.add_argument("--dataset-config-file", type=str, default="", action=GivenValue,
+                        help="path to the dataset config file")
+    parser.add_argument("--trainer", type=str, default="", action=GivenValue, help="name of the trainer (TRAINER.NAME)")
+    parser.add_argument("--backbone", type=str, default="", action=GivenValue,
+                        help="name of the CNN/CLIP backbone (MODEL.BACKBONE.NAME)")
+    parser.add_argument("--head", type=str, default="", action=GivenValue, help="name of the head (MODEL.HEAD.NAME)")
     parser.add_argument("--eval-only", action="store_true", help="evaluation only")
-    parser.add_argument("--model-dir", type=str, default="", help="load model from this directory for eval-only mode")
+    parser.add_argument("--model-dir", type=str, default="", action=GivenValue,
+                        help="load model from this directory for eval-only mode")
     parser.add_argument("--load-epoch", type=int, help="load model weights at this epoch for evaluation")
     parser.add_argument("--no-train", action="store_true", help="do not call trainer.train()")
     parser.add_argument("opts", default=None, nargs=argparse.REMAINDER,
@@ -52,24 +57,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="train.py", description=HELP)
     add_arguments(parser)
     return parser
-
-
-_LIST_FLAGS = (("source_domains", "--source-domains"), ("target_domains", "--target-domains"),
-               ("transforms", "--transforms"))
-
-
-def _check_list_flags(args) -> None:
-    """A list flag takes every word after it, so trailing KEY VALUE options end up as its values, unseen."""
-    import re
-
-    config_key = re.compile(r"^[A-Z][A-Z0-9_]*(\.[A-Z0-9_]+)+$")
-    for attr, flag in _LIST_FLAGS:
-        keys = [v for v in getattr(args, attr) or [] if config_key.match(v)]
-        if keys:
-            raise UserInputError(
-                f"{flag} took the config option(s) {keys} as its values (it takes every word after it): put "
-                f"{flag} before another flag such as --output-dir, not just before the KEY VALUE options"
-            )
 
 
 def reset_cfg(cfg, args) -> None:
@@ -104,44 +91,31 @@ def _unknown_key(cfg, message: str, check: str, is_node: bool = False) -> str:
 
 def _is_node_in_file(path: str, key: str) -> bool:
     """Whether `key` holds a mapping in the YAML file `path` (a whole node the config tree lacks)."""
-    from yacs.config import load_cfg
+    from ...config_files import load_config_file
 
-    with open(path, encoding="utf-8") as f:
-        node = load_cfg(f)
+    node = load_config_file(path)
     for part in key.split("."):
         node = node.get(part) if isinstance(node, dict) else None
     return isinstance(node, dict)
 
 
 def _merge_file(cfg, path: str, flag: str) -> None:
-    if not os.path.isfile(path):
-        raise UserInputError(f"{flag} {path}: no such file (paths are relative to {os.getcwd()})")
-    import yaml
-    from yacs.config import load_cfg
-
     from ...config import floats_for_ints_in_node
+    from ...config_files import load_config_file
 
+    loaded = load_config_file(path, flag)  # duplicate, dotted and no keys are its errors
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-        top = yaml.safe_load(text)
-        if not isinstance(top, (dict, type(None))):
-            raise UserInputError(f"{flag} {path}: must be a mapping of config keys (e.g. `OPTIM:` then `  LR: 0.002`), "
-                                 f"not a YAML {type(top).__name__}")
-        loaded = load_cfg(text)
         floats_for_ints_in_node(cfg, loaded)
         cfg.merge_from_other_cfg(loaded)
     except KeyError as e:
         check = "check the key's spelling against `print(cfg)` in a log"
         is_node = _is_node_in_file(path, e.args[0].rsplit(" ", 1)[-1])
         raise UserInputError(f"{flag} {path}: {_unknown_key(cfg, e.args[0], check, is_node)}") from e
-    except (ValueError, yaml.YAMLError) as e:
+    except ValueError as e:
         raise UserInputError(f"{flag} {path}: {e}") from e
 
 
 def _merge_opts(cfg, opts: list[str]) -> None:
-    if len(opts) % 2:
-        raise UserInputError(f"trailing config options must be KEY VALUE pairs, got an odd number: {opts}")
     from ...config import floats_for_ints_in_opts
 
     try:
@@ -153,12 +127,16 @@ def _merge_opts(cfg, opts: list[str]) -> None:
         raise UserInputError(f"command-line option: {e}") from e
 
 
-def setup_cfg(args):
-    """The run's frozen config; the plugins are imported first, as their classes add config keys."""
+def setup_cfg(args, require_trainer: bool = False):
+    """The run's frozen config; the plugins are imported first, as their classes add config keys. What can
+    be checked without them is checked before (no torch yet); `require_trainer`: a run needs a trainer."""
     from ...config import get_cfg
     from ..plugins import import_plugins
+    from ..train_checks import check_args, check_trainer_given, check_trainer_named
 
-    _check_list_flags(args)
+    check_args(args)
+    if require_trainer:
+        check_trainer_given(args)
     import_plugins()
     cfg = get_cfg()
     if args.dataset_config_file:
@@ -168,6 +146,8 @@ def setup_cfg(args):
     reset_cfg(cfg, args)
     _merge_opts(cfg, args.opts or [])
     cfg.freeze()
+    if require_trainer:
+        check_trainer_named(cfg)
     return cfg
 
 
@@ -231,16 +211,6 @@ def _env_report_in_background():
     return future
 
 
-def _check_trainer_named(cfg) -> None:
-    """Without a trainer nothing can run; said before the environment report, not after it as an unknown ''."""
-    if cfg.TRAINER.NAME:
-        return
-    from ...compat import TRAINER_REGISTRY
-
-    names = ", ".join(sorted(TRAINER_REGISTRY.registered_names()))
-    raise UserInputError(f"--trainer is required (registered trainers: {names}); see train.py --help")
-
-
 def _check_model_dir(args) -> None:
     """--model-dir is read only by --eval-only (as in Dassl); elsewhere it would be ignored without a word."""
     if not args.model_dir:
@@ -255,9 +225,8 @@ def _check_model_dir(args) -> None:
 def main(args) -> None:
     from ...run_lock import locked
 
-    cfg = setup_cfg(args)
-    _check_trainer_named(cfg)
     _check_model_dir(args)
+    cfg = setup_cfg(args, require_trainer=True)
     env_report = _env_report_in_background()
     with locked(cfg.OUTPUT_DIR):
         _remove_stale_temp_files(cfg.OUTPUT_DIR)
@@ -272,6 +241,8 @@ def _run(args, cfg, env_report) -> None:
         set_random_seed(cfg.SEED)
     setup_logger(cfg.OUTPUT_DIR)
     _announce_seed(cfg)
+    import torch
+
     if torch.cuda.is_available() and cfg.USE_CUDA:
         torch.backends.cudnn.benchmark = True
     print_args(args, cfg)

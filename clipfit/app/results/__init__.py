@@ -1,6 +1,6 @@
 """Results of runs: log parsing, seed aggregation, the leaderboard (Markdown, CSV, figures) and the published
 reference numbers. Pure Python + numpy (+ matplotlib, imported only to draw). The dataset names, lists and
-order come from `clipfit.app.datasets_catalog`, which imports the registered datasets (and so torch) only
+order come from `clipfit.app.datasets_catalog`, which imports the registered datasets (no torch) only
 when first called: building a report does, the CoOp log parser (parse_test_res.py) never does.
 
     from clipfit.app.results import build_report, find_result

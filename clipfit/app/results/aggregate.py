@@ -25,6 +25,17 @@ from .published import PUBLISHED_SHOTS, published_method
 from .runs import BASE2NEW as SETTING_B2N
 from .runs import TRANSFER, Run, relative_to
 
+_OPTION_NAMES = {"MODEL.BACKBONE.NAME": "backbone", "DATASET.NUM_SHOTS": "shots"}
+_OPTIONS_SHOWN = 4  # options a label names; the rest are counted
+
+
+def options_text(options: tuple) -> str:
+    """`backbone tiny; OPTIM.MAX_EPOCH 1`: what a label says of its runs' non-default (key, value) options."""
+    shown = [f"{_OPTION_NAMES.get(k, k)} {v}" for k, v in options[:_OPTIONS_SHOWN]]
+    if len(options) > _OPTIONS_SHOWN:
+        shown.append(f"{len(options) - _OPTIONS_SHOWN} more")
+    return "; ".join(shown)
+
 
 def hm(base: float, new: float) -> float:
     """Harmonic mean 2bn / (b + n); 0 when both are 0."""
@@ -59,6 +70,7 @@ class Method:
     variant: str = ""
     grid: str = ""  # base-to-new shots folder, e.g. `shots_16`
     shots: int | None = None  # transfer: shots of the ImageNet training
+    options: tuple = ()  # what its runs ran with that the config and recipe do not say (Run.options)
 
     @property
     def label(self) -> str:
@@ -69,12 +81,14 @@ class Method:
             text += f" [{self.grid}]"
         if self.shots is not None and self.shots != PUBLISHED_SHOTS:
             text += f" [{self.shots} shots]"
+        if self.options:
+            text += f" ({options_text(self.options)})"
         return text
 
     @property
     def published(self) -> str | None:
-        """The published method this reproduces (16 shots only), e.g. ZeroshotCLIP -> CLIP."""
-        if self.grid and not self.grid.startswith(f"shots_{PUBLISHED_SHOTS}"):
+        """The published method this reproduces (16 shots and the recipe's settings only), e.g. ZeroshotCLIP -> CLIP."""
+        if self.options or (self.grid and not self.grid.startswith(f"shots_{PUBLISHED_SHOTS}")):
             return None
         return published_method(self.trainer)
 
@@ -140,17 +154,17 @@ def table_axes(runs: list[Run]) -> tuple[dict, list, list]:
 def method_of(run: Run) -> Method:
     """The method a run belongs to; base-to-new keeps its shots folder, transfer its training shots."""
     if run.setting == SETTING_B2N:
-        return Method(run.trainer, run.config, run.variant, grid=run.grid)
+        return Method(run.trainer, run.config, run.variant, grid=run.grid, options=run.options)
     if run.setting == TRANSFER:
-        return Method(run.trainer, run.config, run.variant, shots=run.shots)
-    return Method(run.trainer, run.config, run.variant)
+        return Method(run.trainer, run.config, run.variant, shots=run.shots, options=run.options)
+    return Method(run.trainer, run.config, run.variant, options=run.options)
 
 
 def _method_order(method: Method):
     order = ["zeroshotclip", "zeroshotclip2", "coop", "cocoop", "clipfit"]
     trainer = method.trainer.lower()
     rank = order.index(trainer) if trainer in order else len(order)
-    return (rank, method.trainer, method.config, method.variant, method.grid, method.shots or 0)
+    return (rank, method.trainer, method.config, method.variant, method.grid, method.shots or 0, method.options)
 
 
 def accuracy_average(stats: dict, canonical) -> Average | None:

@@ -38,6 +38,7 @@ class Report:
     few_shot: FewShotTable | None = None
     transfer: list = field(default_factory=list)  # TransferTable: cross-dataset, then domain generalization
     published: bool = True  # show the published reference rows and deltas
+    left_out: str = ""  # which run folders were left out (the demo's, other backbones) and the flag for them
 
     @property
     def finished(self) -> list:
@@ -59,6 +60,8 @@ class Report:
                  + (f", {incomplete} without" if incomplete else "") + ". Each run's result is its newest "
                  "complete log (`log.txt` or a re-run's `log.txt-<timestamp>`). ± is the population std (ddof=0) "
                  "over seeds; `(2/3)` means 2 of the 3 seeds this method has elsewhere."]
+        if self.left_out:
+            parts += ["", self.left_out]
         if self.base2new:
             parts += ["", base2new_markdown(self.base2new, self.published)]
         if self.few_shot:
@@ -104,11 +107,16 @@ class Report:
         return paths
 
 
-def build_report(output_root: str = "output", keyword: str = DEFAULT_KEYWORD, published: bool = True) -> Report:
+def build_report(output_root: str = "output", keyword: str = DEFAULT_KEYWORD, published: bool = True,
+                 all_runs: bool = False) -> Report:
     """Reads every run folder under output_root (see runs.py for the layouts) into the leaderboard tables.
 
+    Each run is labelled with what it ran with that its folder's default job does not (`Run.options`). Unless
+    `all_runs`, the demo's runs (`<root>/demo/`) and runs whose backbone is not their config's are left out.
     Raises UserInputError when the root is not a folder, NoRunsFoundError when it holds no run folder.
     """
+    from ..run_settings import run_options
+
     if not os.path.isdir(output_root):
         raise UserInputError(f"{output_root}: no such directory; pass the output root of your runs (--output-dir)")
     runs: list[Run] = discover_runs(output_root, keyword)
@@ -118,6 +126,11 @@ def build_report(output_root: str = "output", keyword: str = DEFAULT_KEYWORD, pu
             "base2new/train_base/<dataset>/shots_16/<Trainer>/<cfg>/seed<S>, <dataset>/<Trainer>/<cfg>_<K>shots/"
             "seed<S> or evaluation/<Trainer>/<cfg>_<K>shots/<dataset>/seed<S>, each with a log.txt"
         )
+    for run in runs:
+        run.options = run_options(run)
+    runs, left_out = (runs, "") if all_runs else leave_out_toy_runs(runs, output_root)
+    if not runs:
+        raise NoRunsFoundError(f"no runs to report under {output_root}: {left_out[0].lower()}{left_out[1:]}")
     return Report(
         root=output_root,
         runs=runs,
@@ -125,4 +138,35 @@ def build_report(output_root: str = "output", keyword: str = DEFAULT_KEYWORD, pu
         few_shot=build_few_shot(runs, output_root),
         transfer=build_transfer(runs, output_root),
         published=published,
+        left_out=left_out,
     )
+
+
+def leave_out_toy_runs(runs: list[Run], root: str) -> tuple[list[Run], str]:
+    """The runs a leaderboard shows by default, and a sentence on those left out ('' when none): the demo's
+    (under `<root>/demo/`) and those whose backbone differs from their config's (a quick check with the
+    tiny CLIP in a benchmark folder)."""
+    from ..jobs import DEMO_FOLDER
+    from ..run_settings import other_backbone
+
+    demo = [r for r in runs if _in_demo_folder(r, root)]
+    backbone = [r for r in runs if not _in_demo_folder(r, root) and other_backbone(r.options)]
+    if not demo and not backbone:
+        return runs, ""
+    parts = [f"{len(demo)} under {os.path.join(root, DEMO_FOLDER)} (the demo's)"] if demo else []
+    if backbone:
+        shown = [f"{relative_to(r.path, root)} (backbone {dict(r.options).get('MODEL.BACKBONE.NAME', 'changed')})"
+                 for r in backbone[:2]]
+        more = f" and {len(backbone) - 2} more" if len(backbone) > 2 else ""
+        parts.append(f"{len(backbone)} with another backbone than their config's: {', '.join(shown)}{more}")
+    left = {id(r) for r in demo + backbone}
+    note = (f"Left out {len(left)} run folder{'s' if len(left) != 1 else ''}: {'; '.join(parts)}. "
+            "`clipfit report --all-runs` includes them.")
+    return [r for r in runs if id(r) not in left], note
+
+
+def _in_demo_folder(run: Run, root: str) -> bool:
+    """Whether the run lies in the demo's folder of `root` (not when `root` is that folder itself)."""
+    from ..jobs import DEMO_FOLDER
+
+    return relative_to(run.path, root).split(os.sep)[0] == DEMO_FOLDER

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from ..datasets_catalog import display_name, stems, transfer_source
 from .aggregate import Method, accuracy_average, cell_stat, group_by, method_of, seed_gaps, table_axes
+from .pairing import drop_stale
 from .runs import FEW_SHOT, TRANSFER, Run
 
 
@@ -43,7 +44,7 @@ def build_transfer(runs: list[Run], root: str) -> list[TransferTable]:
         return []
     source = transfer_source()
     sources = group_by([r for r in runs if r.setting == FEW_SHOT and r.dataset == source],
-                       lambda r: Method(r.trainer, r.config, r.variant, shots=r.shots))
+                       lambda r: Method(r.trainer, r.config, r.variant, shots=r.shots, options=r.options))
     dg_targets = stems("dg_target")
     dg = [r for r in targets if r.dataset in dg_targets]
     xd = [r for r in targets if r.dataset not in dg_targets]
@@ -70,7 +71,11 @@ def _transfer_table(kind, runs, sources, source, canonical, root) -> TransferTab
             lambda s: os.path.join(source, method.trainer, shots_dir, method.variant, f"seed{s}"), root))
         for dataset in targets:
             cell_runs = groups.get((method, dataset), [])
-            table.cells[(method, dataset)] = cell_stat(cell_runs)
+            # A target that evaluated an earlier model of its seed's source run is left out.
+            fresh, stale = drop_stale(cell_runs, source_runs, f"{method.label} · {display_name(dataset)}",
+                                      lambda s, d=dataset: f"xd_test for {d} seed {s}", root)
+            table.missing.extend(stale)
+            table.cells[(method, dataset)] = cell_stat(fresh)
             table.missing.extend(seed_gaps(
                 f"{method.label} · {display_name(dataset)}", cell_runs, seeds,
                 lambda s, d=dataset: os.path.join("evaluation", method.trainer, shots_dir, method.variant, d,

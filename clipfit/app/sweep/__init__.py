@@ -14,15 +14,14 @@ run them (the same `clipfit.app.jobs.Job` commands and output folders, through `
     plan = Plan.build(Grid(("CLIPFit",), ("base2new",), (1, 2, 3)).jobs())
     summary = run_sweep(plan, make_log_dir("./output"))
 """
-from .grid import SETTINGS, Grid, known_datasets, parse_datasets, parse_settings, parse_trainers
-from .local import gpu_slots, visible_gpus
-from .outcome import BLOCKED, DONE, FAILED, INTERRUPTED, SKIPPED, SUBMITTED, Outcome, Summary
-from .plan import Plan, PlannedJob
-from .run import make_log_dir, run_sweep
-from .slurm import SlurmOptions, require_submitit
+from ...lazy_exports import lazy_exports
 
-__all__ = [
-    "BLOCKED", "DONE", "FAILED", "INTERRUPTED", "SETTINGS", "SKIPPED", "SUBMITTED", "Grid", "Outcome", "Plan",
-    "PlannedJob", "SlurmOptions", "Summary", "gpu_slots", "known_datasets", "make_log_dir", "parse_datasets",
-    "parse_settings", "parse_trainers", "require_submitit", "run_sweep", "visible_gpus",
-]
+# imported on first use: `clipfit sweep --help` reads SETTINGS from grid.py without the executors' imports
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    ".grid": ("SETTINGS", "Grid", "known_datasets", "parse_datasets", "parse_settings", "parse_trainers"),
+    ".local": ("gpu_slots", "visible_gpus"),
+    ".outcome": ("BLOCKED", "DONE", "FAILED", "INTERRUPTED", "SKIPPED", "SUBMITTED", "Outcome", "Summary"),
+    ".plan": ("Plan", "PlannedJob"),
+    ".run": ("make_log_dir", "run_sweep"),
+    ".slurm": ("SlurmOptions", "require_submitit"),
+})

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, field
 
 from ...errors import UserInputError
-from .. import datasets_catalog, trainers_catalog
+from .. import datasets_catalog, trainer_names
 from ..jobs import Job, Knobs, capture_knobs, check_seeds_and_shots, knob_names
 
 SETTINGS = {
@@ -49,7 +49,7 @@ def known_datasets() -> list[str]:
 
 
 def parse_trainers(names: list[str]) -> tuple[str, ...]:
-    return _pick("trainer(s)", names, list(trainers_catalog.names()))
+    return _pick("trainer(s)", names, list(trainer_names.with_recipe()))  # no torch for a typo
 
 
 def parse_settings(names: list[str]) -> tuple[str, ...]:

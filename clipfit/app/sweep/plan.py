@@ -5,6 +5,7 @@ import os
 from dataclasses import dataclass
 
 from ..jobs import Job
+from ..run_settings import finished_run
 from ..runner import absolute_path, job_result
 
 
@@ -14,6 +15,7 @@ class PlannedJob:
     job: Job
     needs: int | None  # number of the planned job whose model this one evaluates (None: no dependency)
     result: float | None  # accuracy of the finished run found when planning (None: not finished)
+    differences: str = ""  # how that run's recorded settings differ from the job's (then it is not skipped)
 
     @property
     def name(self) -> str:
@@ -52,7 +54,12 @@ class Plan:
         for number, job in enumerate(jobs, 1):
             train = job.train_job
             needs = numbers.get(os.path.normpath(train.output_dir)) if train is not None else None
-            planned.append(PlannedJob(number, job, needs, job_result(job)))
+            if force:
+                planned.append(PlannedJob(number, job, needs, job_result(job)))
+                continue
+            finished = finished_run(job)
+            planned.append(PlannedJob(number, job, needs, finished.accuracy if finished else None,
+                                      finished.differences if finished else ""))
         return cls(tuple(planned), force)
 
     def __len__(self) -> int:
@@ -62,7 +69,10 @@ class Plan:
         return self.jobs[number - 1]
 
     def skips(self, planned: PlannedJob) -> bool:
-        return planned.result is not None and not self.force
+        """Finished with the settings asked for, not forced, and not the evaluation of a training job this
+        sweep runs (again)."""
+        retrained = planned.needs is not None and not self.skips(self[planned.needs])
+        return planned.result is not None and not planned.differences and not self.force and not retrained
 
     @property
     def to_run(self) -> list[PlannedJob]:
@@ -76,6 +86,11 @@ class Plan:
         """One line of `--dry-run`: number, action, what, output folder, dependency, finished state."""
         if self.skips(planned):
             action, state = "skip", f"finished: {planned.result:.2f}%"
+        elif planned.differences and not self.force:
+            action, state = "stop", (f"finished: {planned.result:.2f}% with other settings: "
+                                     f"{planned.differences}; --force moves it aside and reruns it")
+        elif planned.result is not None and not self.force:
+            action, state = "run", f"finished: {planned.result:.2f}% with the model that #{planned.needs} trains again"
         elif planned.result is not None:
             action, state = "rerun", f"finished: {planned.result:.2f}%, --force moves it aside"
         else:
@@ -99,5 +114,6 @@ class Plan:
         if self.force:
             finished = sum(p.result is not None for p in self.jobs)
             return f"{len(self.jobs)} job(s) to run (--force: {finished} finished run(s) moved aside and rerun)"
-        skip = len(self.to_skip)
-        return f"{len(self.jobs)} job(s): {len(self.jobs) - skip} to run, {skip} finished (skipped)"
+        skip, other = len(self.to_skip), sum(bool(p.differences) for p in self.jobs)
+        stops = f", {other} finished with other settings (they stop, naming them)" if other else ""
+        return f"{len(self.jobs)} job(s): {len(self.jobs) - skip - other} to run, {skip} finished (skipped){stops}"

@@ -4,8 +4,8 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 
+from ...files import check_isfile
 from ..registry import DATASET_REGISTRY, build_from_registry
-from ..utils.files import check_isfile
 
 
 class Datum:

@@ -2,7 +2,10 @@
 `DatasetWrapper` are importable from here as from Dassl's `dassl.data.data_manager`."""
 from __future__ import annotations
 
+from ...data_lists import class_table_problem, label_pairs
 from ...errors import UserInputError, clean_message
+from ..config import config_value, engine_option
+from ..config_checks import check_positive
 from ..utils.files import ImageUnreadable
 from .base_dataset import build_dataset
 from .device_batches import run_device
@@ -44,9 +47,20 @@ def format_table(rows: list[list]) -> str:
         return "\n".join([rule, *lines, rule])
 
 
+def check_class_table(cfg, dataset) -> None:
+    """The class table of the lists a dataset class built (`clipfit.data_lists`): a wrong one otherwise trains
+    and tests silently wrong, or fails deep in the loss (`IndexError: Target 3 is out of bounds`)."""
+    parts = {"train": dataset.train_x, "val": dataset.val, "test": dataset.test}  # train_x is the "train" part
+    problem = class_table_problem({k: map(label_pairs, v) for k, v in parts.items() if v})
+    if problem:
+        raise UserInputError(f"dataset {cfg.DATASET.NAME}: {problem}. Fix the lists its dataset class builds "
+                             "(train_x, val, test)")
+
+
 class DataManager:
     def __init__(self, cfg, custom_tfm_train=None, custom_tfm_test=None, dataset_wrapper=None):
         dataset = build_dataset(cfg)
+        check_class_table(cfg, dataset)
 
         if custom_tfm_train is None:
             tfm_train = build_transform(cfg, is_train=True)
@@ -73,20 +87,22 @@ class DataManager:
             )
 
         train_x_cfg = cfg.DATALOADER.TRAIN_X
-        u_cfg = train_x_cfg if cfg.DATALOADER.TRAIN_U.SAME_AS_X else cfg.DATALOADER.TRAIN_U
         test_cfg = cfg.DATALOADER.TEST
         device = run_device(cfg)
         train_loader_x = build_train_loader(cfg, dataset.train_x, tfm_train, device, train_x_cfg, dataset_wrapper)
-        train_loader_u = loader(dataset.train_u, u_cfg, tfm_train, True) if dataset.train_u else None
+        train_loader_u = None
+        if dataset.train_u:  # only then does Dassl read TRAIN_U (a repository's own config tree may lack it)
+            same = config_value(cfg, "DATALOADER.TRAIN_U.SAME_AS_X")
+            check_positive(cfg, "DATALOADER.TRAIN_X.BATCH_SIZE" if same else "DATALOADER.TRAIN_U.BATCH_SIZE")
+            train_loader_u = loader(dataset.train_u, train_x_cfg if same else cfg.DATALOADER.TRAIN_U, tfm_train, True)
         custom = custom_tfm_test is not None or dataset_wrapper is not None
         eval_cache = self._eval_cache(cfg, dataset, tfm_test, custom)
         val_loader = test_loader = None
         if eval_cache is not None:
-            cache, normalize = eval_cache
             # The val loader is built always (Dassl's), but evaluated only in these two settings.
             if cfg.TEST.SPLIT == "val" or cfg.TEST.FINAL_MODEL == "best_val":
-                val_loader = cached_eval_loader(cache, dataset.val, test_cfg, normalize, device, "val")
-            test_loader = cached_eval_loader(cache, dataset.test, test_cfg, normalize, device, "test")
+                val_loader = cached_eval_loader(cfg, eval_cache, dataset.val, test_cfg, tfm_test, device, "val")
+            test_loader = cached_eval_loader(cfg, eval_cache, dataset.test, test_cfg, tfm_test, device, "test")
         if val_loader is None and dataset.val:
             val_loader = loader(dataset.val, test_cfg, tfm_test, False)
         if test_loader is None:
@@ -105,8 +121,8 @@ class DataManager:
 
     @staticmethod
     def _eval_cache(cfg, dataset, tfm_test, custom: bool):
-        """(EvalCache, Normalize or None) for the test split, or None (the reason printed) to read with PIL."""
-        if not cfg.DATALOADER.CACHE_EVAL:
+        """The EvalCache of the test split, or None (the reason printed) to read with PIL."""
+        if not engine_option(cfg, "DATALOADER.CACHE_EVAL"):
             print("eval cache: off (DATALOADER.CACHE_EVAL False); test images are decoded at every evaluation")
             return None
         parts = None if custom or tfm_test is None else split_test_transform(tfm_test)
@@ -114,7 +130,7 @@ class DataManager:
             print("eval cache: off: a custom test transform or dataset wrapper, or a test transform other than "
                   "resize/crop + ToTensor + Normalize; test images are decoded at every evaluation")
             return None
-        pil_part, normalize = parts
+        pil_part = parts[0]
         items = getattr(dataset, "full_test", None) or dataset.test
         try:
             cache = EvalCache.open(side_files(dataset, items), "test", items, pil_part, cfg.DATALOADER.NUM_WORKERS,
@@ -125,7 +141,7 @@ class DataManager:
             # The cache only saves time: a full disk or no writable folder must not stop the run.
             print(f"eval cache: off: {clean_message(e)}; test images are decoded at every evaluation")
             return None
-        return cache, normalize
+        return cache
 
     @property
     def num_classes(self) -> int:

@@ -15,15 +15,15 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..utils.files import read_image
+from ..utils.files import image_size, read_image
 
 
-def estimated_bytes(impaths: list[str]) -> int:
-    """H x W x 3 summed over the images, from their headers (nothing is decoded)."""
+def estimated_bytes(impaths: list[str], dataset: str = "") -> int:
+    """H x W x 3 summed over the images, from their headers (nothing is decoded); an image that cannot be
+    opened is named as the loaders name it (`dataset`: its name)."""
     total = 0
     for path in impaths:
-        with Image.open(path) as img:
-            width, height = img.size
+        width, height = image_size(path, dataset)
         total += width * height * 3
     return total
 
@@ -65,7 +65,7 @@ class DecodedImages:
 
     def __init__(self, impaths: list[str], num_workers: int = 0, total_bytes: int | None = None, dataset: str = ""):
         self.impaths = list(dict.fromkeys(impaths))
-        total = estimated_bytes(self.impaths) if total_bytes is None else total_bytes
+        total = estimated_bytes(self.impaths, dataset) if total_bytes is None else total_bytes
         self.buffer = np.empty(total, dtype=np.uint8)
         self.slots: dict[str, tuple[int, tuple[int, int, int]]] = {}
         offset = 0
@@ -81,6 +81,9 @@ class DecodedImages:
     def nbytes(self) -> int:
         return int(self.buffer.size)
 
+    def __deepcopy__(self, memo) -> DecodedImages:
+        return self  # never written after decoding: copies of a loader share the buffer
+
     def __contains__(self, path: str) -> bool:
         return path in self.slots
 
@@ -95,7 +98,7 @@ class DecodedImages:
 def decode_train_set(items: list, max_gb: float, num_workers: int = 0, dataset: str = "") -> DecodedImages | None:
     """The decoded set of `items`, or None (with the reason printed) when it would not fit."""
     impaths = list(dict.fromkeys(d.impath for d in items))
-    need = estimated_bytes(impaths)
+    need = estimated_bytes(impaths, dataset)
     cap = int(max_gb * 2**30)
     free = available_bytes()
     if need > cap or (free is not None and need > free // 2):

@@ -1,11 +1,22 @@
-"""Loaders whose images reach the trainer already on its device: uint8 from the loader, floats made there."""
+"""Loaders whose images reach the trainer already on its device: uint8 from the loader, floats made there.
+
+To code that inspects or copies them they are Dassl's `DataLoader(DatasetWrapper)`: `.dataset` is the
+plain `DatasetWrapper` (Dassl's transform, Dassl's items), `.batch_size`, `.sampler`, `.num_workers`,
+`.pin_memory` are the loader's, and `copy.deepcopy` or pickling gives a working, independent copy. The
+uint8 shortcut (`DeviceItems`) applies only while the wrapper is as built: a trainer that replaces
+`.dataset.transform` (or sets K_TRANSFORMS/RETURN_IMG0 on it) gets Dassl's items, which pass through the
+conversion unchanged.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
 import numpy as np
 import torch
+from torch.utils.data import Dataset
 from torchvision.transforms import Compose, Normalize, ToTensor
+
+from .wrapper import item_fields
 
 
 def run_device(cfg) -> torch.device:
@@ -35,6 +46,36 @@ class ToUint8HWC:
         return torch.from_numpy(np.array(img, dtype=np.uint8, copy=True))
 
 
+class DeviceItems(Dataset):
+    """What the engine's train loader reads from `wrapper` (its public `.dataset`): each image after `head`
+    (the PIL steps of `source`, the wrapper's transform, ending in `ToUint8HWC`), or with `head` None the
+    decoded uint8 image untransformed (INPUT.GPU_AUGMENT). Dassl's item once the wrapper is not as built."""
+
+    def __init__(self, wrapper, source, head=None):
+        self.wrapper, self.source, self.head = wrapper, source, head
+
+    def __len__(self) -> int:
+        return len(self.wrapper)
+
+    def as_built(self) -> bool:
+        w = self.wrapper
+        return w.transform is self.source and w.k_tfm == 1 and not w.return_img0
+
+    def __getitem__(self, idx: int) -> dict:
+        w = self.wrapper
+        if not self.as_built():
+            return w[idx]
+        item = w.data_source[idx]
+        output = item_fields(item, idx)
+        if self.head is not None:
+            output["img"] = self.head(w.read(item.impath))
+        elif w.decoded is not None and item.impath in w.decoded:
+            output["img"] = torch.from_numpy(w.decoded.array(item.impath))
+        else:
+            output["img"] = torch.from_numpy(np.asarray(w.read(item.impath), dtype=np.uint8).copy())
+        return output
+
+
 def device_normalizer(normalize: Normalize | None, device: torch.device) -> ToFloatNormalized:
     return ToFloatNormalized(device, *((normalize.mean, normalize.std) if normalize is not None else ()))
 
@@ -53,6 +94,8 @@ class ToFloatNormalized:
         self.std = None if std is None else torch.as_tensor(std, dtype=dtype, device=device).view(1, -1, 1, 1)
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        if images.dtype != torch.uint8:  # Dassl's float batch (the wrapper was changed): already converted
+            return images
         if self.device.type == "cuda":
             # DataLoader(pin_memory=True) batches arrive pinned; the eval cache's are pinned here.
             images = (images if images.is_pinned() else images.pin_memory()).to(self.device, non_blocking=True)
@@ -71,12 +114,15 @@ class ToFloatNormalized:
 class DeviceLoader:
     """Wraps a loader of Dassl batch dicts and replaces each batch's "img" with `convert(img)`.
 
-    Everything else (len, batch_size, dataset, sampler, ...) is the wrapped loader's, so trainers use it
+    `dataset` is the DatasetWrapper the items come from (the loader's own dataset by default); everything
+    else (len, batch_size, sampler, num_workers, pin_memory, ...) is the wrapped loader's, so trainers use it
     as a DataLoader; their `.to(device)` on the image is then a no-op.
     """
 
-    def __init__(self, loader: Iterable, convert: Callable, describe: Callable[[float, int], str] | None = None):
+    def __init__(self, loader: Iterable, convert: Callable, describe: Callable[[float, int], str | None] | None = None,
+                 dataset=None):
         self.loader = loader
+        self.dataset = loader.dataset if dataset is None else dataset
         self.convert = convert
         self.describe = describe
         self.note: str | None = None  # `describe(seconds, images)` of the last full pass, for the trainer to print
@@ -85,7 +131,11 @@ class DeviceLoader:
         return len(self.loader)
 
     def __getattr__(self, name: str):
-        return getattr(self.__dict__["loader"], name)
+        # Copying and unpickling look attributes up before `loader` is set: they must get AttributeError.
+        loader = self.__dict__.get("loader")
+        if loader is None or name.startswith("__"):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return getattr(loader, name)
 
     def __iter__(self):
         """The seconds given to `describe` are those spent in the loader and the conversion only, not in

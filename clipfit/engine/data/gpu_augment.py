@@ -85,6 +85,8 @@ class GpuAugment:
             self.std = torch.tensor(cfg.INPUT.PIXEL_STD, device=device).view(1, -1, 1, 1)
 
     def __call__(self, images: list[torch.Tensor]) -> torch.Tensor:
+        if images and images[0].dtype != torch.uint8:  # Dassl's transformed images (the wrapper was changed)
+            return torch.stack(images)
         heights = torch.tensor([img.shape[0] for img in images])
         widths = torch.tensor([img.shape[1] for img in images])
         params = sample_crop_params(heights, widths, self.scale).tolist()

@@ -7,8 +7,9 @@ from torch.utils.data import default_collate
 from torchvision.transforms import Compose
 
 from ...errors import UnsupportedOption
+from ..config import engine_option
 from .decoded import decode_train_set
-from .device_batches import DeviceLoader, ToUint8HWC, device_normalizer, split_at_to_tensor
+from .device_batches import DeviceItems, DeviceLoader, ToUint8HWC, device_normalizer, split_at_to_tensor
 from .eval_cache import CachedEvalLoader
 from .gpu_augment import GpuAugment
 from .samplers import build_sampler
@@ -26,21 +27,24 @@ def build_data_loader(
     is_train: bool = True,
     dataset_wrapper=None,
     decoded=None,
-    raw_uint8: bool = False,
+    device_items: bool = False,
+    head=None,
     num_workers: int | None = None,
 ) -> torch.utils.data.DataLoader:
-    """Dassl's loader. clipfit additions: `decoded` (a `DecodedImages` read instead of the files) and
-    `raw_uint8` (batches hold the untransformed uint8 images as a list, for INPUT.GPU_AUGMENT)."""
+    """Dassl's loader. clipfit additions: `decoded` (a `DecodedImages` read instead of the files), and
+    `device_items`: the loader reads `DeviceItems` of the wrapper (images after `head`, the PIL steps of
+    `tfm` ending in uint8; with `head` None the untransformed uint8 images, as a list, for INPUT.GPU_AUGMENT)."""
     sampler = build_sampler(
         sampler_type, cfg=cfg, data_source=data_source, batch_size=batch_size, n_domain=n_domain, n_ins=n_ins
     )
     if dataset_wrapper is None:
         dataset_wrapper = DatasetWrapper
     wrapper = dataset_wrapper(cfg, data_source, transform=tfm, is_train=is_train)
-    wrapper.decoded, wrapper.raw_uint8 = decoded, raw_uint8
+    wrapper.decoded = decoded
+    raw_uint8 = device_items and head is None
     # Dassl's rule: drop the last partial batch only when at least one full batch exists.
     loader = torch.utils.data.DataLoader(
-        wrapper,
+        DeviceItems(wrapper, tfm, head) if device_items else wrapper,
         batch_size=batch_size,
         sampler=sampler,
         num_workers=cfg.DATALOADER.NUM_WORKERS if num_workers is None else num_workers,
@@ -64,48 +68,50 @@ def build_train_loader(cfg, items: list, tfm, device: torch.device, loader_cfg=N
     """train_x's loader: Dassl's, reading the decoded set (DATALOADER.CACHE_TRAIN) and augmenting on the device
     (INPUT.GPU_AUGMENT) when they are on."""
     loader_cfg = loader_cfg or cfg.DATALOADER.TRAIN_X
-    gpu_augment = GpuAugment(cfg, device) if cfg.INPUT.GPU_AUGMENT else None
-    decoded = convert = None
+    gpu_augment = GpuAugment(cfg, device) if engine_option(cfg, "INPUT.GPU_AUGMENT") else None
+    cache_train = engine_option(cfg, "DATALOADER.CACHE_TRAIN")
+    decoded = convert = head = None
     # A trainer's own wrapper may read and transform images its own way: it gets Dassl's loader as it is.
     own_wrapper = dataset_wrapper is not None and dataset_wrapper is not DatasetWrapper
-    if own_wrapper and (cfg.DATALOADER.CACHE_TRAIN or gpu_augment is not None):
+    if own_wrapper and (cache_train or gpu_augment is not None):
         print("train cache: off: the trainer has its own dataset wrapper; images are decoded every epoch")
         if gpu_augment is not None:
             raise UnsupportedOption("INPUT.GPU_AUGMENT True does not work with a trainer's own dataset wrapper: "
                                     "set INPUT.GPU_AUGMENT False")
-    elif cfg.DATALOADER.CACHE_TRAIN and (tfm is not None or gpu_augment is not None):
-        decoded = decode_train_set(items, cfg.DATALOADER.CACHE_TRAIN_MAX_GB, cfg.DATALOADER.NUM_WORKERS,
-                                   cfg.DATASET.NAME)
+    elif cache_train and (tfm is not None or gpu_augment is not None):
+        decoded = decode_train_set(items, engine_option(cfg, "DATALOADER.CACHE_TRAIN_MAX_GB"),
+                                   cfg.DATALOADER.NUM_WORKERS, cfg.DATASET.NAME)
         parts = split_at_to_tensor(tfm)
         simple = cfg.DATALOADER.K_TRANSFORMS == 1 and not cfg.DATALOADER.RETURN_IMG0
         if gpu_augment is None and parts is not None and simple:
             # The random PIL steps stay in the loader, in their order; the loader hands over uint8
             # and ToTensor/Normalize run batched on the device (the same values).
-            tfm = Compose([*parts[0].transforms, ToUint8HWC()])
+            head = Compose([*parts[0].transforms, ToUint8HWC()])
             convert = device_normalizer(parts[1], device)
-    elif not cfg.DATALOADER.CACHE_TRAIN:
+    elif not cache_train:
         print("train cache: off (DATALOADER.CACHE_TRAIN False); images are decoded every epoch")
     loader = build_data_loader(
         cfg, sampler_type=loader_cfg.SAMPLER, data_source=items, batch_size=loader_cfg.BATCH_SIZE,
         n_domain=loader_cfg.get("N_DOMAIN", 0), n_ins=loader_cfg.get("N_INS", 2), tfm=tfm, is_train=True,
-        dataset_wrapper=dataset_wrapper, decoded=decoded, raw_uint8=gpu_augment is not None,
+        dataset_wrapper=dataset_wrapper, decoded=decoded, device_items=convert is not None or gpu_augment is not None,
+        head=head,
         # Handing decoded arrays over as they are is a memory gather: workers would only add the copy
         # through shared memory.
         num_workers=0 if gpu_augment is not None and decoded is not None else None,
     )
     if convert is not None:
-        return DeviceLoader(loader, convert)
+        return DeviceLoader(loader, convert, dataset=loader.dataset.wrapper)
     if gpu_augment is None:
         return loader
     where = "in this process (no loader workers needed)" if decoded is not None else "with the loader workers"
     print(f"INPUT.GPU_AUGMENT: random resized crop, flip and normalisation run on {device}, the decoded images "
           f"are gathered {where} (close to, not bit-identical with, the PIL transforms)")
-    return DeviceLoader(loader, gpu_augment)
+    return DeviceLoader(loader, gpu_augment, dataset=loader.dataset.wrapper)
 
 
-def cached_eval_loader(cache, items, loader_cfg, normalize, device, split: str):
+def cached_eval_loader(cfg, cache, items, loader_cfg, tfm, device, split: str):
     """A loader of `items` from the evaluation cache, normalised on `device`; None when some image is not
-    in the file (then the PIL loader is used)."""
+    in the file (then the PIL loader is used). `tfm` is the test transform the cache was built for."""
     if not items:
         return None
     rows = cache.rows(items)
@@ -115,9 +121,23 @@ def cached_eval_loader(cache, items, loader_cfg, normalize, device, split: str):
         print(f"eval cache: not used for {split} ({why}); its images are decoded at every evaluation")
         return None
     sampler = build_sampler(loader_cfg.SAMPLER, data_source=items)
-    convert = device_normalizer(normalize, device)
+    convert = device_normalizer(split_at_to_tensor(tfm)[1], device)
+    wrapper = DatasetWrapper(cfg, items, transform=tfm, is_train=False)
+    pin_memory = torch.cuda.is_available() and cfg.USE_CUDA
+    cached = CachedEvalLoader(cache, rows, wrapper, sampler, loader_cfg.BATCH_SIZE, cfg.DATALOADER.NUM_WORKERS,
+                              pin_memory)
 
-    def report(seconds: float, count: int) -> str:
-        return f"eval: {count:,} {split} images from cache in {seconds:.1f} s ({cache.path})"
+    return DeviceLoader(cached, convert, CacheReport(cached, split))
 
-    return DeviceLoader(CachedEvalLoader(cache, rows, items, sampler, loader_cfg.BATCH_SIZE), convert, report)
+
+class CacheReport:
+    """What a pass over a cached eval loader took, for the trainer to print (nothing when it did not read
+    the cache). A class, not a closure, so that the loader can be copied and pickled."""
+
+    def __init__(self, loader: CachedEvalLoader, split: str):
+        self.loader, self.split = loader, split
+
+    def __call__(self, seconds: float, count: int) -> str | None:
+        if not self.loader.as_built():
+            return None
+        return f"eval: {count:,} {self.split} images from cache in {seconds:.1f} s ({self.loader.cache.path})"

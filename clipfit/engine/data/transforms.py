@@ -18,7 +18,9 @@ from torchvision.transforms import (
     ToTensor,
 )
 
-from ...errors import InvalidValue, UnsupportedOption
+from ...errors import InvalidValue
+from .autoaugment import CIFAR10Policy, ImageNetPolicy, SVHNPolicy
+from .randaugment import RandAugment, RandAugment2, RandAugmentFixMatch
 
 AVAI_CHOICES = [
     "random_flip",
@@ -40,13 +42,11 @@ AVAI_CHOICES = [
     "randomgrayscale",
     "gaussian_blur",
 ]
-UNSUPPORTED_CHOICES = {
-    "imagenet_policy",
-    "cifar10_policy",
-    "svhn_policy",
-    "randaugment",
-    "randaugment_fixmatch",
-    "randaugment2",
+# Dassl's AutoAugment policies: INPUT.TRANSFORMS entry -> (printed line, class), in its order.
+POLICIES = {
+    "imagenet_policy": ("+ imagenet policy", ImageNetPolicy),
+    "cifar10_policy": ("+ cifar10 policy", CIFAR10Policy),
+    "svhn_policy": ("+ svhn policy", SVHNPolicy),
 }
 
 INTERPOLATION_MODES = {
@@ -124,14 +124,6 @@ def build_transform(cfg, is_train: bool = True, choices=None):
 
 def _build_transform_train(cfg, choices, target_size, normalize) -> Compose:
     print("Building transform_train")
-    unsupported = sorted(UNSUPPORTED_CHOICES.intersection(choices))
-    if unsupported:
-        from ...dassl_shim import real_dassl_advice
-
-        raise UnsupportedOption(
-            f"INPUT.TRANSFORMS {unsupported} (AutoAugment/RandAugment policies) are not implemented by the "
-            f"built-in engine; remove them or {real_dassl_advice()}"
-        )
     tfm = []
     interp = INTERPOLATION_MODES[cfg.INPUT.INTERPOLATION]
     size = cfg.INPUT.SIZE
@@ -151,6 +143,7 @@ def _build_transform_train(cfg, choices, target_size, normalize) -> Compose:
     if "random_flip" in choices:
         print("+ random flip")
         tfm.append(RandomHorizontalFlip())
+    tfm += _augment_policies(cfg, choices)
     if "colorjitter" in choices:
         b_, c_, s_, h_ = (
             cfg.INPUT.COLORJITTER_B, cfg.INPUT.COLORJITTER_C, cfg.INPUT.COLORJITTER_S, cfg.INPUT.COLORJITTER_H
@@ -178,6 +171,28 @@ def _build_transform_train(cfg, choices, target_size, normalize) -> Compose:
         print("+ instance normalization")
         tfm.append(InstanceNormalization())
     return Compose(tfm)
+
+
+def _augment_policies(cfg, choices) -> list:
+    """Step 6 of Dassl's train pipeline: the AutoAugment policies, then the RandAugment variants."""
+    steps = []
+    for choice, (line, policy) in POLICIES.items():
+        if choice in choices:
+            print(line)
+            steps.append(policy())
+    if "randaugment" in choices:
+        n_, m_ = cfg.INPUT.RANDAUGMENT_N, cfg.INPUT.RANDAUGMENT_M
+        if not 0 <= m_ <= 30:
+            raise InvalidValue(f"INPUT.RANDAUGMENT_M is {m_}; RandAugment's magnitude must be in [0, 30]")
+        print(f"+ randaugment (n={n_}, m={m_})")
+        steps.append(RandAugment(n_, m_))
+    if "randaugment_fixmatch" in choices:
+        print(f"+ randaugment_fixmatch (n={cfg.INPUT.RANDAUGMENT_N})")
+        steps.append(RandAugmentFixMatch(cfg.INPUT.RANDAUGMENT_N))
+    if "randaugment2" in choices:
+        print(f"+ randaugment2 (n={cfg.INPUT.RANDAUGMENT_N})")
+        steps.append(RandAugment2(cfg.INPUT.RANDAUGMENT_N))
+    return steps
 
 
 def _build_transform_test(cfg, choices, target_size, normalize) -> Compose:

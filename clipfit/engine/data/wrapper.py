@@ -1,8 +1,6 @@
 """`DatasetWrapper`: Dassl's per-item reader (image, transforms, batch dict), reading the decoded set when set."""
 from __future__ import annotations
 
-import numpy as np
-import torch
 from torch.utils.data import Dataset as TorchDataset
 from torchvision.transforms import Compose, Normalize, Resize, ToTensor
 
@@ -30,10 +28,9 @@ class DatasetWrapper(TorchDataset):
     def __len__(self) -> int:
         return len(self.data_source)
 
-    # Set by DataManager: the decoded training set (`DecodedImages`) to read instead of the files, and
-    # whether to hand over the uint8 image untransformed (INPUT.GPU_AUGMENT: the device augments it).
+    # Set by the train loader: the decoded training set (`DecodedImages`) to read instead of the files (the
+    # same pixels). Copies of the wrapper share it (see DecodedImages.__deepcopy__).
     decoded = None
-    raw_uint8 = False
 
     def read(self, impath: str):
         if self.decoded is not None and impath in self.decoded:
@@ -42,13 +39,7 @@ class DatasetWrapper(TorchDataset):
 
     def __getitem__(self, idx: int) -> dict:
         item = self.data_source[idx]
-        output = {"label": item.label, "domain": item.domain, "impath": item.impath, "index": idx}
-        if self.raw_uint8:
-            if self.decoded is not None and item.impath in self.decoded:
-                output["img"] = torch.from_numpy(self.decoded.array(item.impath))
-            else:
-                output["img"] = torch.from_numpy(np.asarray(self.read(item.impath), dtype=np.uint8).copy())
-            return output
+        output = item_fields(item, idx)
         img0 = self.read(item.impath)
         if self.transform is not None:
             if isinstance(self.transform, (list, tuple)):
@@ -66,3 +57,8 @@ class DatasetWrapper(TorchDataset):
     def _transform_image(self, tfm, img0):
         images = [tfm(img0) for _ in range(self.k_tfm)]
         return images[0] if len(images) == 1 else images
+
+
+def item_fields(item, idx: int) -> dict:
+    """The batch dict of one item without its image(s)."""
+    return {"label": item.label, "domain": item.domain, "impath": item.impath, "index": idx}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
+from torchvision.models.resnet import BasicBlock, Bottleneck, conv3x3  # noqa: F401  (Dassl's resnet names)
 
 from ...errors import UnsupportedOption
 from ..registry import Registry, build_module
@@ -87,3 +88,19 @@ def resnet101(pretrained: bool = True, **kwargs) -> ResNet:
 @BACKBONE_REGISTRY.register()
 def resnet152(pretrained: bool = True, **kwargs) -> ResNet:
     return ResNet(152, pretrained, **kwargs)
+
+
+# Dassl's `dassl.modeling.backbone.resnet` helpers. Its blocks are torchvision's (the same layers), and the
+# weights torchvision's ImageNet ones, as `ResNet(pretrained=True)` loads them.
+model_urls = {f"resnet{d}": f"https://download.pytorch.org/models/resnet{d}-{h}.pth" for d, h in (
+    (18, "f37072fd"), (34, "b627a593"), (50, "0676ba61"), (101, "63fe2227"), (152, "394f9c45"))}
+
+
+def init_pretrained_weights(model: nn.Module, model_url: str) -> None:
+    """Load the weights at `model_url` into `model`, keeping only the tensors whose name and shape match."""
+    from torch.utils import model_zoo
+
+    own = model.state_dict()
+    pretrained = {k: v for k, v in model_zoo.load_url(model_url).items() if k in own and own[k].size() == v.size()}
+    own.update(pretrained)
+    model.load_state_dict(own)

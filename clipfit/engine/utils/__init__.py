@@ -5,6 +5,7 @@ from .checkpoint import load_checkpoint, load_pretrained_weights, resume_from_ch
 from .env import collect_env_info, count_num_param, set_random_seed
 from .files import (
     check_isfile,
+    download_url,
     listdir_nohidden,
     mkdir_if_missing,
     read_image,
@@ -12,5 +13,11 @@ from .files import (
     tolist_if_not,
     write_json,
 )
-from .layers import init_network_weights, open_all_layers, open_specified_layers, set_bn_to_eval
+from .layers import (
+    adjust_learning_rate,
+    init_network_weights,
+    open_all_layers,
+    open_specified_layers,
+    set_bn_to_eval,
+)
 from .logger import Logger, setup_logger

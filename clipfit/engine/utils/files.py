@@ -1,19 +1,23 @@
-"""File-system, JSON and image helpers with Dassl's names (`write_json` comes from `clipfit.files`)."""
+"""File-system, JSON and image helpers with Dassl's names (`check_isfile`, `write_json`: from `clipfit.files`)."""
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
-import warnings
+import sys
+import time
+from collections.abc import Iterator
 from typing import Any
 
 from PIL import Image
 
 from ...errors import UserInputError
-from ...files import write_json
+from ...files import check_isfile, write_json
 
 __all__ = [
     "mkdir_if_missing", "check_isfile", "listdir_nohidden", "read_image", "tolist_if_not", "read_json", "write_json",
+    "download_url",
 ]
 
 
@@ -26,13 +30,6 @@ def mkdir_if_missing(dirname: str) -> None:
                 raise
 
 
-def check_isfile(fpath: str) -> bool:
-    isfile = os.path.isfile(fpath)
-    if not isfile:
-        warnings.warn(f'No file found at "{fpath}"')
-    return isfile
-
-
 def listdir_nohidden(path: str, sort: bool = False) -> list[str]:
     items = [f for f in os.listdir(path) if not f.startswith(".")]
     if sort:
@@ -41,22 +38,65 @@ def listdir_nohidden(path: str, sort: bool = False) -> list[str]:
 
 
 class ImageUnreadable(UserInputError, OSError):
-    """An image file that is missing, truncated or not an image; the message names the file and the dataset."""
+    """An image file that is missing, unreadable, truncated, not an image or of a kind that cannot be converted
+    to RGB faithfully; the message names the file and the dataset."""
+
+
+# Modes whose conversion to RGB clips every value above 255 (PIL's, hence Dassl's): a 16-bit image comes out
+# nearly white. They are refused rather than read wrong; every 8-bit mode (L, P, LA, RGBA, CMYK, 1, ...)
+# is converted as Dassl converts it.
+_CLIPPED_MODES = {"I": "32-bit integer", "F": "32-bit float"}
+
+
+def _clipped_kind(mode: str) -> str | None:
+    return "16-bit" if mode.startswith("I;16") else _CLIPPED_MODES.get(mode)
+
+
+def _unreadable(path: str, dataset: str, reason: str, todo: str = "") -> ImageUnreadable:
+    of = f" of dataset {dataset}" if dataset else ""
+    todo = todo or ("Replace or remove the file (and the split or few-shot cache that lists it); `clipfit data "
+                    "check --root <DATA> --images` lists every image that cannot be decoded")
+    return ImageUnreadable(f"cannot read the image {path}{of} ({reason}). {todo}")
+
+
+@contextlib.contextmanager
+def open_image(path: str, dataset: str = "") -> Iterator[Image.Image]:
+    """`Image.open(path)` for the block; any failure to open or decode it inside the block becomes one
+    `ImageUnreadable` that names the file, the dataset (`dataset`, its name) and why."""
+    try:
+        with Image.open(path) as image:
+            yield image
+    except ImageUnreadable:
+        raise
+    except PermissionError as e:
+        raise _unreadable(path, dataset, "permission denied", f"Make it readable for this user (e.g. chmod a+r "
+                          f"{path}, and a+rx on its folders)") from e
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+        if isinstance(e, FileNotFoundError):
+            reason = "no such file"
+        elif os.path.isfile(path) and os.path.getsize(path) == 0:
+            reason = "the file is empty"
+        else:
+            reason = f"{type(e).__name__}: {e}"
+        raise _unreadable(path, dataset, reason) from e
+
+
+def image_size(path: str, dataset: str = "") -> tuple[int, int]:
+    """(width, height) from the image's header (nothing is decoded)."""
+    with open_image(path, dataset) as image:
+        return image.size
 
 
 def read_image(path: str, dataset: str = "") -> Image.Image:
     """The RGB image at `path`; `dataset` (its name) only makes the error say where the file belongs."""
-    try:
-        with Image.open(path) as image:
-            return image.convert("RGB")
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-        of = f" of dataset {dataset}" if dataset else ""
-        reason = "no such file" if isinstance(e, FileNotFoundError) else f"{type(e).__name__}: {e}"
-        raise ImageUnreadable(
-            f"cannot read the image {path}{of} ({reason}). Replace or remove the file (and the split or few-shot "
-            "cache that lists it); `clipfit data check --root <DATA> --images` lists every image that cannot be "
-            "decoded"
-        ) from e
+    with open_image(path, dataset) as image:
+        kind = _clipped_kind(image.mode)
+        if kind is not None:
+            raise _unreadable(
+                path, dataset, f"a {kind} grayscale image (mode {image.mode}): converting it to RGB, as Dassl does, "
+                "would clip every value above 255", "Convert it to 8 bits per channel (e.g. ImageMagick's `mogrify "
+                "-depth 8 FILE`), or replace it")
+        return image.convert("RGB")
 
 
 def tolist_if_not(x: Any) -> list:
@@ -66,3 +106,23 @@ def tolist_if_not(x: Any) -> list:
 def read_json(fpath: str) -> Any:
     with open(fpath, encoding="utf-8") as f:
         return json.load(f)
+
+
+def download_url(url: str, dst: str) -> None:
+    """Dassl's download helper: fetch `url` into `dst`, printing the progress on one line."""
+    import urllib.request
+
+    print(f'* url="{url}"')
+    print(f'* destination="{dst}"')
+    start = time.time()
+
+    def progress(count: int, block_size: int, total_size: int) -> None:
+        done = count * block_size
+        seconds = max(time.time() - start, 1e-6)
+        percent = int(done * 100 / total_size) if total_size > 0 else 0
+        sys.stdout.write(f"\r...{percent}%, {done // 2**20} MB, {int(done / 1024 / seconds)} KB/s, "
+                         f"{int(seconds)} seconds passed")
+        sys.stdout.flush()
+
+    urllib.request.urlretrieve(url, dst, progress)
+    sys.stdout.write("\n")

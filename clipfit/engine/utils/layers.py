@@ -1,4 +1,5 @@
-"""Freezing, unfreezing and initialising layers by Dassl's rules (`dassl.utils` names)."""
+"""Freezing, unfreezing and initialising layers by Dassl's rules, and its old step-decay helper (`dassl.utils`
+names)."""
 from __future__ import annotations
 
 import torch.nn as nn
@@ -53,3 +54,16 @@ def init_network_weights(model: nn.Module, init_type: str = "normal", gain: floa
             nn.init.constant_(m.bias.data, 0.0)
 
     model.apply(init)
+
+
+def adjust_learning_rate(optimizer, base_lr: float, epoch: int, stepsize: int = 20, gamma: float = 0.1,
+                         linear_decay: bool = False, final_lr: float = 0, max_epoch: int = 100) -> None:
+    """Dassl's deprecated manual schedule: set every group's lr to `base_lr` decayed by `gamma` each
+    `stepsize` epochs, or (`linear_decay`) moved linearly from `base_lr` towards `final_lr` over `max_epoch`."""
+    if linear_decay:
+        done = epoch / max_epoch
+        lr = done * final_lr + (1.0 - done) * base_lr
+    else:
+        lr = base_lr * (gamma ** (epoch // stepsize))
+    for group in optimizer.param_groups:
+        group["lr"] = lr
