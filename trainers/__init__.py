@@ -3,5 +3,8 @@ from . import (  # noqa: F401
     clipfit,  # noqa: F401
     cocoop,
     coop,
+    ivlp,
+    maple,
+    promptsrc,
     zsclip,
 )

@@ -1,8 +1,9 @@
 """What every CLIP trainer shares: precision, trained-only checkpoints, cached evaluation.
 
 A method is an `nn.Module` (`ClipMethod`) around an open_clip CLIP; the trainer registers the module
-that holds its trained parameters under CoOp's name `prompt_learner`, builds Dassl's optimizer and
-scheduler over it, and runs one training step / one cached evaluation the same way for every method.
+that holds its trained parameters under CoOp's name `prompt_learner` (or its authors' name, MODEL_NAME),
+builds Dassl's optimizer and scheduler over it, and runs one training step / one cached evaluation the
+same way for every method.
 """
 from __future__ import annotations
 
@@ -115,6 +116,7 @@ class ClipTrainer(TrainerX):
     `build_method`; a benchmark method also carries RECIPE, SCRIPT_FOLDER and ZERO_SHOT (`clipfit.core.recipes`)."""
 
     CONFIG_NODE = ""
+    MODEL_NAME = REGISTERED_NAME  # the registered (and checkpoint folder) name of the trained module
 
     @classmethod
     def extend_cfg(cls, cfg: CN) -> None:
@@ -137,8 +139,12 @@ class ClipTrainer(TrainerX):
     def build_method(self, clip: nn.Module, classnames: list[str]) -> ClipMethod:
         raise NotImplementedError
 
+    def build_teachers(self, clip: nn.Module, classnames: list[str]) -> None:
+        """Hook: runs on the loaded CLIP while its weights are still fp32, before the precision conversion,
+        for frozen teachers that are encoded once in fp32 (as the authors' separate fp32 CLIP copies)."""
+
     def trained_module(self) -> nn.Module | None:
-        """The module registered (and checkpointed) as `prompt_learner`; None for zero-shot methods."""
+        """The module registered (and checkpointed) as MODEL_NAME; None for zero-shot methods."""
         return self.model
 
     def build_model(self) -> None:
@@ -147,6 +153,7 @@ class ClipTrainer(TrainerX):
         self.precision = resolve_precision(self.method_cfg().PREC, self.device)
         print(f"Loading CLIP (backbone: {cfg.MODEL.BACKBONE.NAME})")
         clip = load_backbone(cfg, self.device)
+        self.build_teachers(clip, classnames)
         convert_model(clip, self.precision)
         self.model = self.build_method(clip, classnames).to(self.device)
         self.scaler = make_grad_scaler(self.precision, self.device)
@@ -162,7 +169,7 @@ class ClipTrainer(TrainerX):
                 load_pretrained_weights(trained, cfg.MODEL.INIT_WEIGHTS)
             self.optim = build_optimizer(trained, cfg.OPTIM)
             self.sched = build_lr_scheduler(self.optim, cfg.OPTIM)
-            self.register_model(REGISTERED_NAME, trained, self.optim, self.sched)
+            self.register_model(self.MODEL_NAME, trained, self.optim, self.sched)
         self.print_run_summary(classnames)
 
     def num_trainable(self) -> int:

@@ -109,7 +109,8 @@ class Job:
     @property
     def run_spec(self) -> RunSpec:
         """What the recipe is asked about: the training run's setting, dataset and shots, and the knobs."""
-        return RunSpec(self.recipe_protocol, self.train_dataset, self.train_shots, self.knobs)
+        return RunSpec(self.recipe_protocol, self.train_dataset, self.train_shots, self.knobs,
+                       transfer=self.protocol in ("xd_train", "xd_test"))
 
     @property
     def cfg(self) -> str:

@@ -79,7 +79,7 @@ def test_config_nodes_come_from_the_registered_classes():
     import_plugins()
     names = [cls.__name__ for cls in config_extenders()]
     # bases first; CoOp's node once although ZeroshotCLIP shares it and ClipFit/ZeroshotCLIP2 inherit theirs
-    assert names == ["ClipTrainer", "CLIPFit", "CoOp", "CoCoOp", "CoOpDataset"]
+    assert names == ["ClipTrainer", "CLIPFit", "CoOp", "CoCoOp", "IVLP", "MaPLe", "PromptSRC", "CoOpDataset"]
     cfg = setup_cfg(_args())
     assert (cfg.MODEL.BACKBONE.WEIGHTS, cfg.MODEL.BACKBONE.TAG) == ("", "")
     assert (cfg.TRAINER.CLIPFIT.LAMBDA, cfg.TRAINER.CLIPFIT.REG, cfg.TRAINER.CLIPFIT.PRESET) == (8.0, "kd", "clipfit")
