@@ -24,7 +24,7 @@ import torch.nn as nn
 
 from clipfit.clip import TextEncoder
 from clipfit.compat import TRAINER_REGISTRY
-from clipfit.recipes import Recipe, RunSpec
+from clipfit.core.recipes import Recipe, RunSpec
 
 from .base import method_node
 from .vl_prompts import ClassPrompts, PromptedClip, VLPromptTrainer, check_depth, initial_text_context, normal_prompts

@@ -22,8 +22,8 @@ import torch.nn.functional as F
 
 from clipfit.clip import IMAGENET_TEMPLATES, TextEncoder, at_least_fp32, cosine_logits, prompt_for, tokenize_prompts
 from clipfit.compat import TRAINER_REGISTRY
+from clipfit.core.recipes import Recipe, RunSpec
 from clipfit.errors import UserInputError
-from clipfit.recipes import Recipe, RunSpec
 
 from .base import method_node
 from .gpa import GaussianPromptAggregation, gaussian_weights
