@@ -221,6 +221,9 @@ class CoOpRecipe(Recipe):
     The context (NCTX, CSC, CTP) names a folder level of few-shot runs, as in CoOp's scripts."""
 
     knobs = ("NCTX", "CSC", "CTP")
+    KEYS = {"NCTX": "TRAINER.COOP.N_CTX", "CSC": "TRAINER.COOP.CSC", "CTP": "TRAINER.COOP.CLASS_TOKEN_POSITION"}
+    # What the few-shot folder names when a knob is unset: CoOp's scripts' values, which are the config's
+    # defaults (CoOp.extend_cfg) and which no config file of configs/trainers/CoOp/ changes.
     DEFAULTS = {"NCTX": "16", "CSC": "False", "CTP": "end"}
 
     def cfg(self, run: RunSpec) -> str:
@@ -234,8 +237,8 @@ class CoOpRecipe(Recipe):
         return tuple(run.knob(name, self.DEFAULTS[name]) for name in self.knobs)
 
     def opts(self, run: RunSpec) -> list[str]:
-        n_ctx, csc, ctp = self.context(run)
-        return ["TRAINER.COOP.N_CTX", n_ctx, "TRAINER.COOP.CSC", csc, "TRAINER.COOP.CLASS_TOKEN_POSITION", ctp]
+        """Only the knobs the user set: the config file's values (or the config's defaults) hold otherwise."""
+        return [item for name in self.knobs if run.knob(name) for item in (self.KEYS[name], run.knob(name))]
 
     def variant(self, run: RunSpec) -> str:
         return "nctx{}_csc{}_ctp{}".format(*self.context(run))
