@@ -45,7 +45,7 @@ sys.path.insert(0, str(REPO))
 
 from clipfit.engine.config_defaults import get_cfg_default  # noqa: E402
 from clipfit.engine.data.base_dataset import Datum  # noqa: E402
-from clipfit.engine.data.eval_cache import EvalCache, _ForeignCacheFiles, split_test_transform  # noqa: E402
+from clipfit.engine.data.eval_cache import EvalCache, ForeignCacheFiles, split_test_transform  # noqa: E402
 from clipfit.engine.data.loaders import build_data_loader, build_train_loader, cached_eval_loader  # noqa: E402
 from clipfit.engine.data.transforms import build_transform  # noqa: E402
 from clipfit.testing.fixtures import DATASET_DIRS, make_dataset_fixture, photo_jpeg_bytes  # noqa: E402
@@ -143,7 +143,7 @@ def eval_cases(items, workers: int, batch: int, device, warmup: int, repeats: in
     tfm = build_transform(cfg, is_train=False)
     pil_part = split_test_transform(tfm)[0]
     os.makedirs(cache_dir, exist_ok=True)
-    files = _ForeignCacheFiles(SimpleNamespace(dataset_dir=cache_dir), [d.impath for d in items])
+    files = ForeignCacheFiles(SimpleNamespace(dataset_dir=cache_dir), [d.impath for d in items])
     start = time.perf_counter()
     cache = EvalCache.open(files, "test", items, pil_part, workers)
     build_s = time.perf_counter() - start

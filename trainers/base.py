@@ -188,6 +188,9 @@ class ClipTrainer(TrainerX):
             f"{cfg.DATALOADER.TRAIN_X.BATCH_SIZE}, {cfg.OPTIM.NAME} lr {cfg.OPTIM.LR} ({cfg.OPTIM.LR_SCHEDULER})",
             f"  output: {cfg.OUTPUT_DIR}",
         ]
+        plan = getattr(self.dm, "loader_plan", None)  # the built-in engine's (a real Dassl decides no plan)
+        if plan is not None:
+            lines.insert(-1, f"  loaders: {plan.summary(self.device.type)}")
         if self.trained_module() is not None:  # what the scheduler will set, stepped on a copy of it
             lrs = describe_lr_schedule(epoch_lrs(self.sched, cfg.OPTIM.MAX_EPOCH), cfg.OPTIM.WARMUP_EPOCH)
             lines.insert(-1, f"  lr per epoch: {lrs}")

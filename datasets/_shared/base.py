@@ -131,6 +131,9 @@ class CoOpDataset(DatasetBase):
             ) from e
         super().__init__(train_x=train_x, val=val, test=test)
 
+    def side_files(self) -> DatasetFiles:
+        return self.files  # the engine's evaluation cache lies beside the split and few-shot files
+
     def build(self, cfg) -> tuple[list, list | None, list]:
         raise NotImplementedError
 
@@ -181,9 +184,7 @@ class FewShotDataset(CoOpDataset):
         self.split_fewshot_dir = os.path.join(self.dataset_dir, "split_fewshot")
         train, val, test = self.read_splits()
         check_lists(self, f"the lists read from {self.dataset_dir}", train, val, test)
-        # The whole test split, before base/new subsampling: the engine's evaluation cache holds all of
-        # it, so the base and the new runs (and every method and seed) read one file.
-        self.full_test = test
+        self.full_test = test  # before base/new subsampling (DatasetBase.full_test)
         num_shots = cfg.DATASET.NUM_SHOTS
         if num_shots >= 1:
             train, val = self.fewshot(train, val, num_shots, cfg.SEED, test)

@@ -287,6 +287,21 @@ def test_a_trainers_own_dataset_wrapper_gets_the_plain_loaders(root, capsys):
     assert "train cache: off: the trainer has its own dataset wrapper" in out
     assert "eval cache: off: a custom test transform or dataset wrapper" in out
     assert isinstance(dm.train_loader_x.dataset, OwnWrapper) and isinstance(dm.test_loader.dataset, OwnWrapper)
+    assert "Loaders: train: files; eval: files\n" in out
+    assert "decoded" not in vars(dm.train_loader_x.dataset)  # nothing is set on the trainer's own wrapper
+
+
+def test_the_run_prints_the_loader_plan_with_what_was_cached(root, capsys):
+    """One line per run names how the images are read, from the plan and the built caches."""
+    dm = manager(root)
+    images = dm.train_loader_x.dataset.decoded
+    out = capsys.readouterr().out
+    # 12 few-shot training images (4 shots x 3 classes) decoded, 6 test images cached at 224 x 224 x 3 bytes each
+    assert len(images.impaths) == 12 and dm.loader_plan.eval_images == 6
+    assert (f"Loaders: train: decoded (12 images, {images.nbytes / 2**20:,.1f} MiB), normalised on cpu; "
+            f"eval: cache (6 images, {6 * 224 * 224 * 3 / 2**20:,.1f} MiB)\n") in out
+    manager(root, DATALOADER__CACHE_EVAL=False, DATALOADER__CACHE_TRAIN=False)
+    assert "Loaders: train: files; eval: files\n" in capsys.readouterr().out
 
 
 def _dassl_loader(loader, dataset=None):

@@ -124,6 +124,10 @@ def test_the_run_summary_prints_the_lr_of_every_epoch(data_root, tmp_path, capsy
     assert code == 0, err
     # tiny_demo: sgd lr 0.1, cosine over 3 epochs after 1 constant warm-up epoch at 1e-5
     assert "  lr per epoch: epoch 1 (warm-up): 1e-05; epochs 2-3: 0.1, 0.075\n" in out
+    # the loader plan, as DataManager printed it: the decoded training set, the test images from the cache
+    plan = next(line for line in out.splitlines() if line.startswith("Loaders: "))
+    assert plan.startswith("Loaders: train: decoded (") and "; eval: cache (" in plan
+    assert f"  loaders: {plan[len('Loaders: '):]}\n" in out
 
 
 def test_warm_up_through_every_epoch_is_refused(data_root, tmp_path, capsys):
