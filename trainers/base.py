@@ -40,6 +40,7 @@ from clipfit.compat import (
 )
 from clipfit.core.checkpoints import check_trained_checkpoint, checkpoint_writer, model_file
 from clipfit.core.lr_schedule import describe_lr_schedule, epoch_lrs
+from clipfit.core.recipes import Recipe
 from clipfit.errors import UserInputError
 
 from .clip_loader import check_backbone_weights, load_backbone
@@ -112,15 +113,22 @@ class ClipMethod(nn.Module):
 
 
 class ClipTrainer(TrainerX):
-    """Base of the CLIP trainers. Subclasses set CONFIG_NODE, add that node in `extend_cfg` and implement
-    `build_method`; a benchmark method also carries RECIPE, SCRIPT_FOLDER and ZERO_SHOT (`clipfit.core.recipes`)."""
+    """Base of the CLIP trainers. Subclasses set CONFIG_NODE, add that node in `extend_cfg` (calling
+    `super().extend_cfg(cfg)` first) and implement `build_method`; a benchmark method also carries RECIPE,
+    SCRIPT_FOLDER and ZERO_SHOT (`clipfit.core.recipes`)."""
 
     CONFIG_NODE = ""
     MODEL_NAME = REGISTERED_NAME  # the registered (and checkpoint folder) name of the trained module
+    # Read from the class itself, never inherited (`clipfit.app.trainers_catalog`): a subclass is another method
+    # (or an alias) and gets the scripts and recipe of its own only by setting them. ZERO_SHOT is inherited.
+    RECIPE: Recipe | None = None  # the published recipe behind the scripts
+    SCRIPT_FOLDER: str | None = None  # its scripts/<folder>/
+    ZERO_SHOT = False  # it only evaluates
 
     @classmethod
     def extend_cfg(cls, cfg: CN) -> None:
-        """The CLIP backbone weights, read by every CLIP trainer. MODEL.BACKBONE.PRETRAINED False = random init."""
+        """The CLIP backbone weights, read by every CLIP trainer. MODEL.BACKBONE.PRETRAINED False = random init.
+        The root of the trainers' chain: Dassl's TrainerX has no extend_cfg (`clipfit.config.get_cfg`)."""
         cfg.MODEL.BACKBONE.WEIGHTS = ""  # explicit file: an OpenAI TorchScript .pt or a state dict
         cfg.MODEL.BACKBONE.TAG = ""  # open_clip pretrained tag, e.g. laion2b_s34b_b88k (default: openai)
 

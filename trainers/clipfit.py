@@ -91,6 +91,7 @@ class CLIPFit(ClipTrainer):
 
     @classmethod
     def extend_cfg(cls, cfg) -> None:
+        super().extend_cfg(cfg)
         node = method_node()  # PREC: fp16 (authors' runs), amp, bf16 or fp32
         node.PRESET = "clipfit"  # clipfit, bitfit, layernorm, text_bias, full or none
         node.TEXT_PATTERNS = ()  # globs replacing the preset's text-tower selection

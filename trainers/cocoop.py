@@ -152,6 +152,7 @@ class CoCoOp(ClipTrainer):
 
     @classmethod
     def extend_cfg(cls, cfg) -> None:
+        super().extend_cfg(cfg)
         node = method_node()
         node.N_CTX = 16
         node.CTX_INIT = ""

@@ -216,6 +216,19 @@ class CoOpModel(FrozenClipMethod):
         return F.normalize(features, dim=-1)
 
 
+def add_coop_keys(cfg) -> None:
+    """TRAINER.COOP, CoOp's keys; zero-shot CLIP reads its PREC too (CoOp's scripts pass it CoOp's configs)."""
+    node = method_node()
+    node.N_CTX = 16
+    node.CSC = False
+    node.CTX_INIT = ""
+    node.CLASS_TOKEN_POSITION = "end"
+    # The authors' CLIPFit scripts pass these; nothing reads them.
+    node.W1 = 1.0
+    node.W2 = 1.0
+    cfg.TRAINER.COOP = node
+
+
 class CoOpRecipe(Recipe):
     """CoCoOp paper's CoOp for base-to-new (ctxv1, 200 epochs, 50 on ImageNet); CoOp paper's few-shot epochs.
     The context (NCTX, CSC, CTP) names a folder level of few-shot runs, as in CoOp's scripts."""
@@ -254,16 +267,8 @@ class CoOp(ClipTrainer):
 
     @classmethod
     def extend_cfg(cls, cfg) -> None:
-        """TRAINER.COOP, CoOp's keys; zero-shot CLIP reads its PREC too (CoOp's scripts pass it CoOp's configs)."""
-        node = method_node()
-        node.N_CTX = 16
-        node.CSC = False
-        node.CTX_INIT = ""
-        node.CLASS_TOKEN_POSITION = "end"
-        # The authors' CLIPFit scripts pass these; nothing reads them.
-        node.W1 = 1.0
-        node.W2 = 1.0
-        cfg.TRAINER.COOP = node
+        super().extend_cfg(cfg)
+        add_coop_keys(cfg)
 
     def check_cfg(self, cfg) -> None:
         super().check_cfg(cfg)

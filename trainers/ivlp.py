@@ -101,6 +101,7 @@ class IVLP(VLPromptTrainer):
 
     @classmethod
     def extend_cfg(cls, cfg) -> None:
+        super().extend_cfg(cfg)
         node = method_node()
         add_vl_prompt_keys(node, n_ctx=2, depth=9)
         cfg.TRAINER.IVLP = node

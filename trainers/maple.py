@@ -92,6 +92,7 @@ class MaPLe(VLPromptTrainer):
 
     @classmethod
     def extend_cfg(cls, cfg) -> None:
+        super().extend_cfg(cfg)
         node = method_node()
         node.N_CTX = 2  # prompt tokens per tower
         node.CTX_INIT = "a photo of a"  # initial words of the text context (used with N_CTX <= 4)

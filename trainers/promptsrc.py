@@ -107,6 +107,7 @@ class PromptSRC(VLPromptTrainer):
 
     @classmethod
     def extend_cfg(cls, cfg) -> None:
+        super().extend_cfg(cfg)
         node = method_node()
         add_vl_prompt_keys(node, n_ctx=4, depth=9)
         node.TEXT_LOSS_WEIGHT = 25.0  # weight of L1(text features, frozen text teacher)

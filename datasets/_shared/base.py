@@ -92,7 +92,8 @@ class CoOpDataset(DatasetBase):
 
     @classmethod
     def extend_cfg(cls, cfg) -> None:
-        """The key every CoOp dataset reads (clipfit.config.get_cfg applies it)."""
+        """The key every CoOp dataset reads (clipfit.config.get_cfg applies it); the root of the datasets'
+        chain (Dassl's DatasetBase has no extend_cfg): a subclass calls super().extend_cfg(cfg) first."""
         cfg.DATASET.SUBSAMPLE_CLASSES = "all"  # all, base or new
 
     # CoOp's helpers, reachable as e.g. `OxfordPets.read_split(...)`

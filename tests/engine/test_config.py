@@ -75,11 +75,13 @@ def test_missing_config_file():
 def test_config_nodes_come_from_the_registered_classes():
     from clipfit.app.plugins import import_plugins
     from clipfit.config import config_extenders
+    from datasets import CoOpDataset
 
     import_plugins()
     names = [cls.__name__ for cls in config_extenders()]
-    # bases first; CoOp's node once although ZeroshotCLIP shares it and ClipFit/ZeroshotCLIP2 inherit theirs
-    assert names == ["ClipTrainer", "CLIPFit", "CoOp", "CoCoOp", "IVLP", "MaPLe", "PromptSRC", "CoOpDataset"]
+    # one per function: ClipFit and ZeroshotCLIP2 inherit theirs; every dataset inherits CoOpDataset's
+    assert sorted(names[:7]) == ["CLIPFit", "CoCoOp", "CoOp", "IVLP", "MaPLe", "PromptSRC", "ZeroshotCLIP"]
+    assert len(names) == 8 and config_extenders()[7].extend_cfg.__func__ is CoOpDataset.extend_cfg.__func__
     cfg = setup_cfg(_args())
     assert (cfg.MODEL.BACKBONE.WEIGHTS, cfg.MODEL.BACKBONE.TAG) == ("", "")
     assert (cfg.TRAINER.CLIPFIT.LAMBDA, cfg.TRAINER.CLIPFIT.REG, cfg.TRAINER.CLIPFIT.PRESET) == (8.0, "kd", "clipfit")

@@ -52,6 +52,7 @@ class ShapesFit(CLIPFit):
 
     @classmethod
     def extend_cfg(cls, cfg) -> None:
+        super().extend_cfg(cfg)
         cfg.TRAINER.SHAPESFIT = CN()
         cfg.TRAINER.SHAPESFIT.BANNER = ""
 
