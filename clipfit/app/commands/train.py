@@ -198,7 +198,7 @@ def _remove_stale_temp_files(output_dir: str) -> None:
             remove_stale_temp_files(entry.path)
 
 
-def _env_report_in_background():
+def env_report_in_background():
     """The environment report (Dassl's "System info", which starts pip, nvidia-smi, ...) gathered while
     the config, plugins and data are prepared; `.result()` waits for it."""
     from concurrent.futures import ThreadPoolExecutor
@@ -227,7 +227,7 @@ def main(args) -> None:
 
     _check_model_dir(args)
     cfg = setup_cfg(args, require_trainer=True)
-    env_report = _env_report_in_background()
+    env_report = env_report_in_background()
     with locked(cfg.OUTPUT_DIR):
         _remove_stale_temp_files(cfg.OUTPUT_DIR)
         _run(args, cfg, env_report)
