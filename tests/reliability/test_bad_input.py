@@ -90,7 +90,9 @@ def test_demo_force_leaves_moved_aside_runs_out_of_its_leaderboard(tmp_path, cap
         fake_logs.write(folder, fake_logs.training_log(folder, accuracy, dataset="demo_shapes", cfg=demo.DEMO_CFG,
                                                        subsample="base"))
     monkeypatch.setattr(demo, "_run_step", lambda *args: (0, 0.0))  # the scripts ran (FORCE=1 moved the old run)
-    assert demo.run(argparse.Namespace(output=str(output), seed=1, force=True)) == 0
+    parser = argparse.ArgumentParser()
+    demo.add_arguments(parser)  # the command's own defaults (seed, trainers)
+    assert demo.run(parser.parse_args(["--output", str(output), "--force"])) == 0
     out = capsys.readouterr().out
     assert "25.0" in out and "99.0" not in out
 
