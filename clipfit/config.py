@@ -25,16 +25,19 @@ def config_extenders() -> list[type]:
     As Dassl's users expect, each `extend_cfg` adds its own node after `super().extend_cfg(cfg)` (the base
     classes' keys: ClipTrainer's MODEL.BACKBONE.WEIGHTS, CoOpDataset's DATASET.SUBSAMPLE_CLASSES), so one call
     per registered class builds its whole tree; classes sharing the function (an alias that inherits it)
-    are called once. A base class runs once per registered subclass: an extend_cfg only sets defaults.
+    are called once. A base class runs once per registered subclass (an extend_cfg only sets defaults), and
+    bases run before their subclasses: a subclass that adds keys to its base's node keeps them.
     Classes without one (Dassl's own trainers, the engine's toy ones) are skipped."""
-    found: dict[Callable, type] = {}
+    chosen = []
     for registry in (TRAINER_REGISTRY, DATASET_REGISTRY):
+        found: dict[Callable, type] = {}
         for name in registry.registered_names():
             obj = registry.get(name)
             attr = getattr(obj, "extend_cfg", None)
             if attr is not None:
                 found.setdefault(getattr(attr, "__func__", attr), obj)
-    return list(found.values())
+        chosen += sorted(found.values(), key=lambda klass: len(getattr(klass, "__mro__", ())))  # stable: bases first
+    return chosen
 
 
 def get_cfg() -> CN:

@@ -209,3 +209,35 @@ def test_train_u_is_read_only_with_a_train_u_set(tmp_path):
     with pytest.raises(UserInputError, match=r"^the config has no DATALOADER.TRAIN_U.SAME_AS_X, which the engine "
                        r"needs \(as Dassl does\); .* DATALOADER.TRAIN_U.SAME_AS_X = True\)$"):
         DataManager(cfg)  # unlabeled data needs the node, in Dassl too
+
+
+def test_extend_cfg_chains_with_super_and_a_subclass_keeps_the_keys_it_adds_to_its_base_node(monkeypatch):
+    """A subclass registered before its base (a plugin may be) still keeps the key it adds to the base's node."""
+    from yacs.config import CfgNode as CN
+
+    import clipfit.config as config
+    from clipfit.engine.registry import Registry
+
+    class Base:
+        @classmethod
+        def extend_cfg(cls, cfg) -> None:
+            cfg.TRAINER.BASE = CN()
+            cfg.TRAINER.BASE.N = 1
+
+    class Child(Base):
+        @classmethod
+        def extend_cfg(cls, cfg) -> None:
+            super().extend_cfg(cfg)
+            cfg.TRAINER.BASE.W = 8.0
+
+    class Alias(Child):
+        pass
+
+    trainers = Registry("TRAINER")
+    for klass in (Child, Alias, Base):  # the subclass first
+        trainers.register(klass)
+    monkeypatch.setattr(config, "TRAINER_REGISTRY", trainers)
+    monkeypatch.setattr(config, "DATASET_REGISTRY", Registry("DATASET"))
+    assert config.config_extenders() == [Base, Child]  # the alias shares Child's function
+    node = config.get_cfg().TRAINER.BASE
+    assert (node.N, node.W) == (1, 8.0)
