@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import os.path as osp
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 
 import torch
 import torch.nn as nn
@@ -23,7 +23,6 @@ from clipfit.clip import (
     autocast,
     convert_model,
     cosine_logits,
-    get_clip_info,
     input_dtype,
     load_trained_state_dict,
     make_grad_scaler,
@@ -39,11 +38,11 @@ from clipfit.compat import (
     load_pretrained_weights,
 )
 from clipfit.core.checkpoints import check_trained_checkpoint, checkpoint_writer, model_file
-from clipfit.core.lr_schedule import describe_lr_schedule, epoch_lrs
 from clipfit.core.recipes import Recipe
 from clipfit.errors import UserInputError
 
 from .clip_loader import check_backbone_weights, load_backbone
+from .run_summary import run_summary_lines
 
 REGISTERED_NAME = "prompt_learner"
 
@@ -184,37 +183,7 @@ class ClipTrainer(TrainerX):
         return sum(p.numel() for p in self.model.parameters() if p.requires_grad)
 
     def print_run_summary(self, classnames: list[str]) -> None:
-        cfg, info = self.cfg, get_clip_info(self.model.clip)
-        weights = info.weights_path or info.pretrained or info.weights
-        lines = [
-            "** Run summary **",
-            f"  method: {cfg.TRAINER.NAME} on {cfg.DATASET.NAME} ({len(classnames)} classes, "
-            f"subsample {cfg.DATASET.SUBSAMPLE_CLASSES}, {self.shots_description()})",
-            f"  backbone: {info.name} ({info.arch}, weights: {weights}), precision {self.precision} on {self.device}",
-            f"  trainable parameters: {self.num_trainable():,}",
-            f"  schedule: {cfg.OPTIM.MAX_EPOCH} epochs x {len(self.train_loader_x)} batches of "
-            f"{cfg.DATALOADER.TRAIN_X.BATCH_SIZE}, {cfg.OPTIM.NAME} lr {cfg.OPTIM.LR} ({cfg.OPTIM.LR_SCHEDULER})",
-            f"  output: {cfg.OUTPUT_DIR}",
-        ]
-        plan = getattr(self.dm, "loader_plan", None)  # the built-in engine's (a real Dassl decides no plan)
-        if plan is not None:
-            lines.insert(-1, f"  loaders: {plan.summary(self.device.type)}")
-        if self.trained_module() is not None:  # what the scheduler will set, stepped on a copy of it
-            lrs = describe_lr_schedule(epoch_lrs(self.sched, cfg.OPTIM.MAX_EPOCH), cfg.OPTIM.WARMUP_EPOCH)
-            lines.insert(-1, f"  lr per epoch: {lrs}")
-        print("\n".join(lines))
-
-    def shots_description(self) -> str:
-        """What NUM_SHOTS means for this run: Dassl's "all images" below 1, and the classes that have fewer."""
-        shots = self.cfg.DATASET.NUM_SHOTS
-        if shots < 1:
-            return f"all training images (DATASET.NUM_SHOTS {shots}: no few-shot sampling)"
-        counts = Counter(item.label for item in self.dm.dataset.train_x)
-        short = sorted(n for n in counts.values() if n < shots)
-        if not short:
-            return f"{shots} shots"
-        return (f"{shots} shots; NOTE: {len(short)} of {len(counts)} classes have fewer training images "
-                f"({short[0]} to {short[-1]}), and all of theirs are used")
+        print("\n".join(run_summary_lines(self, classnames)))
 
     def before_train(self) -> None:
         if self.num_trainable() == 0:

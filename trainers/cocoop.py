@@ -28,7 +28,8 @@ from clipfit.compat import TRAINER_REGISTRY
 from clipfit.core.recipes import FixedRecipe
 
 from .base import ClipTrainer, method_node
-from .coop import ContextPrompts, FrozenClipMethod, context_vectors
+from .context_prompts import ContextPrompts, context_vectors
+from .coop import FrozenClipMethod
 
 GiB = 2**30
 
