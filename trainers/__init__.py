@@ -3,5 +3,7 @@ from . import (  # noqa: F401
     clipfit,  # noqa: F401
     cocoop,
     coop,
+    kgcoop,
+    prograd,
     zsclip,
 )
