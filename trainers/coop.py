@@ -240,7 +240,7 @@ class CoOpRecipe(Recipe):
         return {1: "vit_b16_ep50", 2: "vit_b16_ep100", 4: "vit_b16_ep100"}.get(run.shots, "vit_b16")
 
     def context(self, run: RunSpec) -> tuple[str, str, str]:
-        return tuple(run.knob(name, self.DEFAULTS[name]) for name in self.knobs)
+        return tuple(run.knob(name, default) for name, default in self.DEFAULTS.items())
 
     def opts(self, run: RunSpec) -> list[str]:
         n_ctx, csc, ctp = self.context(run)

@@ -27,15 +27,31 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from clipfit.clip import TextEncoder, at_least_fp32, cosine_logits, kd_loss
+from clipfit.clip import (
+    TextEncoder,
+    at_least_fp32,
+    compute_text_features,
+    cosine_logits,
+    kd_loss,
+    prompt_for,
+    tokenize_prompts,
+)
 from clipfit.compat import TRAINER_REGISTRY
 from clipfit.errors import UserInputError
 from clipfit.recipes import FixedRecipe, RunSpec
 
 from .coop import CoOp, CoOpModel
-from .zsclip import ensemble_text_features
 
 AUTHORS_CTX_INIT = "a photo of a"  # what their `CTX_INIT: True` starts from
+
+
+def hand_crafted_features(clip: nn.Module, classnames: Sequence[str], template: str) -> torch.Tensor:
+    """CLIP's normalised text features [n_cls, dim] of the template for every class name, without gradient."""
+    encoder = TextEncoder(clip)
+    prompts = tokenize_prompts([prompt_for(template, name) for name in classnames],
+                               device=encoder.token_embedding.weight.device, names=classnames)
+    with torch.no_grad():
+        return compute_text_features(encoder, prompts)
 
 
 class KgCoOpModel(CoOpModel):
@@ -44,13 +60,14 @@ class KgCoOpModel(CoOpModel):
     def __init__(self, clip: nn.Module, classnames: Sequence[str], hand_crafted: torch.Tensor, weight: float,
                  n_ctx: int = 16, ctx_init: str = "", csc: bool = False, class_token_position: str = "end"):
         super().__init__(clip, classnames, n_ctx, ctx_init, csc, class_token_position)
-        self.register_buffer("hand_crafted", hand_crafted.detach().float(), persistent=False)
+        self.register_buffer("hand_crafted", hand_crafted.detach(), persistent=False)
         self.weight = weight
 
     def loss(self, image: torch.Tensor, label: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict]:
         text = self.class_text_features()  # one text pass serves both terms
         logits = cosine_logits(self.encode_image(image), text, self.logit_scale)
         ce = F.cross_entropy(at_least_fp32(logits), label)
+        # Their nn.CosineSimilarity has eps 1e-7, kd_loss 1e-8: it only bounds norms, and these are 1.
         return ce + self.weight * kd_loss(text, self.hand_crafted), logits, {}
 
 
@@ -93,8 +110,7 @@ class KgCoOp(CoOp):
     def build_teachers(self, clip, classnames) -> None:
         template = self.dataset_template()
         print(f'Hand-crafted prompt: "{template}"')
-        with torch.no_grad():
-            self.hand_crafted = ensemble_text_features(TextEncoder(clip), classnames, [template])
+        self.hand_crafted = hand_crafted_features(clip, classnames, template)
 
     def build_method(self, clip, classnames):
         node = self.cfg.TRAINER.COOP

@@ -36,7 +36,7 @@ from clipfit.prograd import backward_projected
 from clipfit.recipes import RunSpec
 
 from .coop import CoOp, CoOpModel, CoOpRecipe
-from .zsclip import ensemble_text_features
+from .kgcoop import hand_crafted_features
 
 # The authors' few-shot runs with 8 and 16 shots on these datasets use LOSS.LAMBDA 0.8 (their README).
 SOFTER_PROJECTION = ("oxford_flowers", "dtd", "eurosat")
@@ -73,7 +73,7 @@ class ProGradModel(CoOpModel):
     def __init__(self, clip: nn.Module, classnames: Sequence[str], zero_shot_text: torch.Tensor, temperature: float,
                  n_ctx: int = 16, ctx_init: str = "", csc: bool = False, class_token_position: str = "end"):
         super().__init__(clip, classnames, n_ctx, ctx_init, csc, class_token_position)
-        self.register_buffer("zero_shot_text", zero_shot_text.detach().float(), persistent=False)
+        self.register_buffer("zero_shot_text", zero_shot_text.detach(), persistent=False)
         self.temperature = temperature
 
     def initial_context(self, classnames, n_ctx, ctx_init):
@@ -85,7 +85,7 @@ class ProGradModel(CoOpModel):
         image_features = F.normalize(self.encode_image(image), dim=-1)
         logits = cosine_logits(image_features, self.class_text_features(), self.logit_scale, normalized=True)
         with torch.no_grad():
-            zero_shot = self.logit_scale.exp().float() * at_least_fp32(image_features) @ self.zero_shot_text.t()
+            zero_shot = at_least_fp32(self.logit_scale.exp()) * at_least_fp32(image_features) @ self.zero_shot_text.t()
         xe, kl = prograd_losses(at_least_fp32(logits), zero_shot, label, self.temperature)
         return xe, logits, {"kl_loss": kl}
 
@@ -158,8 +158,7 @@ class ProGrad(CoOp):
     def build_teachers(self, clip, classnames) -> None:
         template = self.dataset_template()
         print(f'Zero-shot CLIP prompt: "{template}"')
-        with torch.no_grad():
-            self.zero_shot_text = ensemble_text_features(TextEncoder(clip), classnames, [template])
+        self.zero_shot_text = hand_crafted_features(clip, classnames, template)
 
     def build_method(self, clip, classnames):
         node, loss = self.cfg.TRAINER.COOP, self.cfg.LOSS
