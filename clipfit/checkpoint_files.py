@@ -4,12 +4,25 @@ Engine-neutral: the built-in engine resumes with these, and the CLIP trainers lo
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 
 from .errors import UserInputError
 
 _EPOCH_FILE = re.compile(r"^model\.pth\.tar-(\d+)$")
+# A log line naming a checkpoint file by its content: the report pairs an evaluation with the training run
+# only when the run saved the very file the evaluation loaded (a FORCE=1 retrain writes other files).
+DIGEST_LINE = re.compile(r"^Checkpoint sha256 ([0-9a-f]{64}): (saved|loaded) (.+)$")
+
+
+def digest_line(action: str, fpath: str) -> str:
+    """`Checkpoint sha256 <hex>: saved|loaded <path>` for the file at `fpath` (read whole, in chunks)."""
+    digest = hashlib.sha256()
+    with open(fpath, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return f"Checkpoint sha256 {digest.hexdigest()}: {action} {fpath}"
 
 
 class CheckpointError(UserInputError):

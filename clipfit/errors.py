@@ -6,6 +6,7 @@ is shown only with CLIPFIT_DEBUG=1. Any other exception is an internal error and
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import sys
@@ -20,6 +21,38 @@ TERMINATED_EXIT = 143  # ... and by SIGTERM (what `kill`, `scancel` and a SLURM 
 
 class UserInputError(Exception):
     """Something the user supplied (a flag, a config file, a path) is wrong; the message says how to fix it."""
+
+
+# Limits of the machine, not bugs: a full disk, a read-only file system, `ulimit -f`, permissions. Each is one
+# message naming the file (from wherever it is raised: a checkpoint, a cache, the log) and what to do.
+_WHERE_ELSE = "or write elsewhere (--output-dir / OUTPUT for runs, CLIPFIT_CACHE for dataset caches)"
+_DISK_ERRORS = {
+    errno.ENOSPC: ("no space left on the device holding {path}", f"free space there {_WHERE_ELSE}"),
+    errno.EDQUOT: ("disk quota exceeded writing {path}", f"free space in your quota {_WHERE_ELSE}"),
+    errno.EROFS: ("{path} is on a read-only file system", f"make it writable {_WHERE_ELSE}"),
+    errno.EFBIG: ("{path} would exceed the largest file this process may write (RLIMIT_FSIZE, `ulimit -f`)",
+                  "raise the limit (`ulimit -f unlimited`, or ask for it in the job script) and run again"),
+    errno.EACCES: ("permission denied for {path}", f"fix its permissions {_WHERE_ELSE}"),
+    errno.EPERM: ("operation not permitted on {path}", f"fix its permissions {_WHERE_ELSE}"),
+}
+
+
+def disk_error(error: BaseException | None) -> OSError | None:
+    """The OSError of a machine limit behind `error`: itself, or one it was raised from or while handling
+    (torch.save turns a failed write into a RuntimeError whose context is the OSError)."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, OSError) and error.errno in _DISK_ERRORS:
+            return error
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def disk_message(error: OSError, path: str | None = None) -> str:
+    """`<what happened to which file>: <what to do>` for an OSError that `disk_error` found."""
+    what, todo = _DISK_ERRORS[error.errno]
+    return f"{what.format(path=path or error.filename or 'a file')} ({error.strerror}): {todo}"
 
 
 class Terminated(KeyboardInterrupt):
@@ -80,7 +113,11 @@ def report_errors(command: Callable[[], int | None], resume_hint: str = "") -> i
         head = "Terminated (SIGTERM)" if terminated else "Interrupted"
         _say("\n" + (f"{head}. {resume_hint}" if resume_hint else head[0].lower() + head[1:]))
         return TERMINATED_EXIT if terminated else INTERRUPTED_EXIT
-    except Exception:
+    except Exception as e:
+        failure = disk_error(e)
+        if failure is not None and not debug_enabled():
+            _say(f"error: {disk_message(failure)}")
+            return USER_ERROR_EXIT
         _to_run_log(traceback.format_exc())
         raise
 
@@ -103,6 +140,18 @@ def _to_run_log(text: str) -> None:
         log.flush()
     except (OSError, ValueError):  # the log's disk is full or gone: the terminal still has the message
         pass
+
+
+class WriteFailed(UserInputError, OSError):
+    """A file could not be written for a limit of the machine; keeps the errno (callers that fall back to
+    another folder on a read-only one still can) and says which file and what to do."""
+
+    def __init__(self, error: OSError, path: str):
+        super().__init__(error.errno, error.strerror, path)
+        self.message = disk_message(error, path)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class InvalidValue(UserInputError, ValueError):

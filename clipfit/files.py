@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
-from .errors import UserInputError
+from .errors import UserInputError, WriteFailed, disk_error
 
 __all__ = [
     "CACHE_ENV", "atomic_open", "atomic_write", "cache_root", "dump_json_text", "host_name", "process_alive",
@@ -93,12 +93,18 @@ def cache_root() -> str:
 def atomic_open(fpath: str, mode: str = "wb") -> Iterator[IO]:
     """Open a temporary sibling of `fpath` and move it into place only when the block succeeds.
 
-    A crash or exception never leaves a truncated file under the final name.
+    A crash or exception never leaves a truncated file under the final name. A full disk, a read-only file
+    system or `ulimit -f` is a `WriteFailed` naming `fpath` (whatever the writer raised: torch.save reports a
+    failed write as a RuntimeError).
     """
     directory = os.path.dirname(os.path.abspath(fpath))
-    os.makedirs(directory, exist_ok=True)
     prefix = f".{os.path.basename(fpath)}.{os.getpid()}@{host_name()}."
-    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
+    try:
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
+    except OSError as e:
+        _raise_if_disk_error(e, fpath, directory)
+        raise
     try:
         # mkstemp makes the file private (0600); the final file gets what `open` would give it, so
         # splits, caches and checkpoints in a shared data root stay readable by the group as the umask allows.
@@ -109,10 +115,22 @@ def atomic_open(fpath: str, mode: str = "wb") -> Iterator[IO]:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, fpath)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
+        _raise_if_disk_error(e, fpath, directory)
         raise
+
+
+def _raise_if_disk_error(error: BaseException, fpath: str, directory: str) -> None:
+    """A WriteFailed naming `fpath` for a machine limit met while writing it (into `directory`, or creating
+    that folder); an error the writer met on another file (an image it read) or already explained stays."""
+    failure = disk_error(error)
+    if failure is None or isinstance(error, UserInputError):
+        return
+    other = None if failure.filename is None else os.path.abspath(failure.filename)
+    if other is None or os.path.commonpath([directory, other]) == other or os.path.dirname(other) == directory:
+        raise WriteFailed(failure, fpath) from error
 
 
 def current_umask() -> int:

@@ -13,20 +13,21 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 # The settings a recipe is asked about: cross-dataset jobs (xd_train / xd_test) use the few-shot recipe of
-# their source run.
+# their source run (marked `transfer`, for methods whose authors train that run with a config of its own).
 RECIPE_PROTOCOLS = ("base2new_train", "base2new_test", "few_shot")
 
 
 @dataclass(frozen=True)
 class RunSpec:
     """What a recipe decides for: the setting, the training dataset's stem, its shots per class (0 for
-    zero-shot runs) and the environment knobs captured when the job was built, as sorted (name, value)
-    pairs of those set."""
+    zero-shot runs), the environment knobs captured when the job was built, as sorted (name, value)
+    pairs of those set, and whether the run is a cross-dataset job's source run (xd_train / xd_test)."""
 
     protocol: str
     dataset: str
     shots: int
     knobs: tuple[tuple[str, str], ...] = ()
+    transfer: bool = False
 
     def knob(self, name: str, default: str = "") -> str:
         return dict(self.knobs).get(name, default)

@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Iterator
 
-from .errors import UserInputError
+from .errors import UserInputError, disk_error
 from .files import host_name, make_output_folder
 
 LOCK_NAME = ".clipfit-run.lock"
@@ -99,8 +99,10 @@ def acquire(directory: str) -> str:
         refuse_if_in_use(directory, "this run")
     try:
         fd = _open_locked(path, directory)
-    except PermissionError as e:
-        raise UserInputError(f"the output folder {directory} is not writable (permission denied); choose a "
+    except OSError as e:  # permissions, a read-only file system, a full disk
+        if disk_error(e) is None:
+            raise
+        raise UserInputError(f"the output folder {directory} is not writable ({e.strerror.lower()}); choose a "
                              "writable --output-dir or fix its permissions") from e
     previous = _holder_of(fd)
     if previous is not None:

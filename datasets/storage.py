@@ -37,6 +37,7 @@ def is_writable(folder: str) -> bool:
 
 
 _READ_ONLY_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS}
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}  # the cache folder may well be on another disk
 
 
 class CacheNotWritable(DatasetError, PermissionError):
@@ -82,14 +83,15 @@ class DatasetFiles:
                 write(path)
                 return path
             except OSError as e:
-                if e.errno not in _READ_ONLY_ERRNOS:
+                if e.errno not in _READ_ONLY_ERRNOS | _FULL_ERRNOS:
                     raise
+                state = "is full" if e.errno in _FULL_ERRNOS else "is read-only"
                 reason = f"cannot write there ({e.strerror})"
         else:
-            reason = "it is not writable"
+            state, reason = "is read-only", "it is not writable"
         path = os.path.join(self.fallback_dir, relpath)
         print(
-            f"Note: {self.dataset_dir} is read-only ({reason}); writing {relpath} to {path} instead. "
+            f"Note: {self.dataset_dir} {state} ({reason}); writing {relpath} to {path} instead. "
             f"Later runs read it from there. Set {CACHE_ENV} to choose another folder.",
             file=sys.stdout,
         )
@@ -99,7 +101,7 @@ class DatasetFiles:
             write(path)
         except OSError as e:
             raise CacheNotWritable(
-                f"cannot write {relpath}: {self.dataset_dir} is read-only and the cache folder {path} cannot be "
+                f"cannot write {relpath}: {self.dataset_dir} {state} and the cache folder {path} cannot be "
                 f"written either ({e.strerror or e}). Set {CACHE_ENV} to a writable folder (or make HOME writable)"
             ) from e
         return path

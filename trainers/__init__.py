@@ -3,7 +3,10 @@ from . import (  # noqa: F401
     clipfit,  # noqa: F401
     cocoop,
     coop,
+    ivlp,
     kgcoop,
+    maple,
     prograd,
+    promptsrc,
     zsclip,
 )

@@ -1,8 +1,9 @@
 """What every CLIP trainer shares: precision, trained-only checkpoints, cached evaluation.
 
 A method is an `nn.Module` (`ClipMethod`) around an open_clip CLIP; the trainer registers the module
-that holds its trained parameters under CoOp's name `prompt_learner`, builds Dassl's optimizer and
-scheduler over it, and runs one training step / one cached evaluation the same way for every method.
+that holds its trained parameters under CoOp's name `prompt_learner` (or its authors' name, MODEL_NAME),
+builds Dassl's optimizer and scheduler over it, and runs one training step / one cached evaluation the
+same way for every method.
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ from clipfit.compat import (
     load_pretrained_weights,
 )
 from clipfit.errors import UserInputError
+from clipfit.lr_schedule import describe_lr_schedule, epoch_lrs
 from clipfit.torch_compile import check_compile_mode, compile_step
 
 from .backbone import check_backbone_weights, load_backbone
@@ -119,6 +121,7 @@ class ClipTrainer(TrainerX):
     TEMPLATE_OVERRIDES: dict[str, str] = {}
     # Keys (prefixes) of the authors' checkpoints that hold no trained tensor (fixed embeddings): not loaded.
     UNTRAINED_CHECKPOINT_KEYS: tuple[str, ...] = ("token_prefix", "token_suffix")
+    MODEL_NAME = REGISTERED_NAME  # the registered (and checkpoint folder) name of the trained module
 
     @classmethod
     def extend_cfg(cls, cfg: CN) -> None:
@@ -153,7 +156,7 @@ class ClipTrainer(TrainerX):
         for frozen teachers that are encoded once in fp32 (as the authors' separate fp32 CLIP copies)."""
 
     def trained_module(self) -> nn.Module | None:
-        """The module registered (and checkpointed) as `prompt_learner`; None for zero-shot methods."""
+        """The module registered (and checkpointed) as MODEL_NAME; None for zero-shot methods."""
         return self.model
 
     def build_model(self) -> None:
@@ -178,7 +181,7 @@ class ClipTrainer(TrainerX):
                 load_pretrained_weights(trained, cfg.MODEL.INIT_WEIGHTS)
             self.optim = build_optimizer(trained, cfg.OPTIM)
             self.sched = build_lr_scheduler(self.optim, cfg.OPTIM)
-            self.register_model(REGISTERED_NAME, trained, self.optim, self.sched)
+            self.register_model(self.MODEL_NAME, trained, self.optim, self.sched)
         self.print_run_summary(classnames)
 
     def num_trainable(self) -> int:
@@ -197,6 +200,9 @@ class ClipTrainer(TrainerX):
             f"{cfg.DATALOADER.TRAIN_X.BATCH_SIZE}, {cfg.OPTIM.NAME} lr {cfg.OPTIM.LR} ({cfg.OPTIM.LR_SCHEDULER})",
             f"  output: {cfg.OUTPUT_DIR}",
         ]
+        if self.trained_module() is not None:  # what the scheduler will set, stepped on a copy of it
+            lrs = describe_lr_schedule(epoch_lrs(self.sched, cfg.OPTIM.MAX_EPOCH), cfg.OPTIM.WARMUP_EPOCH)
+            lines.insert(-1, f"  lr per epoch: {lrs}")
         print("\n".join(lines))
 
     def shots_description(self) -> str:

@@ -41,7 +41,8 @@ Knobs = tuple[tuple[str, str], ...]
 
 
 def env(name: str, default: str = "") -> str:
-    return os.environ.get(name, default).strip()
+    """The knob's value; set but empty counts as unset, as `${NAME:-default}` reads it in a shell."""
+    return os.environ.get(name, "").strip() or default
 
 
 def knob_names(trainer: str, cfg_override: str = "") -> tuple[str, ...]:
@@ -108,7 +109,8 @@ class Job:
     @property
     def run_spec(self) -> RunSpec:
         """What the recipe is asked about: the training run's setting, dataset and shots, and the knobs."""
-        return RunSpec(self.recipe_protocol, self.train_dataset, self.train_shots, self.knobs)
+        return RunSpec(self.recipe_protocol, self.train_dataset, self.train_shots, self.knobs,
+                       transfer=self.protocol in ("xd_train", "xd_test"))
 
     @property
     def cfg(self) -> str:
@@ -161,11 +163,12 @@ class Job:
     def max_epoch(self) -> int:
         """The last epoch the training run saves, read from the config and the options as train.py would."""
         from ..config import get_cfg
+        from ..config_files import load_config_file
         from .plugins import import_plugins
 
         import_plugins()
         cfg = get_cfg()
-        cfg.merge_from_file(os.path.join(PROJECT_ROOT, self.config_file))
+        cfg.merge_from_other_cfg(load_config_file(os.path.join(PROJECT_ROOT, self.config_file), "config"))
         opts = self.train_job.opts() if self.train_job else self.opts()
         for key, value in zip(opts[::2], opts[1::2]):
             if key == "OPTIM.MAX_EPOCH":

@@ -8,7 +8,11 @@ that decide a result (not where the data or the output are, nor how fast it runs
 - The runner (scripts and sweeps) skips a finished run only when nothing differs from the job asked for;
   otherwise it stops and names what differs (`finished_run`).
 - The report labels each run with what differs from the default job of its folder (`run_options`): the
-  backbone, the shots, options given in OPTS, knobs such as LAMBDA.
+  backbone, the shots, options given in OPTS, knobs such as LAMBDA. Knowing the default job takes the trainer
+  classes (their config nodes and recipes), hence torch; the report must not import it (help and reports
+  answer at once). So the runner, which has them loaded, writes that difference beside the run when it
+  finishes (`JOB_RECORD`), and the report reads it back. A run made another way (train.py by hand, another
+  tool) has no record: the report labels it with its backbone when that is not its config file's.
 
 A log without a config dump (not written by train.py, e.g. by hand) records no settings: its run counts as
 matching, and the runner's skip line says that nothing was compared. A key that an older release did not have
@@ -17,14 +21,17 @@ matching, and the runner's skip line says that nothing was compared. A key that 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import sys
 from dataclasses import dataclass
 
 from ..errors import UserInputError
-from .jobs import Job
+from .jobs import PROJECT_ROOT, Job
 
 BACKBONE_KEYS = "MODEL.BACKBONE."  # a run whose backbone differs from its config's is no benchmark run
 _FIRST = ("MODEL.BACKBONE.NAME", "DATASET.NUM_SHOTS")  # what a label names first: what ran, on how many shots
+JOB_RECORD = "clipfit_job.json"  # written by the runner into a finished run's folder (`write_job_record`)
 
 
 @dataclass(frozen=True)
@@ -62,14 +69,15 @@ def compare(recorded: dict[str, str], asked: dict[str, str]) -> tuple[list[str],
 
 
 def finished_run(job: Job) -> FinishedRun | None:
-    """The job's finished run (its newest complete log) compared with the job, or None when it has none."""
+    """The job's finished run (its newest complete log) compared with the job, or None when it has none or
+    it is an evaluation of a model that its training run no longer holds (`runner.stale_evaluation`)."""
     from ..engine.config_checks import differences_text
     from .results import read_run
-    from .runner import absolute_path
+    from .runner import absolute_path, stale_evaluation
 
     directory = absolute_path(job.output_dir)
     result = read_run(directory) if os.path.isdir(directory) else None
-    if result is None or not result.finished:
+    if result is None or not result.finished or stale_evaluation(job):
         return None
     if not result.used.config:
         return FinishedRun(result.value, result.used.path, compared=False)
@@ -87,46 +95,63 @@ def other_settings_error(job: Job, run: FinishedRun) -> UserInputError:
     )
 
 
-def default_job(run) -> Job | None:
-    """The job the scripts run for a report `Run`'s folder (its trainer, setting, dataset, shots, seed and
-    config, no knobs or OPTS), or None when its folder fits no job (another tool's layout, a trainer or
-    dataset not registered here, a config file that is not in this checkout)."""
-    from . import datasets_catalog
-    from .results.runs import BASE2NEW, FEW_SHOT, TRANSFER
-
-    protocol = {BASE2NEW: f"base2new_{'train' if run.role == 'base' else 'test'}", FEW_SHOT: "few_shot",
-                TRANSFER: "xd_test"}.get(run.setting)
-    if protocol is None or run.identified_by != "folder" or run.dataset not in datasets_catalog.stems():
-        return None
-    try:
-        job = Job(run.trainer, protocol, run.dataset, run.seed, shots=run.shots or 16, cfg_override=run.config)
-        job.check_config_file()
-    except UserInputError:
-        return None
-    return job
-
-
-def run_options(run, cache: dict) -> tuple[tuple[str, str], ...]:
-    """What a report `Run` ran with that its folder's default job does not: (key, value) pairs, the backbone
-    and the shots first, then by key.
-
-    `cache` holds one config build per job without its seed (the folder says the seed) for one report."""
-    header = run.result.used or run.result.newest  # an unfinished run belongs to the same row as its seeds
-    job = default_job(run) if header is not None and header.config else None
-    if job is None:
-        return ()
-    key = dataclasses.replace(job, seed=1)
-    if key not in cache:
-        try:
-            cache[key] = asked_settings(key)
-        except UserInputError:  # the checkout's config does not load this job: nothing to compare with
-            cache[key] = None
-    if cache[key] is None:
-        return ()
-    keys, recorded, _ = compare(header.config, cache[key])
+def label_options(job: Job) -> tuple[tuple[str, str], ...]:
+    """What `job` runs with that the default job of its folder (no knobs, no OPTS) does not: (key, value) pairs,
+    the backbone and the shots first, then by key."""
+    keys, asked, _ = compare(asked_settings(job), asked_settings(dataclasses.replace(job, knobs=(), extra_opts=())))
     first = {k: i for i, k in enumerate(_FIRST)}
     keys = sorted((k for k in keys if k != "SEED"), key=lambda k: (first.get(k, len(first)), k))
-    return tuple((k, recorded[k]) for k in keys)
+    return tuple((k, asked[k]) for k in keys)
+
+
+def write_job_record(job: Job) -> None:
+    """The record of a finished job in its run folder: the job and its `label_options`, for the report."""
+    from ..files import write_json
+    from .runner import absolute_path
+
+    record = {"job": job.describe(), "knobs": dict(job.knobs), "opts": list(job.extra_opts),
+              "options": [list(pair) for pair in label_options(job)]}
+    write_json(record, os.path.join(absolute_path(job.output_dir), JOB_RECORD))
+
+
+def run_options(run) -> tuple[tuple[str, str], ...]:
+    """What a report `Run` ran with that its folder's default job does not: its job record's options, or, for a
+    run without one, its backbone when that is not the one its config file names."""
+    recorded = _read_record(run.path)
+    if recorded is not None:
+        return recorded
+    header = run.result.used or run.result.newest  # an unfinished run belongs to the same row as its seeds
+    if header is None or "MODEL.BACKBONE.NAME" not in header.config:
+        return ()
+    backbone = header.config["MODEL.BACKBONE.NAME"]
+    expected = _config_file_backbone(header.args.get("config_file", ""))
+    return () if expected is None or expected == backbone else (("MODEL.BACKBONE.NAME", backbone),)
+
+
+def _read_record(run_dir: str) -> tuple[tuple[str, str], ...] | None:
+    path = os.path.join(run_dir, JOB_RECORD)
+    try:
+        with open(path, encoding="utf-8") as f:
+            options = json.load(f)["options"]
+        return tuple((str(k), str(v)) for k, v in options)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as e:  # unreadable or not ours: label as without one
+        print(f"Note: {path} cannot be read ({e}); the run is labelled from its log", file=sys.stderr)
+        return None
+
+
+def _config_file_backbone(config_file: str) -> str | None:
+    """The backbone the run's --config-file names, as its log prints it (str of the value); None when the file
+    is gone or names none (then nothing is compared). Relative paths are the checkout's (the scripts' cwd)."""
+    from ..config_files import load_config_file
+
+    path = config_file if os.path.isabs(config_file) else os.path.join(PROJECT_ROOT, config_file)
+    try:
+        name = load_config_file(path).get("MODEL", {}).get("BACKBONE", {}).get("NAME")
+    except UserInputError:
+        return None
+    return None if name is None else str(name)
 
 
 def other_backbone(options: tuple[tuple[str, str], ...]) -> bool:

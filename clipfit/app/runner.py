@@ -24,12 +24,34 @@ def absolute_path(path: str) -> str:
     return path if os.path.isabs(path) else os.path.normpath(os.path.join(PROJECT_ROOT, path))
 
 
+def relative_output_note(output_root: str) -> str | None:
+    """What a relative OUTPUT means (the scripts run from the repository root), unless it is the default."""
+    if os.path.isabs(output_root) or os.path.normpath(output_root) == "output":
+        return None
+    return (f"Note: OUTPUT {output_root} is a relative path, taken from the repository root {PROJECT_ROOT}: runs go to "
+            f"{absolute_path(output_root)} (give OUTPUT an absolute path to write elsewhere)")
+
+
 def job_result(job: Job) -> float | None:
-    """The job's final accuracy when its newest complete log has one, else None (not finished)."""
+    """The job's final accuracy when its newest complete log has one, else None (not finished, or an
+    evaluation of a model its training run no longer holds: `stale_evaluation`)."""
     from .results import find_result
 
     directory = absolute_path(job.output_dir)
-    return find_result(directory) if os.path.isdir(directory) else None
+    result = find_result(directory) if os.path.isdir(directory) else None
+    return None if result is not None and stale_evaluation(job) else result
+
+
+def stale_evaluation(job: Job) -> str | None:
+    """Why the finished evaluation job `job` evaluated another model than its training run's current one
+    (retrained since, e.g. with FORCE=1); None when it did, cannot be told, or is no such job."""
+    from .results import read_run
+    from .results.pairing import stale_reason
+
+    if job.train_job is None:
+        return None
+    run = read_run(absolute_path(job.output_dir))
+    return stale_reason(run.used, absolute_path(job.train_job.output_dir)) if run.used is not None else None
 
 
 def data_root_problem(data_root: str) -> str | None:
@@ -157,7 +179,7 @@ def run_job(job: Job, force: bool = False, stdout=None, stderr=None, env=None, i
     printed here go to it too (`clipfit sweep` keeps one file per job). `in_process` runs train.py's main
     in this process instead (the scripts' path: one job, then the process ends); a sweep never does, as
     its jobs share a process and each needs its own output, environment and global state."""
-    from .run_settings import finished_run, other_settings_error
+    from .run_settings import finished_run, other_settings_error, write_job_record
 
     out = stdout if hasattr(stdout, "write") else None
     finished = None if force else finished_run(job)
@@ -171,12 +193,18 @@ def run_job(job: Job, force: bool = False, stdout=None, stderr=None, env=None, i
         return SKIPPED
     check_inputs(job)
     moved = None
-    if force and os.path.isdir(directory):
+    stale = None if force or not os.path.isdir(directory) else stale_evaluation(job)
+    if stale:
+        print(f"Rerun {job.describe()}: the finished run at {job.output_dir} is stale: {stale}", file=out)
+    if (force or stale) and os.path.isdir(directory):
         moved = move_aside(directory)
-        print(f"FORCE=1: moved the previous run to {moved}", file=out)
+        print(f"{'FORCE=1' if force else 'Stale run'}: moved the previous run to {moved}", file=out)
     elif os.path.isdir(directory):
         print(f"Unfinished run at {job.output_dir}: training resumes from its last checkpoint if there is one",
               file=out)
+    note = relative_output_note(job.output_root)
+    if note:
+        print(note, file=out)
     print(f"Run {job.describe()} -> {job.output_dir}", file=out)
     argv = job.command()
     shown = shlex.join(argv)
@@ -190,6 +218,7 @@ def run_job(job: Job, force: bool = False, stdout=None, stderr=None, env=None, i
         if moved is not None:
             print(move_back_if_untouched(directory, moved), file=out if out is not None else sys.stderr, flush=True)
         raise subprocess.CalledProcessError(returncode, shown)
+    write_job_record(job)
     return DONE
 
 

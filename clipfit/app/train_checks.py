@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import re
 
-import yaml
-
 from ..errors import UserInputError
 
 _LIST_FLAGS = (("source_domains", "--source-domains"), ("target_domains", "--target-domains"),
@@ -55,14 +53,15 @@ def check_trainer_given(args) -> None:
 
 
 def _may_set_trainer(path: str) -> bool:
+    from ..config_files import ConfigFileError, load_config_file
+
     if not path:
         return False
     try:
-        with open(path, encoding="utf-8") as f:
-            top = yaml.safe_load(f)
-    except (OSError, yaml.YAMLError):
+        top = load_config_file(path, allow_empty=True)
+    except ConfigFileError:  # the merge says what is wrong with the file
         return True
-    trainer = top.get("TRAINER", {}) if isinstance(top, dict) else {} if top is None else None
+    trainer = top.get("TRAINER", {})
     return not isinstance(trainer, dict) or "NAME" in trainer
 
 

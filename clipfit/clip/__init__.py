@@ -25,8 +25,9 @@ from .precision import (
     make_grad_scaler,
     resolve_precision,
 )
+from .prompted_vision import PromptedImageEncoder
 from .regularisers import kd_loss, mse_bias_loss
-from .templates import DEFAULT_TEMPLATE, IMAGENET_TEMPLATES_SELECT, prompt_for, resolve_template
+from .templates import DEFAULT_TEMPLATE, IMAGENET_TEMPLATES, IMAGENET_TEMPLATES_SELECT, prompt_for, resolve_template
 from .text import TextEncoder, TokenizedPrompts, tokenize, tokenize_prompts
 from .trained_state import TrainedStateMismatch, load_trained_state_dict
 from .weight_files import CONFIG_KEY, ClipWeightsMismatch, ClipWeightsNotFound, ClipWeightsUnreadable, read_state_dict
@@ -41,6 +42,7 @@ __all__ = [
     "openai_cache_dir", "read_state_dict", "PRESETS", "Selection", "select_trainable", "PRECISIONS", "at_least_fp32",
     "autocast",
     "convert_model", "input_dtype", "make_grad_scaler", "resolve_precision", "DEFAULT_TEMPLATE",
-    "IMAGENET_TEMPLATES_SELECT", "prompt_for", "resolve_template", "TextEncoder",
+    "IMAGENET_TEMPLATES", "IMAGENET_TEMPLATES_SELECT", "prompt_for", "resolve_template", "TextEncoder",
+    "PromptedImageEncoder",
     "TokenizedPrompts", "tokenize", "tokenize_prompts",
 ]

@@ -155,16 +155,18 @@ def build_architecture(
         return spec.builder(image_size)
     config = open_clip.get_model_config(spec.arch)
     if config is None:
-        raise ValueError(f"open_clip has no architecture config named {spec.arch!r} (backbone {spec.name!r})")
+        raise InvalidValue(f"open_clip has no architecture config named {spec.arch!r} (backbone {spec.name!r}, "
+                           "MODEL.BACKBONE.NAME)")
+    # User choices (MODEL.BACKBONE.NAME) that clipfit cannot train: one message naming the key, no traceback.
     if config.pop("custom_text", False) or "hf_model_name" in config.get("text_cfg", {}):
-        raise ValueError(
-            f"architecture {spec.arch!r} uses a custom (e.g. Hugging Face) text tower; clipfit needs the "
-            f"OpenAI CLIP text transformer (open_clip.model.CLIP). Pick an architecture such as ViT-B-16."
+        raise InvalidValue(
+            f"architecture {spec.arch!r} (MODEL.BACKBONE.NAME) uses a custom (e.g. Hugging Face) text tower; clipfit "
+            f"needs the OpenAI CLIP text transformer (open_clip.model.CLIP). Pick an architecture such as ViT-B-16."
         )
     if "timm_model_name" in config.get("vision_cfg", {}):
-        raise ValueError(
-            f"architecture {spec.arch!r} uses a timm image tower; clipfit supports the open_clip ViT and "
-            f"ModifiedResNet image towers (e.g. ViT-B-16, RN50)."
+        raise InvalidValue(
+            f"architecture {spec.arch!r} (MODEL.BACKBONE.NAME) uses a timm image tower; clipfit supports the "
+            f"open_clip ViT and ModifiedResNet image towers (e.g. ViT-B-16, RN50)."
         )
     native = config["vision_cfg"]["image_size"]
     if image_size is not None and int(image_size) != native:

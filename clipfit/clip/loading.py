@@ -24,6 +24,7 @@ from open_clip.model import CLIP, set_model_preprocess_cfg
 from open_clip.pretrained import get_pretrained_cfg, list_pretrained_tags_by_model
 from open_clip.transformer import QuickGELU
 
+from ..errors import InvalidValue
 from .backbones import BackboneSpec, build_architecture, native_image_size, resolve_backbone
 from .weight_files import (
     CONFIG_KEY,
@@ -67,9 +68,11 @@ def get_clip_info(model: torch.nn.Module) -> ClipInfo:
 
 def _check_tag(spec: BackboneSpec, tag: str) -> None:
     if tag and not get_pretrained_cfg(spec.arch, tag):
-        raise ValueError(
-            f"open_clip has no pretrained tag {tag!r} for architecture {spec.arch!r} (backbone {spec.name!r}); "
-            f"known tags: {list_pretrained_tags_by_model(spec.arch)}. To load a file, pass it as weights_path "
+        known = list_pretrained_tags_by_model(spec.arch)
+        raise InvalidValue(
+            f"open_clip has no pretrained tag {tag!r} (MODEL.BACKBONE.TAG) for architecture {spec.arch!r} "
+            f"(backbone {spec.name!r}); " + (f"known tags: {known}" if known else "it has no pretrained weights")
+            + f". Leave MODEL.BACKBONE.TAG empty for the backbone's default; to load a file, pass it as weights_path "
             f"({CONFIG_KEY})."
         )
 

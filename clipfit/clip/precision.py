@@ -78,7 +78,8 @@ class MixedLayerNorm(LayerNormFp32):
 def mixed_layer_norm_supported(device_type: str) -> bool:
     """Whether layer_norm runs forward and backward with fp16 input and fp32 weights on this device."""
     try:
-        x = torch.randn(2, 4, device=device_type, dtype=torch.float16, requires_grad=True)
+        # Fixed values, not randn: a probe must not move the global random state (the prompts drawn next).
+        x = torch.linspace(-1, 1, 8, device=device_type, dtype=torch.float16).view(2, 4).requires_grad_()
         w = torch.ones(4, device=device_type, requires_grad=True)
         b = torch.zeros(4, device=device_type, requires_grad=True)
         y = F.layer_norm(x, (4,), w, b)

@@ -15,7 +15,7 @@ gradients are zero). A layer launches about as many kernels as the plain path.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -173,22 +173,29 @@ def _attention(block: nn.Module, x: torch.Tensor, groups: int, prefix: int, layo
 
 
 def run_prefixed(blocks: Iterable[nn.Module], prefix: torch.Tensor, suffix: torch.Tensor,
-                 layout: SuffixLayout) -> torch.Tensor:
+                 layout: SuffixLayout, deep_prompts: Sequence[torch.Tensor] = ()) -> torch.Tensor:
     """Runs `blocks` over the prompts prefix[group[m]] ++ suffix[m]; returns each row's EOT output [M, d].
 
     prefix: [G, P, d] (positional embeddings added); suffix: [M, S, d] (likewise, positions P..P+S-1);
     layout: `plan_suffixes` of the rows (its group indexes the G prefixes; None needs G == 1).
+    deep_prompts: [n, d] each, taking prefix positions 1..n before blocks 1, 2, ... (`clipfit.clip.deep_prompts`;
+    one prefix only: they are what every prompt shares, so the prefix stays shared).
     """
     groups, prefix_len, width = prefix.shape
     if layout.group is None and groups != 1:
         raise ValueError(f"run_prefixed: {groups} prefixes need a group index per suffix row")
+    if deep_prompts and groups != 1:
+        raise ValueError(f"run_prefixed: deep prompts are shared by every prompt, so one prefix, not {groups}")
     layout = layout.to(suffix.device)
     # Suffix position i sees every prefix position and suffix positions <= i (True = may attend).
     mask = torch.ones(layout.length, prefix_len + layout.length, dtype=torch.bool, device=suffix.device)
     mask = mask.tril_(prefix_len)
     flat_suffix = suffix.reshape(-1, width).index_select(0, layout.gather)
     x = torch.cat([prefix.reshape(groups * prefix_len, width), flat_suffix])
-    for block in blocks:
+    for j, block in enumerate(blocks):
+        if 0 < j <= len(deep_prompts):  # the prefix's positions 1..n are flat rows 1..n
+            prompt = deep_prompts[j - 1]
+            x = torch.cat([x[:1], prompt.to(x.dtype), x[1 + prompt.shape[0]:]])
         x = x + block.ls_1(_attention(block, x, groups, prefix_len, layout, mask))
         x = x + block.ls_2(block.mlp(block.ln_2(x)))
     return x[groups * prefix_len :].index_select(0, layout.pool)

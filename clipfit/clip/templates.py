@@ -6,7 +6,7 @@ notice, to a dataset that has none (a custom or third-party dataset).
 """
 from __future__ import annotations
 
-__all__ = ["IMAGENET_TEMPLATES_SELECT", "DEFAULT_TEMPLATE", "resolve_template", "prompt_for"]
+__all__ = ["IMAGENET_TEMPLATES", "IMAGENET_TEMPLATES_SELECT", "DEFAULT_TEMPLATE", "resolve_template", "prompt_for"]
 
 DEFAULT_TEMPLATE = "a photo of a {}."
 
@@ -19,6 +19,26 @@ IMAGENET_TEMPLATES_SELECT: list[str] = [
     "a {} in a video game.",
     "art of the {}.",
     "a photo of the small {}.",
+]
+
+# The 60 ImageNet prompts of CoOp's imagenet_templates.py (from CLIP's 80): the prompt ensemble of PromptSRC's
+# frozen text teacher.
+IMAGENET_TEMPLATES: list[str] = [
+    "a photo of a {}.", "a bad photo of a {}.", "a photo of many {}.", "a sculpture of a {}.",
+    "a photo of the hard to see {}.", "a low resolution photo of the {}.", "a rendering of a {}.",
+    "graffiti of a {}.", "a bad photo of the {}.", "a cropped photo of the {}.", "a tattoo of a {}.",
+    "the embroidered {}.", "a photo of a hard to see {}.", "a bright photo of a {}.", "a photo of a clean {}.",
+    "a photo of a dirty {}.", "a dark photo of the {}.", "a drawing of a {}.", "a photo of my {}.",
+    "the plastic {}.", "a photo of the cool {}.", "a close-up photo of a {}.", "a black and white photo of the {}.",
+    "a painting of the {}.", "a painting of a {}.", "a pixelated photo of the {}.", "a sculpture of the {}.",
+    "a bright photo of the {}.", "a cropped photo of a {}.", "a plastic {}.", "a photo of the dirty {}.",
+    "a jpeg corrupted photo of a {}.", "a blurry photo of the {}.", "a photo of the {}.", "a good photo of the {}.",
+    "a rendering of the {}.", "a {} in a video game.", "a photo of one {}.", "a doodle of a {}.",
+    "a close-up photo of the {}.", "the origami {}.", "the {} in a video game.", "a sketch of a {}.",
+    "a doodle of the {}.", "a origami {}.", "a low resolution photo of a {}.", "the toy {}.",
+    "a rendition of the {}.", "a photo of the clean {}.", "a photo of a large {}.", "a rendition of a {}.",
+    "a photo of a nice {}.", "a photo of a weird {}.", "a blurry photo of a {}.", "a cartoon {}.", "art of a {}.",
+    "a sketch of the {}.", "a embroidered {}.", "a pixelated photo of a {}.", "itap of the {}.",
 ]
 
 _noticed: set[str] = set()

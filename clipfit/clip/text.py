@@ -19,6 +19,7 @@ from open_clip.model import CLIP
 from torch import nn
 
 from ..errors import UserInputError
+from .deep_prompts import check_deep_prompts, run_blocks
 from .shared_prefix import (
     SuffixLayout,
     plan_suffixes,
@@ -202,17 +203,30 @@ class TextEncoder(nn.Module):
             return x @ self.text_projection
         return x
 
-    def forward_embeddings(self, prompt_embeddings: torch.Tensor, eot_index: torch.Tensor) -> torch.Tensor:
+    def _check_deep(self, deep_prompts: Sequence[torch.Tensor], positions: int) -> None:
+        if deep_prompts and not getattr(self.transformer, "batch_first", True):
+            raise ValueError("deep prompts need a batch-first text transformer (open_clip's default)")
+        check_deep_prompts(deep_prompts, len(self.transformer.resblocks), positions)
+
+    def forward_embeddings(
+        self, prompt_embeddings: torch.Tensor, eot_index: torch.Tensor, deep_prompts: Sequence[torch.Tensor] = ()
+    ) -> torch.Tensor:
         """Text features [n, embed_dim] of embedded prompts [n, L, d], L <= context length.
 
         The caller passes embeddings already truncated to L (max EOT position + 1) and the EOT
-        position of every prompt.
+        position of every prompt. `deep_prompts` ([n_ctx, d] each, `clipfit.clip.deep_prompts`) take
+        positions 1..n_ctx, right after [SOS], before blocks 1, 2, ...; the truncation stays exact as long
+        as they lie before every EOT (the callers' prompt layouts ensure it).
         """
         x = self._positioned(prompt_embeddings)
         length = x.shape[1]
         # Same additive causal mask as open_clip's build_causal_mask, cut to L x L.
         mask = torch.full((length, length), float("-inf"), device=x.device, dtype=x.dtype).triu_(1)
-        x = self.transformer(x, attn_mask=mask)
+        if deep_prompts:
+            self._check_deep(deep_prompts, length - 1)
+            x = run_blocks(self.transformer.resblocks, x, deep_prompts, 1, mask)
+        else:
+            x = self.transformer(x, attn_mask=mask)
         return self._project(x[torch.arange(x.shape[0], device=x.device), eot_index])
 
     def forward_prefixed(
@@ -222,10 +236,12 @@ class TextEncoder(nn.Module):
         eot_index: torch.Tensor,
         group: torch.Tensor | None = None,
         layout: SuffixLayout | None = None,
+        deep_prompts: Sequence[torch.Tensor] = (),
     ) -> torch.Tensor:
         """Features [M, embed_dim] of the prompts prefix[group[m]] ++ suffix[m], equal to
-        `forward_embeddings` on those full prompts, with each prefix run once and each suffix run
-        only up to its EOT.
+        `forward_embeddings` on those full prompts (with the same `deep_prompts`, which must lie in the
+        prefix and need one prefix for all rows), with each prefix run once and each suffix run only up
+        to its EOT.
 
         prefix: [G, P, d] embeddings; suffix: [M, S, d]; eot_index: [M] EOT positions in the full
         prompts (each >= P); group: [M] prefix of each row (None: G must be 1, shared by all rows).
@@ -235,11 +251,14 @@ class TextEncoder(nn.Module):
         prefix_len = prefix.shape[1]
         if not (self.share_prefix and worth_sharing(prefix_len, suffix.shape[0], prefix.shape[0], suffix.device)):
             shared = prefix.expand(suffix.shape[0], -1, -1) if group is None else prefix[group]
-            return self.forward_embeddings(torch.cat([shared.to(suffix.dtype), suffix], dim=1), eot_index)
+            full = torch.cat([shared.to(suffix.dtype), suffix], dim=1)
+            return self.forward_embeddings(full, eot_index, deep_prompts)
         if layout is None:
             layout = plan_suffixes(eot_index, prefix_len, suffix.shape[1], group)
+        self._check_deep(deep_prompts, prefix_len - 1)
         x = run_prefixed(
-            self.transformer.resblocks, self._positioned(prefix), self._positioned(suffix, prefix_len), layout
+            self.transformer.resblocks, self._positioned(prefix), self._positioned(suffix, prefix_len), layout,
+            deep_prompts,
         )
         return self._project(x)
 

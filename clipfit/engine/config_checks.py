@@ -61,8 +61,10 @@ _NOT_RESULT = ("OUTPUT_DIR", "RESUME", "DATASET.ROOT", "DATALOADER.NUM_WORKERS",
                "DATALOADER.CACHE_EVAL", "DATALOADER.CACHE_TRAIN", "DATALOADER.CACHE_TRAIN_MAX_GB",
                "TRAIN.PRINT_FREQ", "TRAIN.CHECKPOINT_FREQ", "USE_CUDA", "VERBOSE", "MODEL.BACKBONE.WEIGHTS",
                "MODEL.INIT_WEIGHTS")
-# Nor what a run trains: a resumed run may also be tested another way.
-_NOT_TRAINING = (*_NOT_RESULT, "TEST.")
+# Nor what a run trains: a resumed run may also be tested another way. But it keeps its loader workers: each
+# draws the augmentation's random numbers from its own seed, so another count continues on other crops (a
+# finished run measures the same thing with any count).
+_NOT_TRAINING = (*(k for k in _NOT_RESULT if k != "DATALOADER.NUM_WORKERS"), "TEST.")
 
 
 def _flatten(node, prefix: str = "", text=repr) -> dict[str, str]:
@@ -117,7 +119,7 @@ def differing_settings(saved: dict[str, str], current: dict[str, str]) -> list[s
 
 def differences_text(saved: dict[str, str], current: dict[str, str], keys: list[str]) -> str:
     """`KEY: old then, new now; ...`: how a stop for other settings names them."""
-    return "; ".join(f"{k}: {saved[k]} then, {current[k]} now" for k in keys)
+    return "; ".join(f"{k}: {saved[k]} then, {current[k]} now{_WHY_IT_MATTERS.get(k, '')}" for k in keys)
 
 
 def check_same_settings(saved: dict[str, str] | None, cfg, checkpoint: str, epoch: int | None = None) -> None:
@@ -137,12 +139,39 @@ def check_same_settings(saved: dict[str, str] | None, cfg, checkpoint: str, epoc
         way_out = (f"give --resume a run of these settings, or leave --resume out to train into "
                    f"{cfg.OUTPUT_DIR} from scratch")
     else:
-        way_out = ("rerun the script with FORCE=1 (it moves the old run aside), move that folder away, "
-                   "or pass another --output-dir")
+        way_out = ("pass the values it started with, rerun the script with FORCE=1 (it moves the old run aside), "
+                   "move that folder away, or pass another --output-dir")
     raise UserInputError(
         f"{run_dir} holds {_which_run(saved, epoch)} with other settings ({checkpoint}): {shown}. A run resumes "
         f"only with the settings it started with: {way_out}"
     )
+
+
+def note_unverified_resume(checkpoint: dict, fpath: str) -> None:
+    """A checkpoint without the stored settings or RNG state (Dassl's, an older clipfit's) still resumes, but
+    loudly: nothing shows that the settings are the ones the run started with, nor can the run end as an
+    uninterrupted one would."""
+    lacks = [what for key, what in (("run_config", "run settings"), ("rng_state", "RNG state"))
+             if checkpoint.get(key) is None]
+    if not lacks:
+        return
+    consequences = []
+    if "run settings" in lacks:
+        consequences.append("nothing shows that this run's settings (OPTIM.LR, OPTIM.MAX_EPOCH, ...) are the ones it "
+                            "started with: a changed one is taken without a check")
+    if "RNG state" in lacks:
+        consequences.append("the rest of the run draws other random numbers, so it does not end with the weights of "
+                            "the uninterrupted run")
+    bar = "!" * 78
+    print(f"{bar}\n!! WARNING: {fpath} holds no {' and no '.join(lacks)} (written by Dassl or an older clipfit). "
+          f"Resuming from it anyway, but {'; and '.join(consequences)}. For a result you can vouch for, train from "
+          f"scratch: FORCE=1 with the scripts, or another --output-dir.\n{bar}")
+
+
+_WHY_IT_MATTERS = {
+    "DATALOADER.NUM_WORKERS": " (the random crops and flips come from the loader workers' seeds, so another count "
+                              "trains on other images than the run that started)",
+}
 
 
 def _which_run(saved: dict[str, str], epoch: int | None) -> str:

@@ -11,6 +11,7 @@ import torch.nn as nn
 from tqdm import tqdm
 
 from ..errors import InvalidValue
+from ..lr_schedule import check_lr_schedule, epoch_lrs
 from .config_checks import check_epochs, check_resume_folder, check_run_config, note_zero_lr
 from .data.data_manager import DataManager
 from .data.device_batches import run_device
@@ -140,6 +141,12 @@ class SimpleTrainer(TrainerBase):
 
     def before_train(self) -> None:
         check_epochs(self.cfg)
+        for sched in (s for s in self._scheds.values() if s is not None):  # before a resume moves them on
+            try:
+                lrs = epoch_lrs(sched, self.max_epoch)
+            except (TypeError, ValueError):  # a plugin's scheduler stepped another way (on a metric, per batch)
+                continue
+            check_lr_schedule(self.cfg.OPTIM, lrs)
         note_zero_lr(self.cfg)
         directory = self.cfg.OUTPUT_DIR
         if self.cfg.RESUME:

@@ -10,7 +10,7 @@ import torch
 from ..checkpoint_files import model_file
 from ..errors import UserInputError
 from ..prograd import backward_projected
-from .config_checks import check_same_settings, training_settings
+from .config_checks import check_same_settings, note_unverified_resume, training_settings
 from .utils.checkpoint import (
     apply_checkpoint,
     load_trained_checkpoint,
@@ -91,6 +91,7 @@ class RegisteredModels:
         for fpath, checkpoint in picked:
             if cfg is not None:
                 check_same_settings(checkpoint.get("run_config"), cfg, fpath, checkpoint.get("epoch"))
+                note_unverified_resume(checkpoint, fpath)
         start_epoch = 0
         for name, (fpath, checkpoint) in zip(names, picked):
             print(f'Loading checkpoint from "{fpath}"')

@@ -259,7 +259,7 @@ def test_clipfit_trains_on_a_prepared_dataset(serve, tmp_path, capsys):
     cfg.merge_from_file(os.path.join(repo, "configs/trainers/CLIPFit/tiny_demo.yaml"))
     cfg.TRAINER.NAME, cfg.DATASET.ROOT, cfg.OUTPUT_DIR, cfg.SEED = "CLIPFit", str(tmp_path / "data"), str(tmp_path), 1
     cfg.merge_from_list(["DATASET.NUM_SHOTS", "2", "DATASET.SUBSAMPLE_CLASSES", "base", "OPTIM.MAX_EPOCH", "1",
-                         "INPUT.SIZE", "(32, 32)", "USE_CUDA", "False"])
+                         "OPTIM.WARMUP_EPOCH", "0", "INPUT.SIZE", "(32, 32)", "USE_CUDA", "False"])
     cfg.freeze()
     set_random_seed(cfg.SEED)
     capsys.readouterr()

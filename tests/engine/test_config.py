@@ -80,7 +80,8 @@ def test_config_nodes_come_from_the_registered_classes():
     import_plugins()
     names = [cls.__name__ for cls in config_extenders()]
     # bases first; CoOp's node once although ZeroshotCLIP shares it and ClipFit/ZeroshotCLIP2 inherit theirs
-    assert names == ["ClipTrainer", "CLIPFit", "CoOp", "CoCoOp", "KgCoOp", "ProGrad", "CoOpDataset"]
+    assert names == ["ClipTrainer", "CLIPFit", "CoOp", "CoCoOp", "IVLP", "KgCoOp", "MaPLe", "ProGrad", "PromptSRC",
+                     "CoOpDataset"]
     cfg = setup_cfg(_args())
     assert (cfg.MODEL.BACKBONE.WEIGHTS, cfg.MODEL.BACKBONE.TAG) == ("", "")
     assert (cfg.TRAINER.CLIPFIT.LAMBDA, cfg.TRAINER.CLIPFIT.REG, cfg.TRAINER.CLIPFIT.PRESET) == (8.0, "kd", "clipfit")
@@ -135,9 +136,11 @@ def test_result_and_training_settings_leave_out_where_and_how_fast():
     printed = printed_settings(cfg)
     assert printed["DATASET.ROOT"] == "/data" and printed["OPTIM.NAME"] == "adam"  # str, as the log prints it
     result, trained = result_settings(printed), training_settings(cfg)
-    for key in ("DATASET.ROOT", "OUTPUT_DIR", "DATALOADER.NUM_WORKERS", "DATALOADER.CACHE_TRAIN",
-                "DATALOADER.TEST.BATCH_SIZE", "MODEL.BACKBONE.WEIGHTS"):
+    for key in ("DATASET.ROOT", "OUTPUT_DIR", "DATALOADER.CACHE_TRAIN", "DATALOADER.TEST.BATCH_SIZE",
+                "MODEL.BACKBONE.WEIGHTS"):
         assert key not in result and key not in trained
+    # The loader workers seed the augmentation: a resume keeps their count, a finished run counts for any.
+    assert "DATALOADER.NUM_WORKERS" not in result and trained["DATALOADER.NUM_WORKERS"] == "4"
     assert result["TEST.FINAL_MODEL"] == "last_step" and "TEST.FINAL_MODEL" not in trained  # decides a result only
     assert trained["OPTIM.NAME"] == "'adam'" and result["OPTIM.NAME"] == "adam"
 

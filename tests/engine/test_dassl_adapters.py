@@ -136,7 +136,9 @@ def test_the_switch_fixes_a_broken_dassl_and_says_what_it_adapted(tmp_path):
         """)
     env = dict(os.environ, CLIPFIT_ENGINE="dassl", PYTHONPATH=f"{tmp_path}{os.pathsep}{REPO}")
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
-    assert proc.stdout.split() == ["CosineAnnealingLR", "1", "True"], proc.stderr
+    *noted, printed = proc.stdout.splitlines()
+    assert printed.split() == ["CosineAnnealingLR", "1", "True"], proc.stderr
+    assert [line.split()[:4] for line in noted] == [["Checkpoint", "sha256", noted[0].split()[2], "loaded"]]
     notice = [line for line in proc.stderr.splitlines() if line.startswith("clipfit: adapted")]
     assert notice == [
         f"clipfit: adapted Dassl 0.6.3 to torch {torch.__version__}: warm-up schedulers call LRScheduler.__init__ "

@@ -25,7 +25,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 DATASET_CFG = os.path.join(REPO, "configs", "datasets", "demo_shapes.yaml")
 CONFIGS = {"CLIPFit": os.path.join(REPO, "configs", "trainers", "CLIPFit", "tiny_demo.yaml"),
            "CoOp": os.path.join(REPO, "configs", "trainers", "CoOp", "tiny_demo.yaml")}
-FAST = ["DATALOADER.NUM_WORKERS", "0", "DATASET.NUM_SHOTS", "2", "OPTIM.MAX_EPOCH", "1", "USE_CUDA", "False"]
+FAST = ["DATALOADER.NUM_WORKERS", "0", "DATASET.NUM_SHOTS", "2", "OPTIM.MAX_EPOCH", "1", "OPTIM.WARMUP_EPOCH", "0",
+        "USE_CUDA", "False"]
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,6 @@ import torch
 from clipfit.app.commands import train as train_command
 from clipfit.errors import USER_ERROR_EXIT, UserInputError, report_errors
 from clipfit.files import host_name
-from clipfit.testing.demo import make_demo_dataset
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "tests", "results"))
@@ -30,20 +29,8 @@ DATASET_CFG = os.path.join(REPO, "configs", "datasets", "demo_shapes.yaml")
 TRAINER_CFG = os.path.join(REPO, "configs", "trainers", "CLIPFit", "vit_b16_ep10.yaml")
 FAST = ["MODEL.BACKBONE.NAME", "tiny", "DATALOADER.NUM_WORKERS", "0", "DATASET.NUM_SHOTS", "2",
         "DATALOADER.TRAIN_X.BATCH_SIZE", "4", "DATALOADER.TEST.BATCH_SIZE", "8", "USE_CUDA", "False",
-        "OPTIM.MAX_EPOCH", "1"]
+        "OPTIM.MAX_EPOCH", "1", "OPTIM.WARMUP_EPOCH", "0"]
 DEAD_PID = 99_999_999  # above Linux's pid_max: never a live process
-
-
-@pytest.fixture(scope="module")
-def data_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("demo")
-    make_demo_dataset(str(root), num_classes=4, images_per_class=6, size=32)
-    return str(root)
-
-
-@pytest.fixture(autouse=True)
-def _quiet_env(monkeypatch):
-    monkeypatch.delenv("CLIPFIT_DEBUG", raising=False)
 
 
 def train(capsys, root, out, *opts, flags=()):
@@ -219,7 +206,7 @@ def test_an_unfinished_run_with_other_settings_says_its_epoch(finished_run, data
 
 
 def test_resume_after_moving_the_data_keeps_going(finished_run, data_root, tmp_path, capsys):
-    """Where the data lies, loader workers and test batch size do not change what a run trains."""
+    """Where the data lies and the test batch size do not change what a run trains."""
     run, moved = tmp_path / "run", tmp_path / "moved_data"
     shutil.copytree(finished_run, run)
     shutil.copytree(data_root, moved)

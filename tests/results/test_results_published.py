@@ -55,3 +55,17 @@ def test_trainer_mapping():
     # the names the authors register (and native trainers of those names will use)
     assert [published_method(n) for n in ("KgCoOp", "ProGrad", "MaPLe", "PromptSRC", "IVLP")] == [
         "KgCoOp", "ProGrad", "MaPLe", "PromptSRC", None]
+
+
+def test_trainers_named_as_a_published_method_are_reported_beside_it(tmp_path):
+    from fake_logs import b2n_run, md_rows
+
+    from clipfit.app.results import build_report
+
+    assert published_method("MaPLe") == "MaPLe" and published_method("PromptSRC") == "PromptSRC"
+    assert published_method("IVLP") is None  # no published IVLP numbers are shipped
+    for dataset in stems("base2new"):
+        b2n_run(tmp_path, dataset, "MaPLe", "vit_b16_c2_ep5_batch4_2ctx", 1, base=82.0, new=75.0)
+    rows = md_rows(build_report(str(tmp_path)).markdown())
+    # The deltas are against MaPLe's published average (82.28 / 75.14 / 78.55).
+    assert ["MaPLe vit_b16_c2_ep5_batch4_2ctx", "82.00", "75.00", "78.34", "-0.28", "-0.14", "-0.21", "11/11"] in rows

@@ -44,3 +44,11 @@ def test_demo_runs_three_methods_and_writes_the_leaderboard(tmp_path):
     assert again.returncode == 0 and again.stdout.count("done in") == 6
     run = tmp_path / "runs" / "base2new" / "train_base" / "demo_shapes" / "shots_16" / "CLIPFit" / "tiny_demo" / "seed1"
     assert len(list(run.glob("log.txt*"))) == 1  # finished runs were skipped, not rerun
+
+
+def test_demo_trainers_need_scripts_and_a_demo_config_said_before_anything_runs(tmp_path, capsys):
+    from clipfit.app.cli import main
+
+    assert main(["demo", "--trainers", "IVLP", "NoSuch", "--output", str(tmp_path / "demo")]) == 2
+    assert "demo --trainers: NoSuch has no scripts" in capsys.readouterr().err
+    assert not (tmp_path / "demo").exists()

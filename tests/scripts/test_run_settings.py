@@ -11,6 +11,7 @@ import pytest
 from clipfit.app.commands.train import build_parser, print_args, setup_cfg
 from clipfit.app.jobs import Job
 from clipfit.app.results import build_report
+from clipfit.app.run_settings import write_job_record
 from clipfit.app.runner import SKIPPED, absolute_path, run_job
 from clipfit.app.sweep.plan import Plan
 from clipfit.errors import UserInputError
@@ -31,6 +32,8 @@ def finished(job: Job, accuracy: float = 50.0, dump: bool = True) -> str:
     os.makedirs(directory, exist_ok=True)
     with open(os.path.join(directory, "log.txt"), "w") as f:
         f.write(out.getvalue())
+    if dump:
+        write_job_record(job)  # as the runner does when train.py ends well
     return directory
 
 
@@ -52,7 +55,7 @@ def test_a_finished_run_is_skipped_only_for_the_settings_that_made_it(tmp_path, 
             "MODEL.BACKBONE.NAME: tiny then, ViT-B/16 now; OPTIM.MAX_EPOCH: 1 then, 100 now. It is not skipped"
             in message)
     assert "rerun with FORCE=1" in message and "another output root (OUTPUT=DIR" in message
-    assert os.listdir(directory) == ["log.txt"]  # neither rerun nor moved
+    assert sorted(os.listdir(directory)) == ["clipfit_job.json", "log.txt"]  # neither rerun nor moved
 
     lambda_2 = clipfit_job(tmp_path, *TOY, knobs=(("LAMBDA", "2"),))  # a knob is a setting too
     with pytest.raises(UserInputError, match=r"with other settings than asked for: TRAINER\.CLIPFIT\.LAMBDA: 8\.0 "
@@ -119,6 +122,15 @@ def test_the_report_labels_what_ran_and_leaves_out_the_demo_and_other_backbones(
     assert every.left_out == ""
     demo_only = build_report(str(tmp_path / "demo"))  # the demo's own folder as the root: nothing left out
     assert [m.label for m in demo_only.base2new.methods] == ["CLIPFit tiny_demo"] and demo_only.left_out == ""
+
+
+def test_a_run_without_a_job_record_is_labelled_by_its_backbone_only(tmp_path):
+    """train.py by hand (or another tool) writes no record: the report, which imports no trainer, names only a
+    backbone other than the config file's."""
+    toy = finished(clipfit_job(tmp_path, *TOY))
+    os.remove(os.path.join(toy, "clipfit_job.json"))
+    every = build_report(str(tmp_path), all_runs=True)
+    assert [m.label for m in every.base2new.methods] == ["CLIPFit vit_b16_ep100 (backbone tiny)"]
 
 
 def test_report_command_names_the_flag_and_stops_when_everything_is_left_out(tmp_path, capsys):

@@ -1,6 +1,7 @@
 """Shared by the sweep tests: the tiny-backbone options and a small base-to-new grid on the demo data."""
 
-TINY = ["MODEL.BACKBONE.NAME", "tiny", "OPTIM.MAX_EPOCH", "1", "DATALOADER.NUM_WORKERS", "0"]
+TINY = ["MODEL.BACKBONE.NAME", "tiny", "OPTIM.MAX_EPOCH", "1", "OPTIM.WARMUP_EPOCH", "0", "DATALOADER.NUM_WORKERS",
+        "0"]
 
 
 def tiny_grid(data, output, *trainers, seeds=("1",)):

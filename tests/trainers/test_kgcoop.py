@@ -145,7 +145,8 @@ def test_interrupted_training_resumes_to_the_uninterrupted_result(data_root, tmp
 
 
 def test_train_py_trains_and_eval_only_reload_reproduces_accuracy(data_root, tmp_path):
-    trained = train_then_reload(data_root, tmp_path, "KgCoOp", CONFIG, epochs=1)
+    # two epochs: the config's one warm-up epoch and one at OPTIM.LR (a run that is all warm-up is refused)
+    trained = train_then_reload(data_root, tmp_path, "KgCoOp", CONFIG, epochs=2)
     assert 'Initial context: "a photo of a"' in trained and "trainable parameters: 256" in trained
 
 

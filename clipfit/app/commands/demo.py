@@ -2,8 +2,8 @@
 
 Generates a small image dataset with meaningful class names (the registered `DemoShapes` dataset,
 datasets/demo_shapes.py), runs the real base-to-new scripts (train on base classes, test on new ones) for
-CLIPFit, CoOp and ZeroshotCLIP with the `tiny` random-init backbone (config `tiny_demo`), then prints the
-leaderboard and the figure path.
+CLIPFit, CoOp and ZeroshotCLIP (or the methods `--trainers` names) with the `tiny` random-init backbone
+(config `tiny_demo`), then prints the leaderboard and the figure path.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-from ...errors import INTERRUPTED_EXIT, TERMINATED_EXIT, Terminated
+from ...errors import INTERRUPTED_EXIT, TERMINATED_EXIT, Terminated, UserInputError
 from ..jobs import DEMO_FOLDER, PROJECT_ROOT, Job, relative_to_project
 from ..runner import wait_through_ctrl_c
 from ..trainers_catalog import script_for
@@ -42,6 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"where the data, runs and leaderboard go (default: {DEFAULT_OUTPUT})")
     parser.add_argument("--seed", type=int, default=1, help="seed of the runs (default: 1)")
     parser.add_argument("--force", action="store_true", help="rerun finished runs (by default they are skipped)")
+    parser.add_argument("--trainers", nargs="+", metavar="TRAINER", default=list(METHODS),
+                        help=f"the methods to run (default: {' '.join(METHODS)}); any with scripts and a "
+                             f"configs/trainers/<its folder>/{DEMO_CFG}.yaml, e.g. CoCoOp KgCoOp ProGrad IVLP MaPLe "
+                             f"PromptSRC")
 
 
 def _run_step(script: str, dataset: str, seed: int, env: dict, log_path: str) -> tuple[int, float]:
@@ -63,12 +67,22 @@ def _tail(path: str, lines: int = 25) -> str:
         return "".join(f.readlines()[-lines:])
 
 
+def _check_trainers(trainers: list[str]) -> None:
+    """Each method needs its scripts and a demo config, said before anything runs."""
+    for trainer in trainers:
+        if script_for(trainer, STEPS[0]) is None:
+            raise UserInputError(f"demo --trainers: {trainer} has no scripts (the methods with scripts are the "
+                                 "registered trainers with a SCRIPT_FOLDER; see `clipfit scripts --dry-run`)")
+        Job(trainer, STEPS[0], "imagenet", 1, cfg_override=DEMO_CFG).check_config_file()
+
+
 def run(args) -> int:
     from ...files import make_output_folder
     from ...testing.demo import make_demo_dataset
     from ..datasets_catalog import stem_of
     from ..results import build_report, find_result
 
+    _check_trainers(args.trainers)
     output = os.path.abspath(args.output)
     data_root, runs_root, logs = (os.path.join(output, d) for d in ("data", "runs", "logs"))
     make_output_folder(logs, "--output")
@@ -86,8 +100,8 @@ def run(args) -> int:
     env.pop("TRAINER", None)
     env.pop("OPTS", None)
     shown_env = step_environment(data_root, runs_root, args.force)
-    total, index, started = len(METHODS) * len(STEPS), 0, time.time()
-    for trainer in METHODS:
+    total, index, started = len(args.trainers) * len(STEPS), 0, time.time()
+    for trainer in args.trainers:
         for step in STEPS:
             index += 1
             script = script_for(trainer, step)

@@ -5,7 +5,7 @@ import argparse
 import os
 import sys
 
-from ...errors import UserInputError
+from ...errors import INTERRUPTED_EXIT, TERMINATED_EXIT, Terminated, UserInputError
 from ..jobs import env
 
 NAME = "sweep"
@@ -36,7 +36,7 @@ how it runs:
 logs: <output>/sweeps/<timestamp>/ holds plan.txt, summary.txt and, per job, <nnn-job>.out (its whole
 output; SLURM: submitit's logs under submitit/ or --log-dir); each run also writes OUTPUT_DIR/log.txt.
 exit status: 0 all jobs done, skipped or submitted; 1 a job failed or was not run because its training
-job failed; 2 bad input; 130 interrupted.
+job failed; 2 bad input; 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 
 examples:
   # the plan (nothing runs): CLIPFit and CoOp, base-to-new on all 11 datasets, seeds 1 2 3
@@ -49,7 +49,8 @@ examples:
   # a quick check of the whole path on the demo data (`clipfit demo` writes it to output/demo/data) with its
   # config of the tiny random backbone (CPU, a minute or two)
   clipfit sweep --trainers CLIPFit ZeroshotCLIP --datasets demo_shapes --seeds 1 --shots 2 \\
-      --data output/demo/data --cfg tiny_demo --output output/sweep_check --opts OPTIM.MAX_EPOCH 1
+      --data output/demo/data --cfg tiny_demo --output output/sweep_check --opts OPTIM.MAX_EPOCH 1 \\
+      OPTIM.WARMUP_EPOCH 0
 """
 
 SLURM_FLAGS = ("partition", "time", "cpus_per_task", "mem_gb", "array_parallelism", "account", "qos",
@@ -57,6 +58,7 @@ SLURM_FLAGS = ("partition", "time", "cpus_per_task", "mem_gb", "array_parallelis
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..flag_values import GivenValue
     from ..sweep.grid import SETTINGS
     from ..sweep.slurm import CLUSTERS
     from ..trainer_names import declared
@@ -75,11 +77,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="fixed seeds, 0 or more (default: 1 2 3)")
     grid.add_argument("--shots", nargs="+", type=int, default=None, metavar="K",
                       help="shots per class (default: 1 2 4 8 16 for few_shot, 16 for base2new)")
-    grid.add_argument("--data", default=None, metavar="DIR",
+    grid.add_argument("--data", default=None, action=GivenValue, metavar="DIR",
                       help="data root (default: $DATA, else ./data in the repository, as the scripts)")
-    grid.add_argument("--output", default=None, metavar="DIR",
+    grid.add_argument("--output", default=None, action=GivenValue, metavar="DIR",
                       help="output root (default: $OUTPUT, else ./output in the repository, as the scripts)")
-    grid.add_argument("--cfg", default=None, metavar="STEM",
+    grid.add_argument("--cfg", default=None, action=GivenValue, metavar="STEM",
                       help="trainer config file stem for every job instead of the recipe's (default: $CFG)")
     grid.add_argument("--opts", nargs="+", default=None, metavar="KEY VALUE",
                       help="config options appended to every train.py command (default: $OPTS)")
@@ -112,7 +114,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="any other sbatch option, e.g. --sbatch mail-type=FAIL (repeatable)")
     slurm.add_argument("--setup", action="append", default=None, metavar="CMD",
                        help="shell line run in the job before the run, e.g. 'module load cuda' (repeatable)")
-    slurm.add_argument("--log-dir", default=None, metavar="DIR",
+    slurm.add_argument("--log-dir", default=None, metavar="DIR", action=GivenValue,
                        help="submitit's folder (job scripts, pickles, logs; default: <sweep logs>/submitit)")
     slurm.add_argument("--wait", action="store_true", help="follow the jobs until they end, then summarize")
     slurm.add_argument("--poll-seconds", type=float, default=None, help=argparse.SUPPRESS)
@@ -220,6 +222,7 @@ def _report(output_root: str, opts: tuple[str, ...]) -> int:
 
 
 def sweep(args) -> int:
+    from ..runner import relative_output_note
     from ..sweep import Plan, gpu_slots, make_log_dir, run_sweep, visible_gpus
     from ..sweep.slurm import require_submitit
 
@@ -234,6 +237,9 @@ def sweep(args) -> int:
     plan = Plan.build(grid.jobs(), force=args.force)
     missing_data = _check_data_root(grid.data_root)
     print(f"clipfit sweep: {plan.headline()}")
+    output_note = relative_output_note(grid.output_root)
+    if output_note:
+        print(output_note)
     print(_executor_line(args, slots, options))
     if args.dry_run:
         print("\n".join(plan.lines(commands=args.print_commands)))
@@ -252,12 +258,12 @@ def sweep(args) -> int:
             wait=args.wait or (options is not None and options.cluster != "slurm"), poll_s=args.poll_seconds,
             bar=False if args.no_progress_bar else None,
         )
-    except KeyboardInterrupt:  # the local executor handles it itself; here submitit was waiting
+    except KeyboardInterrupt as e:  # the local executor handles it itself; here submitit was waiting
         print(f"\ninterrupted; jobs already submitted to SLURM keep running (logs: {log_dir})", file=sys.stderr)
-        return 130
+        return TERMINATED_EXIT if isinstance(e, Terminated) else INTERRUPTED_EXIT
     print(summary.text())
     code = summary.exit_code
-    if args.report and code != 130:
+    if args.report and code not in (INTERRUPTED_EXIT, TERMINATED_EXIT):
         code = max(code, _report(grid.output_root, grid.extra_opts))
     return code
 

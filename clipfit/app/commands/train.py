@@ -24,22 +24,29 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..flag_values import GivenValue
+
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = EPILOG
-    parser.add_argument("--root", type=str, default="", help="path to the data root (DATASET.ROOT)")
-    parser.add_argument("--output-dir", type=str, default="", help="output directory (OUTPUT_DIR)")
-    parser.add_argument("--resume", type=str, default="", help="checkpoint directory to resume from (RESUME)")
+    parser.add_argument("--root", type=str, default="", action=GivenValue, help="path to the data root (DATASET.ROOT)")
+    parser.add_argument("--output-dir", type=str, default="", action=GivenValue, help="output directory (OUTPUT_DIR)")
+    parser.add_argument("--resume", type=str, default="", action=GivenValue,
+                        help="checkpoint directory to resume from (RESUME)")
     parser.add_argument("--seed", type=int, default=-1, help="only positive value enables a fixed seed (SEED)")
     parser.add_argument("--source-domains", type=str, nargs="+", help="source domains for DA/DG")
     parser.add_argument("--target-domains", type=str, nargs="+", help="target domains for DA/DG")
     parser.add_argument("--transforms", type=str, nargs="+", help="data augmentation methods (INPUT.TRANSFORMS)")
-    parser.add_argument("--config-file", type=str, default="", help="path to the trainer config file")
-    parser.add_argument("--dataset-config-file", type=str, default="", help="path to the dataset config file")
-    parser.add_argument("--trainer", type=str, default="", help="name of the trainer (TRAINER.NAME)")
-    parser.add_argument("--backbone", type=str, default="", help="name of the CNN/CLIP backbone (MODEL.BACKBONE.NAME)")
-    parser.add_argument("--head", type=str, default="", help="name of the head (MODEL.HEAD.NAME)")
+    parser.add_argument("--config-file", type=str, default="", action=GivenValue,
+                        help="path to the trainer config file")
+    parser.add_argument("--dataset-config-file", type=str, default="", action=GivenValue,
+                        help="path to the dataset config file")
+    parser.add_argument("--trainer", type=str, default="", action=GivenValue, help="name of the trainer (TRAINER.NAME)")
+    parser.add_argument("--backbone", type=str, default="", action=GivenValue,
+                        help="name of the CNN/CLIP backbone (MODEL.BACKBONE.NAME)")
+    parser.add_argument("--head", type=str, default="", action=GivenValue, help="name of the head (MODEL.HEAD.NAME)")
     parser.add_argument("--eval-only", action="store_true", help="evaluation only")
-    parser.add_argument("--model-dir", type=str, default="", help="load model from this directory for eval-only mode")
+    parser.add_argument("--model-dir", type=str, default="", action=GivenValue,
+                        help="load model from this directory for eval-only mode")
     parser.add_argument("--load-epoch", type=int, help="load model weights at this epoch for evaluation")
     parser.add_argument("--no-train", action="store_true", help="do not call trainer.train()")
     parser.add_argument("opts", default=None, nargs=argparse.REMAINDER,
@@ -84,36 +91,27 @@ def _unknown_key(cfg, message: str, check: str, is_node: bool = False) -> str:
 
 def _is_node_in_file(path: str, key: str) -> bool:
     """Whether `key` holds a mapping in the YAML file `path` (a whole node the config tree lacks)."""
-    from yacs.config import load_cfg
+    from ...config_files import load_config_file
 
-    with open(path, encoding="utf-8") as f:
-        node = load_cfg(f)
+    node = load_config_file(path)
     for part in key.split("."):
         node = node.get(part) if isinstance(node, dict) else None
     return isinstance(node, dict)
 
 
 def _merge_file(cfg, path: str, flag: str) -> None:
-    import yaml
-    from yacs.config import load_cfg
-
     from ...config import floats_for_ints_in_node
+    from ...config_files import load_config_file
 
+    loaded = load_config_file(path, flag)  # duplicate, dotted and no keys are its errors
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-        top = yaml.safe_load(text)
-        if not isinstance(top, (dict, type(None))):
-            raise UserInputError(f"{flag} {path}: must be a mapping of config keys (e.g. `OPTIM:` then `  LR: 0.002`), "
-                                 f"not a YAML {type(top).__name__}")
-        loaded = load_cfg(text)
         floats_for_ints_in_node(cfg, loaded)
         cfg.merge_from_other_cfg(loaded)
     except KeyError as e:
         check = "check the key's spelling against `print(cfg)` in a log"
         is_node = _is_node_in_file(path, e.args[0].rsplit(" ", 1)[-1])
         raise UserInputError(f"{flag} {path}: {_unknown_key(cfg, e.args[0], check, is_node)}") from e
-    except (ValueError, yaml.YAMLError) as e:
+    except ValueError as e:
         raise UserInputError(f"{flag} {path}: {e}") from e
 
 

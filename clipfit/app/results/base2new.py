@@ -9,6 +9,7 @@ import numpy as np
 
 from ..datasets_catalog import display_name, stems
 from .aggregate import Average, Method, Stat, cell_stat, group_by, hm, method_of, seed_gaps, table_axes
+from .pairing import drop_stale
 from .published import BASE2NEW, BASE2NEW_AVERAGE, BaseNewHM
 from .runs import BASE2NEW as SETTING_B2N
 from .runs import Run
@@ -89,9 +90,12 @@ def build_base2new(runs: list[Run], root: str) -> Base2NewTable | None:
         for dataset in datasets:
             base_runs = cells.get((dataset, method, "base"), [])
             new_runs = cells.get((dataset, method, "new"), [])
-            table.rows[(dataset, method)] = Base2NewRow(dataset, method, cell_stat(base_runs), cell_stat(new_runs),
+            # A New that evaluated an earlier model of its seed's Base run stays out of New and HM.
+            fresh, stale = drop_stale(new_runs, base_runs, f"{method.label} · {display_name(dataset)} · New (test_new)",
+                                      lambda s, d=dataset: f"base2new_test for {d} seed {s}", root)
+            table.rows[(dataset, method)] = Base2NewRow(dataset, method, cell_stat(base_runs), cell_stat(fresh),
                                                         tuple(sorted(seeds)))
-            table.missing.extend(_b2n_gaps(method, dataset, base_runs, new_runs, seeds, root))
+            table.missing.extend(_b2n_gaps(method, dataset, base_runs, new_runs, seeds, root) + stale)
         table.averages[method] = base2new_average([table.rows[(d, method)] for d in datasets])
         average = table.averages[method]
         absent = [d for d in benchmark if average is None or d not in average.datasets]

@@ -22,7 +22,7 @@ import sys
 import numpy as np
 
 from ...errors import USER_ERROR_EXIT
-from .logs import DEFAULT_KEYWORD, read_run
+from .logs import DEFAULT_KEYWORD, log_files, read_run
 from .run_folders import is_run_folder
 
 
@@ -40,9 +40,11 @@ def subfolders(directory: str) -> list[str]:
     return [path for path in paths if os.path.isdir(path)]
 
 
-def newest_hit(run_dir: str, keyword: str = DEFAULT_KEYWORD, test_log: bool = False):
+def newest_hit(run_dir: str, keyword: str = DEFAULT_KEYWORD, test_log: bool = False, err=None):
     """(log path, value, names of newer logs without a hit) for the newest log with a hit, else None."""
     run = read_run(run_dir, keyword, complete=lambda scan: scan.gated_value(test_log) is not None)
+    for name in run.unreadable:
+        print(f"note: {run_dir}: cannot read {name}: skipped", file=err or sys.stderr)
     if run.used is None:
         return None
     return run.log_file, run.used.gated_value(test_log), run.skipped
@@ -60,9 +62,9 @@ def parse_function(directory: str, keyword: str = DEFAULT_KEYWORD, test_log: boo
     print(f"Parsing files in {directory}", file=out)
     outputs, unfinished = [], []
     for run_dir in filter(is_run_folder, subfolders(directory)):
-        found = newest_hit(run_dir, keyword, test_log)
+        found = newest_hit(run_dir, keyword, test_log, err)
         if found is None:
-            if any(name.startswith("log.txt") for name in os.listdir(run_dir)):
+            if log_files(run_dir):
                 unfinished.append(os.path.basename(run_dir))
             continue
         path, value, skipped = found

@@ -23,6 +23,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ...checkpoint_files import DIGEST_LINE
+
 LOG_NAME = "log.txt"
 TRAINING_MARKERS = ("Finish training", "Finished training")
 RESULT_MARKER = "=> result"
@@ -46,7 +48,7 @@ def log_files(run_dir: str) -> list[str]:
     """Paths of the run's logs, oldest first: `log.txt`, then `log.txt-<timestamp>` by timestamp."""
     try:
         names = os.listdir(run_dir)
-    except (FileNotFoundError, NotADirectoryError):
+    except OSError:  # missing, not a folder, or unreadable (read_run's caller says which)
         return []
     stamped = sorted(n for n in names if _TIMESTAMPED.match(n))
     ordered = ([LOG_NAME] if LOG_NAME in names else []) + stamped
@@ -65,6 +67,7 @@ class LogScan:
     epoch_lines: bool = False  # `epoch [i/n] ...` progress lines were seen
     after_training: float | None = None  # last hit after the first training end marker
     after_result: float | None = None  # last hit after the first `=> result`
+    checkpoints: list = field(default_factory=list)  # (action, sha256, path) of its `Checkpoint sha256` lines
 
     @property
     def eval_only(self) -> bool | None:
@@ -125,6 +128,8 @@ def scan_log(path: str, keyword: str = DEFAULT_KEYWORD) -> LogScan:
                 result_gate = True
             elif line.startswith("epoch ["):
                 scan.epoch_lines = True
+            elif line.startswith("Checkpoint sha256 ") and (digest := DIGEST_LINE.match(line)):
+                scan.checkpoints.append((digest.group(2), digest.group(1), digest.group(3)))
             match = regex.search(line)
             if match is None:
                 continue
@@ -190,6 +195,7 @@ class RunResult:
     used: LogScan | None  # the newest complete log
     newest: LogScan | None  # the newest log (complete or not); its header describes the run
     skipped: list  # names of logs newer than `used` that have no result
+    unreadable: list = field(default_factory=list)  # `log.txt (Permission denied)`: passed over, never a result
 
     @property
     def value(self) -> float | None:
@@ -210,14 +216,25 @@ def read_run(run_dir: str, keyword: str = DEFAULT_KEYWORD,
     another way, e.g. by parse_test_res.py's reading)."""
     paths = log_files(run_dir)
     newest = None
-    skipped = []
+    skipped, unreadable = [], []
+    if not paths:
+        try:
+            os.listdir(run_dir)
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        except OSError as e:  # e.g. no permission: say so rather than "no log"
+            unreadable.append(f"the folder ({e.strerror or e})")
     for path in reversed(paths):
-        scan = scan_log(path, keyword)
+        try:
+            scan = scan_log(path, keyword)
+        except OSError as e:  # one unreadable log must not stop a report over hundreds of runs
+            unreadable.append(f"{os.path.basename(path)} ({e.strerror or e})")
+            continue
         newest = newest or scan
         if complete(scan):
-            return RunResult(run_dir, paths, scan, newest, skipped)
+            return RunResult(run_dir, paths, scan, newest, skipped, unreadable)
         skipped.append(scan.name)
-    return RunResult(run_dir, paths, None, newest, skipped)
+    return RunResult(run_dir, paths, None, newest, skipped, unreadable)
 
 
 def find_result(run_dir: str, keyword: str = DEFAULT_KEYWORD) -> float | None:

@@ -128,5 +128,8 @@ PUBLISHED_SHOTS = 16
 
 
 def published_method(trainer: str) -> str | None:
-    """`ZeroshotCLIP` -> `CLIP`, `ClipFit` -> `CLIPFit`; None when nothing published matches."""
-    return PUBLISHED_METHOD.get(trainer.lower())
+    """`ZeroshotCLIP` -> `CLIP`, `ClipFit` -> `CLIPFit`, a trainer named as a published method (any case, e.g.
+    MaPLe, PromptSRC) -> that method; None when nothing published matches."""
+    name = trainer.lower()
+    by_name = {method.lower(): method for method in (*BASE2NEW, *BASE2NEW_AVERAGE)}
+    return PUBLISHED_METHOD.get(name) or by_name.get(name)

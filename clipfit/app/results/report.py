@@ -126,9 +126,8 @@ def build_report(output_root: str = "output", keyword: str = DEFAULT_KEYWORD, pu
             "base2new/train_base/<dataset>/shots_16/<Trainer>/<cfg>/seed<S>, <dataset>/<Trainer>/<cfg>_<K>shots/"
             "seed<S> or evaluation/<Trainer>/<cfg>_<K>shots/<dataset>/seed<S>, each with a log.txt"
         )
-    configs: dict = {}
     for run in runs:
-        run.options = run_options(run, configs)
+        run.options = run_options(run)
     runs, left_out = (runs, "") if all_runs else leave_out_toy_runs(runs, output_root)
     if not runs:
         raise NoRunsFoundError(f"no runs to report under {output_root}: {left_out[0].lower()}{left_out[1:]}")

@@ -71,7 +71,12 @@ def find_run_dirs(root: str) -> list[str]:
     (a stray `output/log.txt` from a run without --output-dir does not turn the whole tree into one run)."""
     found = []
     root_logs = False
-    for dirpath, dirnames, filenames in os.walk(root):
+
+    def unreadable(error: OSError) -> None:  # listed as a run, whose warning says it cannot be read
+        if error.filename and error.filename != root and not is_moved_aside(error.filename):
+            found.append(error.filename)
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and not is_moved_aside(d))
         if dirpath == root:
             root_logs = is_run_folder(root, filenames)
@@ -93,9 +98,11 @@ def identify(path: str, result: RunResult, root: str | None = None) -> Run:
     run = _from_folders(path, parts, result)
     header = result.used or result.newest
     if run is None:
-        return _from_header(path, result, header)
-    if header is not None:
+        run = _from_header(path, result, header)
+    elif header is not None:
         run.warnings.extend(_inconsistencies(run, header, root))
+    run.warnings.extend(f"{relative_to(path, root)}: cannot read {name}: skipped, not a result"
+                        for name in result.unreadable)
     return run
 
 

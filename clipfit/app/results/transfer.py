@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from ..datasets_catalog import display_name, stems, transfer_source
 from .aggregate import Method, accuracy_average, cell_stat, group_by, method_of, seed_gaps, table_axes
+from .pairing import drop_stale
 from .runs import FEW_SHOT, TRANSFER, Run
 
 
@@ -70,7 +71,11 @@ def _transfer_table(kind, runs, sources, source, canonical, root) -> TransferTab
             lambda s: os.path.join(source, method.trainer, shots_dir, method.variant, f"seed{s}"), root))
         for dataset in targets:
             cell_runs = groups.get((method, dataset), [])
-            table.cells[(method, dataset)] = cell_stat(cell_runs)
+            # A target that evaluated an earlier model of its seed's source run is left out.
+            fresh, stale = drop_stale(cell_runs, source_runs, f"{method.label} · {display_name(dataset)}",
+                                      lambda s, d=dataset: f"xd_test for {d} seed {s}", root)
+            table.missing.extend(stale)
+            table.cells[(method, dataset)] = cell_stat(fresh)
             table.missing.extend(seed_gaps(
                 f"{method.label} · {display_name(dataset)}", cell_runs, seeds,
                 lambda s, d=dataset: os.path.join("evaluation", method.trainer, shots_dir, method.variant, d,

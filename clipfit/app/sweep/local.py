@@ -116,7 +116,8 @@ class LocalExecutor(Recorder):
                         free.append(gpus)
                         self._record(future.result())
             except KeyboardInterrupt as e:
-                if isinstance(e, Terminated):  # unlike Ctrl-C, SIGTERM reached only this process
+                self.terminated = isinstance(e, Terminated)
+                if self.terminated:  # unlike Ctrl-C, SIGTERM reached only this process
                     terminate_children()
                 self._interrupt(waiting, running)
         return self.outcomes

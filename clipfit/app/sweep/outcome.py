@@ -5,6 +5,7 @@ import datetime
 import os
 from dataclasses import dataclass, replace
 
+from ...errors import INTERRUPTED_EXIT, TERMINATED_EXIT
 from ..results import log_files
 from ..runner import DONE, SKIPPED, job_result  # what run_job returns: a job that ran / was already finished
 from .plan import Plan, PlannedJob
@@ -92,6 +93,7 @@ class Recorder:
         self.plan = plan
         self.progress = progress
         self.outcomes: dict[int, Outcome] = {}
+        self.terminated = False  # the interruption, if any, was SIGTERM (exit 143) rather than Ctrl-C (130)
 
     def _record(self, outcome: Outcome, quiet: bool = False) -> None:
         self.outcomes[outcome.planned.number] = outcome
@@ -112,11 +114,13 @@ class Recorder:
 class Summary:
     """Counts per status, the failed jobs with their logs, the jobs not run, and the exit code."""
 
-    def __init__(self, plan: Plan, outcomes: dict[int, Outcome], seconds: float, log_dir: str | None = None):
+    def __init__(self, plan: Plan, outcomes: dict[int, Outcome], seconds: float, log_dir: str | None = None,
+                 terminated: bool = False):
         self.plan = plan
         self.outcomes = outcomes
         self.seconds = seconds
         self.log_dir = log_dir
+        self.terminated = terminated
 
     def with_status(self, status: str) -> list[Outcome]:
         return [o for _, o in sorted(self.outcomes.items()) if o.status == status]
@@ -126,10 +130,10 @@ class Summary:
 
     @property
     def exit_code(self) -> int:
-        """0 when every job is done, skipped or submitted; 130 after Ctrl-C; 1 when a job failed or was
-        not run because its training job failed."""
+        """0 when every job is done, skipped or submitted; 130 after Ctrl-C, 143 after SIGTERM; 1 when a job
+        failed or was not run because its training job failed."""
         if self.with_status(INTERRUPTED):
-            return 130
+            return TERMINATED_EXIT if self.terminated else INTERRUPTED_EXIT
         return 1 if self.with_status(FAILED) or self.with_status(BLOCKED) else 0
 
     def count_line(self) -> str:

@@ -69,7 +69,10 @@ class Plan:
         return self.jobs[number - 1]
 
     def skips(self, planned: PlannedJob) -> bool:
-        return planned.result is not None and not planned.differences and not self.force
+        """Finished with the settings asked for, not forced, and not the evaluation of a training job this
+        sweep runs (again)."""
+        retrained = planned.needs is not None and not self.skips(self[planned.needs])
+        return planned.result is not None and not planned.differences and not self.force and not retrained
 
     @property
     def to_run(self) -> list[PlannedJob]:
@@ -86,6 +89,8 @@ class Plan:
         elif planned.differences and not self.force:
             action, state = "stop", (f"finished: {planned.result:.2f}% with other settings: "
                                      f"{planned.differences}; --force moves it aside and reruns it")
+        elif planned.result is not None and not self.force:
+            action, state = "run", f"finished: {planned.result:.2f}% with the model that #{planned.needs} trains again"
         elif planned.result is not None:
             action, state = "rerun", f"finished: {planned.result:.2f}%, --force moves it aside"
         else:

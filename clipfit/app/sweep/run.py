@@ -36,13 +36,13 @@ def run_sweep(plan: Plan, log_dir: str, executor: str = "local", slots: list[str
     progress = Progress(len(plan), bar=bar)
     try:
         if executor == "local":
-            outcomes = LocalExecutor(plan, slots or [None], log_dir, progress).run()
+            runner = LocalExecutor(plan, slots or [None], log_dir, progress)
         else:
             runner = SubmititExecutor(plan, slurm or SlurmOptions(), log_dir, progress, submitit_dir, wait, poll_s,
                                       executor=submitit_executor)
-            outcomes = runner.run()
+        outcomes = runner.run()
     finally:
         progress.close()
-    summary = Summary(plan, outcomes, time.time() - begin, log_dir)
+    summary = Summary(plan, outcomes, time.time() - begin, log_dir, terminated=runner.terminated)
     summary.write()
     return summary

@@ -15,6 +15,7 @@ from ...checkpoint_files import (
     CheckpointError,
     CheckpointNotFound,
     check_trained_checkpoint,
+    digest_line,
     saved_epochs,
 )
 from ...files import atomic_write
@@ -42,6 +43,7 @@ def save_checkpoint(
     fpath = os.path.join(save_dir, model_name)
     atomic_write(fpath, partial(torch.save, state))
     print(f"Checkpoint saved to {fpath}")
+    print(digest_line("saved", fpath))
     atomic_write(os.path.join(save_dir, "checkpoint"), lambda f: f.write(os.path.basename(fpath) + "\n"), mode="w")
     if is_best:
         best_fpath = os.path.join(os.path.dirname(fpath), "model-best.pth.tar")
@@ -60,9 +62,13 @@ def load_checkpoint(fpath: str | None) -> Any:
     map_location = None if torch.cuda.is_available() else "cpu"
     try:
         try:
-            return torch.load(fpath, map_location=map_location, weights_only=False)
+            checkpoint = torch.load(fpath, map_location=map_location, weights_only=False)
         except UnicodeDecodeError:
-            return torch.load(fpath, map_location=map_location, weights_only=False, encoding="latin1")
+            checkpoint = torch.load(fpath, map_location=map_location, weights_only=False, encoding="latin1")
+        # Every trainer's evaluation loads through here (other repositories' load_model too): its log then
+        # names the file by content, and the report pairs it with the run that saved that file.
+        print(digest_line("loaded", fpath))
+        return checkpoint
     except Exception as e:  # torch, zip and pickle each raise their own types for a damaged file
         size = os.path.getsize(fpath)
         raise CheckpointError(

@@ -1,10 +1,12 @@
 """Tee of stdout into OUTPUT_DIR/log.txt, never overwriting an earlier log."""
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
 
+from ...errors import WriteFailed, disk_error
 from .files import mkdir_if_missing
 
 
@@ -28,22 +30,40 @@ class Logger:
         self.close()
 
     def write(self, msg: str) -> None:
-        self.console.write(msg)
-        if self.file is not None:
-            self.file.write(msg)
+        self._guarded("console", lambda stream: stream.write(msg))
+        self._guarded("file", lambda stream: stream.write(msg))
 
     def flush(self) -> None:
-        self.console.flush()
-        if self.file is not None and not self.file.closed:
-            self.file.flush()
-            os.fsync(self.file.fileno())
+        self._guarded("console", lambda stream: stream.flush())
+        self._guarded("file", lambda stream: (stream.flush(), os.fsync(stream.fileno())))
 
     def isatty(self) -> bool:
         return False
 
     def close(self) -> None:
         if self.file is not None and not self.file.closed:
-            self.file.close()
+            with contextlib.suppress(OSError):  # a full disk: the error that stopped the run has said so
+                self.file.close()
+
+    def _guarded(self, which: str, action) -> None:
+        """`action(stream)` on the console or the log file. A full disk or `ulimit -f` stops the run once, with
+        a message naming the stream (a plain write error names no file); that stream takes no more output,
+        so the interpreter's last flush at exit does not fail again."""
+        stream = getattr(self, which)
+        if stream is None or getattr(stream, "closed", False):
+            return
+        try:
+            action(stream)
+        except OSError as e:
+            if disk_error(e) is None or isinstance(e, WriteFailed):
+                raise
+            name = getattr(stream, "name", "")
+            if which == "file":
+                self.close()
+                self.file = None
+            else:
+                self.console = open(os.devnull, "w")
+            raise WriteFailed(e, "the standard output" if name in ("", "<stdout>") else str(name)) from e
 
 
 def log_file_path(output: str) -> str:

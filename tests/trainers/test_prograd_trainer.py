@@ -193,7 +193,8 @@ def test_interrupted_training_resumes_to_the_uninterrupted_result(data_root, tmp
 
 
 def test_train_py_trains_and_eval_only_reload_reproduces_accuracy(data_root, tmp_path):
-    trained = train_then_reload(data_root, tmp_path, "ProGrad", CONFIG, epochs=1)
+    # two epochs: the config's one warm-up epoch and one at OPTIM.LR (a run that is all warm-up is refused)
+    trained = train_then_reload(data_root, tmp_path, "ProGrad", CONFIG, epochs=2)
     assert "xe_loss" in trained and "kl_loss" in trained and "trainable parameters: 1,024" in trained
 
 

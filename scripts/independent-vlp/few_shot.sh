@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# IVLP, few-shot: train on all classes of DATASET with SHOTS images per class, test on the full test set.
+# usage: bash scripts/independent-vlp/few_shot.sh DATASET SHOTS SEED
+source "$(dirname "$0")/../common.sh"
+run_job IVLP few_shot "$@"
