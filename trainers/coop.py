@@ -18,7 +18,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from clipfit.clip import PromptedImageEncoder, TextEncoder, takes_prompts, tokenize, tokenize_prompts
+from clipfit.clip import TextEncoder, frozen_image_features, tokenize, tokenize_prompts
 from clipfit.clip.shared_prefix import SuffixLayout, plan_suffixes
 from clipfit.clip.text import get_tokenizer
 from clipfit.compat import TRAINER_REGISTRY
@@ -193,15 +193,11 @@ class FrozenClipMethod(ClipMethod):
         super().__init__(clip)
         clip.requires_grad_(False)
         self.text_encoder = TextEncoder(clip)
-        # OpenAI's ViTs: only the pooled class token runs through the last block (the same maths, less of it); RN
-        # towers run as open_clip has them
-        self.image_encoder = PromptedImageEncoder(clip.visual) if takes_prompts(clip.visual) else None
+        self.image_features = frozen_image_features(clip.visual)  # ViTs: the last block for the class token only
 
     def encode_image(self, image: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():  # the image tower is frozen: no graph
-            if self.image_encoder is not None:
-                return self.image_encoder.class_token_features(image)
-            return self.clip.encode_image(image)
+            return self.image_features(image)
 
 
 class CoOpModel(FrozenClipMethod):

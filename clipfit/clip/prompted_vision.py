@@ -7,7 +7,7 @@ pooled as usual. Without prompts the tower is open_clip's own forward.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from open_clip.transformer import VisionTransformer
@@ -15,7 +15,7 @@ from torch import nn
 
 from .deep_prompts import check_deep_prompts, run_blocks
 
-__all__ = ["PromptedImageEncoder", "takes_prompts"]
+__all__ = ["PromptedImageEncoder", "frozen_image_features", "takes_prompts"]
 
 
 def _prompt_problem(visual: nn.Module) -> str:
@@ -31,6 +31,13 @@ def _prompt_problem(visual: nn.Module) -> str:
 def takes_prompts(visual: nn.Module) -> bool:
     """Whether `PromptedImageEncoder` can wrap the image tower `visual` (OpenAI's ViTs can; RN towers cannot)."""
     return not _prompt_problem(visual)
+
+
+def frozen_image_features(visual: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    """image -> features [B, embed_dim] of the image tower `visual` for a frozen tower: on OpenAI's ViTs
+    `PromptedImageEncoder.class_token_features` (the last block for the pooled class token only: the same maths,
+    less of it), otherwise (RN towers) the tower itself."""
+    return PromptedImageEncoder(visual).class_token_features if takes_prompts(visual) else visual
 
 
 class PromptedImageEncoder(nn.Module):
