@@ -1,8 +1,8 @@
-"""KgCoOp against its repository (htyao89/KgCoOp, trainers/kgcoop.py): the base-to-new config (CTX_INIT True: "a photo
-of a", 4 tokens; W 8.0 as their scripts pass it) on DTD's names for the templates (the hand-crafted prompt "a photo of a
-{}, a type of texture." differs from the context's start, so the distance term is not zero). Their hand-crafted
-features come from an fp16 CLIP in every precision: the fp32 comparison builds it in fp32 (`fp32_build`), and
-`fp16_teacher_kept` measures a step against their fp16 features."""
+"""KgCoOp against its repository (htyao89/KgCoOp: --authors <it>/KgCoOp, trainers/kgcoop.py): the base-to-new config
+(CTX_INIT True: "a photo of a", 4 tokens; W 8.0 as their scripts pass it) with DTD's template for the hand-crafted
+prompts ("a photo of a {}, a type of texture." differs from the context's start, so the distance term is not zero).
+Their hand-crafted features come from an fp16 CLIP in every precision: the fp32 comparison builds theirs in fp32
+(`fp32_build`), and `fp16_teacher_kept` compares their fp16 features, and the distance term with them, with ours."""
 from __future__ import annotations
 
 import sys

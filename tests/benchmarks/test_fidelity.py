@@ -128,13 +128,20 @@ def test_not_an_authors_checkout_is_said(tmp_path, monkeypatch, capsys):
                        "--no-timing"])
 
 
-@pytest.mark.parametrize("method", ["IVLP", "MaPLe", "PromptSRC"])
+@pytest.mark.parametrize("method", ["IVLP", "KgCoOp", "MaPLe", "ProGrad", "PromptSRC"])
 def test_committed_results_meet_the_equality_target_and_hold_trained_tensors_only(method):
     files = sorted((BENCHMARKS / "results").glob(f"fidelity-{method}-*.json"))
     assert files, f"no committed fidelity result of {method}"
     record = json.loads(files[-1].read_text())
     assert record["method"] == method and record["trainable"]["same_names_and_shapes"]
     assert record["targets"]["max_rel_diff"]["met"] and record["targets"]["checkpoint_trained_only"]
+
+
+def test_prograds_committed_result_compares_a_step_where_the_projection_acts_on_the_authors_fork():
+    record = json.loads(sorted((BENCHMARKS / "results").glob("fidelity-ProGrad-*.json"))[-1].read_text())
+    projection = record["projection"]
+    assert projection["least likely labels"]["projection_applied"] and projection["max_rel_diff"] <= 1e-5
+    assert record["dassl"].endswith("Dassl.ProGrad.pytorch")  # their projection, not this engine's (ours)
 
 
 def test_multihead_attentions_fast_path_counts_as_its_slow_path():
