@@ -34,7 +34,8 @@ def test_merge_order_dataset_then_trainer_then_flags_then_opts(tmp_path):
 
 def test_coop_defaults():
     cfg = setup_cfg(_args())
-    assert (cfg.TRAINER.COOP.N_CTX, cfg.TRAINER.COOP.CSC, cfg.TRAINER.COOP.CTX_INIT) == (16, False, "")
+    # CTX_INIT None: no type, so KgCoOp's and ProGrad's configs may write True and CoOp's a phrase
+    assert (cfg.TRAINER.COOP.N_CTX, cfg.TRAINER.COOP.CSC, cfg.TRAINER.COOP.CTX_INIT) == (16, False, None)
     assert (cfg.TRAINER.COOP.PREC, cfg.TRAINER.COOP.CLASS_TOKEN_POSITION) == ("fp16", "end")
     assert (cfg.TRAINER.COCOOP.N_CTX, cfg.TRAINER.COCOOP.CTX_INIT, cfg.TRAINER.COCOOP.PREC) == (16, "", "fp16")
     assert cfg.DATASET.SUBSAMPLE_CLASSES == "all"
@@ -79,11 +80,13 @@ def test_config_nodes_come_from_the_registered_classes():
     import_plugins()
     names = [cls.__name__ for cls in config_extenders()]
     # bases first; CoOp's node once although ZeroshotCLIP shares it and ClipFit/ZeroshotCLIP2 inherit theirs
-    assert names == ["ClipTrainer", "CLIPFit", "CoOp", "CoCoOp", "IVLP", "MaPLe", "PromptSRC", "CoOpDataset"]
+    assert names == ["ClipTrainer", "CLIPFit", "CoOp", "CoCoOp", "IVLP", "KgCoOp", "MaPLe", "ProGrad", "PromptSRC",
+                     "CoOpDataset"]
     cfg = setup_cfg(_args())
     assert (cfg.MODEL.BACKBONE.WEIGHTS, cfg.MODEL.BACKBONE.TAG) == ("", "")
     assert (cfg.TRAINER.CLIPFIT.LAMBDA, cfg.TRAINER.CLIPFIT.REG, cfg.TRAINER.CLIPFIT.PRESET) == (8.0, "kd", "clipfit")
     assert (cfg.TRAINER.COOP.W1, cfg.TRAINER.COOP.W2, cfg.TRAINER.COOP.COMPILE_MODE) == (1.0, 1.0, "default")
+    assert cfg.TRAINER.COOP.W == 1.0 and dict(cfg.LOSS) == {"NAME": "prograd", "T": 1.0, "LAMBDA": 1.0}  # the authors'
 
 
 def test_get_cfg_before_any_registration_says_what_to_do():
