@@ -8,7 +8,8 @@ ViT-B/16 weights and the same synthetic batch, and compares:
   initial values from the same random state;
 * the evaluation logits; in one training step (`forward_backward`): the logits, each loss term (the values
   the torch.nn.functional calls return in both codes), the total loss, every gradient, the optimizer's
-  momentum buffers, the update and the parameters after the step; PromptSRC also its prompt aggregation;
+  momentum buffers, the update and the parameters after the step; PromptSRC also its prompt aggregation,
+  ProGrad its gradient projection in a step where the two losses conflict, KgCoOp its fp16 teacher;
 * the size of a checkpoint of each;
 
 then times a training step and an evaluation (`--eval-batches` batches of `--eval-batch` images, from no
@@ -66,7 +67,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def max_rel_diff(report: dict) -> float:
-    values = [report["eval_logits"], report["train_logits"], report["loss_total"], *report["loss_terms"].values()]
+    values = [report["eval_logits"], report["train_logits"], report["loss_total"], *report["loss_terms"].values(),
+              *report.get("summary_losses", {}).values()]
+    # a method's own comparisons (its adapter's `extra`) name their worst relative difference
+    values += [part["max_rel_diff"] for part in report.values() if isinstance(part, dict) and "max_rel_diff" in part]
     step = report["step"]
     values += [report["gradients"]["max"], step["momentum_buffers"]["max"], step["params_after"]["max"]]
     if "gpa" in report:

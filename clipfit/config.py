@@ -26,7 +26,8 @@ def config_extenders() -> list[type]:
     classes' keys: ClipTrainer's MODEL.BACKBONE.WEIGHTS, CoOpDataset's DATASET.SUBSAMPLE_CLASSES), so one call
     per registered class builds its whole tree; classes sharing the function (an alias that inherits it)
     are called once. A base class runs once per registered subclass (an extend_cfg only sets defaults), and
-    bases run before their subclasses: a subclass that adds keys to its base's node keeps them.
+    bases run before their subclasses: a subclass that adds keys to its base's node keeps them, provided the
+    base keeps a node that is already there when a sibling's chain runs it again (CoOp's TRAINER.COOP).
     Classes without one (Dassl's own trainers, the engine's toy ones) are skipped."""
     chosen = []
     for registry in (TRAINER_REGISTRY, DATASET_REGISTRY):

@@ -4,7 +4,9 @@ from . import (  # noqa: F401
     cocoop,
     coop,
     ivlp,
+    kgcoop,
     maple,
+    prograd,
     promptsrc,
     zsclip,
 )

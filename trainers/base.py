@@ -27,6 +27,7 @@ from clipfit.clip import (
     load_trained_state_dict,
     make_grad_scaler,
     resolve_precision,
+    resolve_template,
 )
 from clipfit.clip.torch_compile import check_compile_mode, compile_step
 from clipfit.compat import (
@@ -117,6 +118,10 @@ class ClipTrainer(TrainerX):
     SCRIPT_FOLDER and ZERO_SHOT (`clipfit.core.recipes`)."""
 
     CONFIG_NODE = ""
+    # The method's prompt templates where they differ from the datasets' own (CoOp's), by DATASET.NAME.
+    TEMPLATE_OVERRIDES: dict[str, str] = {}
+    # Keys (prefixes) of the authors' checkpoints that hold no trained tensor (fixed embeddings): not loaded.
+    UNTRAINED_CHECKPOINT_KEYS: tuple[str, ...] = ("token_prefix", "token_suffix")
     MODEL_NAME = REGISTERED_NAME  # the registered (and checkpoint folder) name of the trained module
     # Read from the class itself, never inherited (`clipfit.app.trainers_catalog`): a subclass is another method
     # (or an alias) and gets the scripts and recipe of its own only by setting them. ZERO_SHOT is inherited.
@@ -142,6 +147,13 @@ class ClipTrainer(TrainerX):
         if node.COMPILE_MODE != "default" and not node.COMPILE:
             raise UserInputError(f"{name}.COMPILE_MODE {node.COMPILE_MODE} needs {name}.COMPILE True as well")
         check_backbone_weights(cfg)  # Dassl calls check_cfg before it builds the data loaders
+
+    def dataset_template(self) -> str:
+        """The method's hand-written template of the dataset: its override, else the dataset class's (third-party
+        Dassl datasets have none: the default, with a notice)."""
+        name = self.cfg.DATASET.NAME
+        return self.TEMPLATE_OVERRIDES.get(name) or resolve_template(getattr(type(self.dm.dataset), "template", None),
+                                                                     name)
 
     def build_method(self, clip: nn.Module, classnames: list[str]) -> ClipMethod:
         raise NotImplementedError
@@ -241,7 +253,7 @@ class ClipTrainer(TrainerX):
             return cosine_logits(features, self.text_cache.get(), self.model.logit_scale, normalized=True).float()
 
     def load_model(self, directory: str, epoch: int | None = None) -> None:
-        """CoOp's loader: Dassl's file names, tolerant of CoOp's token_prefix/suffix keys."""
+        """CoOp's loader: Dassl's file names, tolerant of the authors' untrained keys (UNTRAINED_CHECKPOINT_KEYS)."""
         if not directory:
             print("Note that load_model() is skipped as no pretrained model is given")
             return
@@ -249,8 +261,8 @@ class ClipTrainer(TrainerX):
             model_path = model_file(osp.join(directory, name), epoch)
             checkpoint = check_trained_checkpoint(load_checkpoint(model_path), model_path)
             state_dict = checkpoint["state_dict"]
-            for key in ("token_prefix", "token_suffix"):
-                state_dict.pop(key, None)
+            for key in [k for k in state_dict if k.startswith(self.UNTRAINED_CHECKPOINT_KEYS)]:
+                del state_dict[key]
             print(f'Loading weights to {name} from "{model_path}" (epoch = {checkpoint.get("epoch")})')
             self._load_checked(name, state_dict, model_path, checkpoint_writer(checkpoint, model_path))
 

@@ -16,7 +16,6 @@ from clipfit.clip import (
     kd_loss,
     mse_bias_loss,
     prompt_for,
-    resolve_template,
     select_trainable,
     tokenize_prompts,
 )
@@ -112,14 +111,6 @@ class CLIPFit(ClipTrainer):
         if node.TEMPLATE and not _one_class_slot(node.TEMPLATE):
             raise UserInputError(f"TRAINER.CLIPFIT.TEMPLATE {node.TEMPLATE!r} needs exactly one {{}} where the class "
                                  "name goes, and no other braces (e.g. 'a photo of a {}.')")
-
-    def dataset_template(self) -> str:
-        """CLIPFit's template of the dataset: its override, else the dataset class's (third-party Dassl
-        datasets have none: the default)."""
-        name = self.cfg.DATASET.NAME
-        return self.TEMPLATE_OVERRIDES.get(name) or resolve_template(
-            getattr(type(self.dm.dataset), "template", None), name
-        )
 
     def build_method(self, clip, classnames):
         node = self.cfg.TRAINER.CLIPFIT

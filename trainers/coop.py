@@ -18,7 +18,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from clipfit.clip import TextEncoder
+from clipfit.clip import TextEncoder, frozen_image_features
 from clipfit.compat import TRAINER_REGISTRY
 from clipfit.core.recipes import Recipe, RunSpec
 from clipfit.errors import UserInputError
@@ -38,13 +38,17 @@ class PromptLearner(ContextPrompts):
         ctx_init: str = "",
         csc: bool = False,
         class_token_position: str = "end",
+        initial: tuple[torch.Tensor, str] | None = None,
     ):
-        if not ctx_init:
-            print("Initializing class-specific contexts" if csc else "Initializing a generic context")
-        elif csc:
-            print("Note: CSC is ignored with CTX_INIT (as in CoOp): the context is generic")
-        # n_cls only matters without CTX_INIT: context_vectors ignores it for an initial phrase.
-        vectors, prefix = context_vectors(encoder, n_ctx, ctx_init, encoder.dtype, n_cls=len(classnames) if csc else 0)
+        if initial is None:  # else (vectors, prefix) of a method with another rule than CoOp's (ProGrad)
+            if not ctx_init:
+                print("Initializing class-specific contexts" if csc else "Initializing a generic context")
+            elif csc:
+                print("Note: CSC is ignored with CTX_INIT (as in CoOp): the context is generic")
+            # n_cls only matters without CTX_INIT: context_vectors ignores it for an initial phrase.
+            n_cls = len(classnames) if csc else 0
+            initial = context_vectors(encoder, n_ctx, ctx_init, encoder.dtype, n_cls=n_cls)
+        vectors, prefix = initial
         super().__init__(encoder, classnames, vectors, prefix)
         self.class_token_position = class_token_position
         order = None
@@ -71,10 +75,11 @@ class FrozenClipMethod(ClipMethod):
         super().__init__(clip)
         clip.requires_grad_(False)
         self.text_encoder = TextEncoder(clip)
+        self.image_features = frozen_image_features(clip.visual)  # ViTs: the last block for the class token only
 
     def encode_image(self, image: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():  # the image tower is frozen: no graph (and PyTorch's fused attention path)
-            return self.clip.encode_image(image)
+        with torch.no_grad():  # the image tower is frozen: no graph
+            return self.image_features(image)
 
 
 class CoOpModel(FrozenClipMethod):
@@ -83,7 +88,12 @@ class CoOpModel(FrozenClipMethod):
     def __init__(self, clip: nn.Module, classnames: Sequence[str], n_ctx: int = 16, ctx_init: str = "",
                  csc: bool = False, class_token_position: str = "end"):
         super().__init__(clip)
-        self.prompt_learner = PromptLearner(self.text_encoder, classnames, n_ctx, ctx_init, csc, class_token_position)
+        self.prompt_learner = PromptLearner(self.text_encoder, classnames, n_ctx, ctx_init, csc, class_token_position,
+                                            self.initial_context(classnames, n_ctx, ctx_init))
+
+    def initial_context(self, classnames: Sequence[str], n_ctx: int, ctx_init: str) -> tuple[torch.Tensor, str] | None:
+        """Hook: the (vectors, prefix) the context starts from; None: CoOp's rule."""
+        return None
 
     def class_text_features(self) -> torch.Tensor:
         learner = self.prompt_learner
@@ -99,11 +109,15 @@ class CoOpModel(FrozenClipMethod):
 
 
 def add_coop_keys(cfg) -> None:
-    """TRAINER.COOP, CoOp's keys; zero-shot CLIP reads its PREC too (CoOp's scripts pass it CoOp's configs)."""
+    """TRAINER.COOP, CoOp's keys; zero-shot CLIP reads its PREC too (CoOp's scripts pass it CoOp's configs).
+    A node already there is kept: KgCoOp adds its W to it, and ProGrad's chain runs this after KgCoOp's."""
+    if "COOP" in cfg.TRAINER:
+        return
     node = method_node()
     node.N_CTX = 16
     node.CSC = False
-    node.CTX_INIT = ""
+    # Initial words; None (no type) lets the authors' KgCoOp and ProGrad configs write `CTX_INIT: True`.
+    node.CTX_INIT = None
     node.CLASS_TOKEN_POSITION = "end"
     # The authors' CLIPFit scripts pass these; nothing reads them.
     node.W1 = 1.0
@@ -129,11 +143,11 @@ class CoOpRecipe(Recipe):
         return {1: "vit_b16_ep50", 2: "vit_b16_ep100", 4: "vit_b16_ep100"}.get(run.shots, "vit_b16")
 
     def context(self, run: RunSpec) -> tuple[str, str, str]:
-        return tuple(run.knob(name, self.DEFAULTS[name]) for name in self.knobs)
+        return tuple(run.knob(name, default) for name, default in self.DEFAULTS.items())
 
     def opts(self, run: RunSpec) -> list[str]:
         """Only the knobs the user set: the config file's values (or the config's defaults) hold otherwise."""
-        return [item for name in self.knobs if run.knob(name) for item in (self.KEYS[name], run.knob(name))]
+        return [item for name, key in self.KEYS.items() if run.knob(name) for item in (key, run.knob(name))]
 
     def variant(self, run: RunSpec) -> str:
         return "nctx{}_csc{}_ctp{}".format(*self.context(run))
@@ -154,11 +168,19 @@ class CoOp(ClipTrainer):
 
     def check_cfg(self, cfg) -> None:
         super().check_cfg(cfg)
+        self.check_ctx_init(cfg)
         position = cfg.TRAINER.COOP.CLASS_TOKEN_POSITION
         if position not in CLASS_TOKEN_POSITIONS:
             raise UserInputError(
                 f"TRAINER.COOP.CLASS_TOKEN_POSITION is {position!r}; use one of {list(CLASS_TOKEN_POSITIONS)}"
             )
+
+    def check_ctx_init(self, cfg) -> None:
+        """CoOp's CTX_INIT is a phrase (or empty); True/False are KgCoOp's and ProGrad's switch."""
+        value = cfg.TRAINER.COOP.CTX_INIT
+        if isinstance(value, bool):
+            raise UserInputError(f"TRAINER.COOP.CTX_INIT is {value}: {cfg.TRAINER.NAME} takes the initial words "
+                                 "(e.g. a_photo_of_a) or nothing; True/False is KgCoOp's and ProGrad's switch")
 
     def build_method(self, clip, classnames):
         node = self.cfg.TRAINER.COOP

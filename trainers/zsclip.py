@@ -20,7 +20,6 @@ from clipfit.clip import (
     autocast,
     compute_text_features,
     prompt_for,
-    resolve_template,
     tokenize_prompts,
 )
 from clipfit.compat import TRAINER_REGISTRY
@@ -71,10 +70,6 @@ class ZeroshotCLIP(ClipTrainer):
 
     def templates(self) -> list[str]:
         return [self.dataset_template()]
-
-    def dataset_template(self) -> str:
-        """The dataset class's hand-written template (CoOp's); third-party Dassl datasets have none."""
-        return resolve_template(getattr(type(self.dm.dataset), "template", None), self.cfg.DATASET.NAME)
 
     def build_method(self, clip, classnames):
         templates = self.templates()

@@ -19,6 +19,13 @@ class Adapter:
     learner_class: str | None = None
     # Our names of the tensors their code rounds to fp16 when it builds them, in every precision (MaPLe's proj).
     fp16_in_authors_init: tuple[str, ...] = ()
+    # The recorded call whose first argument is the training logits ("" = the first recorded call).
+    logits_call: str = ""
+    # The loss values of the step's summary (forward_backward's dict) compared; ProGrad's has no total.
+    summary_losses: tuple[str, ...] = ("loss",)
+    # Build their trainer with `Tensor.half` as identity: their code encodes a frozen teacher with an fp16 CLIP in
+    # every precision (KgCoOp), which the fp32 comparison turns off like their forward's casts.
+    fp32_build: bool = False
     opts: tuple[str, ...] = ()  # config options of this benchmark on top of the config file
     gpa_epochs: int = 0  # > 0: also compare PromptSRC's prompt aggregation over this many one-step epochs
 
@@ -29,6 +36,11 @@ class Adapter:
     def our_learner(self):
         """Our prompt learner class (reseeded like theirs), when `learner_class` is set."""
         raise NotImplementedError
+
+    def extra(self, ours, theirs, batch) -> dict:
+        """Method-specific comparisons, run after the compared step with both trainers at their initial values
+        again; a part holding "max_rel_diff" counts towards the run's worst difference."""
+        return {}
 
 
 def vl_prompt_name(name: str) -> str:

@@ -1,6 +1,7 @@
 """One method's fidelity run: both trainers on the same weights and batch, compared, then timed and counted."""
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections import defaultdict
 from pathlib import Path
@@ -35,9 +36,12 @@ def _step_record(trainer, params, batch, adapter):
     calls_of = tuple(dict.fromkeys(key.split("#")[0] for key in adapter.loss_terms))
     summary, calls = train_step(trainer, batch, calls_of)
     optim = trainer.optim
+    inputs = {name: first for name, first, _ in calls}
     return {
-        "loss": torch.tensor(summary["loss"]), "calls": {name: out for name, _, out in calls},
-        "train_logits": calls[0][1], "lr": optim.param_groups[0]["lr"],
+        "losses": {key: torch.tensor(summary[key]) for key in adapter.summary_losses},
+        "calls": {name: out for name, _, out in calls},
+        "train_logits": inputs[adapter.logits_call] if adapter.logits_call else calls[0][1],
+        "lr": optim.param_groups[0]["lr"],
         "grads": {n: p.grad.detach().clone() for n, p in params.items()},
         "momentum": {n: optim.state[p]["momentum_buffer"].detach().clone() for n, p in params.items()},
         "update": {n: p.detach().double() - before[n].double() for n, p in params.items()},
@@ -47,9 +51,11 @@ def _step_record(trainer, params, batch, adapter):
 
 def _step_diffs(ours: dict, theirs: dict, adapter) -> dict:
     terms = {label: rel_diff(ours["calls"][key], theirs["calls"][key]) for key, label in adapter.loss_terms.items()}
+    losses = {key: rel_diff(ours["losses"][key], theirs["losses"][key]) for key in adapter.summary_losses}
     return {
         "train_logits": rel_diff(ours["train_logits"], theirs["train_logits"]),
-        "loss_terms": terms, "loss_total": rel_diff(ours["loss"], theirs["loss"]),
+        "loss_terms": terms, "loss_total": max(losses.values()),
+        **({"summary_losses": losses} if tuple(losses) != ("loss",) else {}),
         "gradients": worst(rel_diffs(ours["grads"], theirs["grads"])),
         "step": {
             "lr": {"ours": ours["lr"], "authors": theirs["lr"]},
@@ -93,7 +99,8 @@ def run(adapter, args) -> dict:
     names = class_names(args.classes)
     module = authors.module(adapter.authors_module)
     torch.manual_seed(args.seed)
-    with reseeded(getattr(module, adapter.learner_class) if adapter.learner_class else None, args.seed):
+    with reseeded(getattr(module, adapter.learner_class) if adapter.learner_class else None, args.seed), \
+            half_as_identity() if adapter.fp32_build else contextlib.nullcontext():
         theirs = authors.build_trainer(getattr(module, adapter.method), cfg, names)
     theirs.model.float()  # their PREC fp32 leaves MaPLe's proj and PromptSRC's frozen image tower in fp16
     torch.manual_seed(args.seed)
@@ -138,6 +145,9 @@ def run(adapter, args) -> dict:
         k: v for k, v in _step_diffs(our_step, kept, adapter).items() if k in ("loss_total", "gradients")}
     if adapter.gpa_epochs:
         report["gpa"] = _gpa(adapter, ours, theirs, batch)
+    _restore(mine, start, ours)
+    _restore(their_params, start, theirs)
+    report.update(adapter.extra(ours, theirs, batch))
     report["checkpoint_bytes"] = {"ours": checkpoint_bytes(ours, out + "/ours"),
                                   "authors": checkpoint_bytes(theirs, out + "/authors")}
     if not args.no_timing:

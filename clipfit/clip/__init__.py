@@ -25,7 +25,7 @@ from .precision import (
     make_grad_scaler,
     resolve_precision,
 )
-from .prompted_vision import PromptedImageEncoder
+from .prompted_vision import PromptedImageEncoder, frozen_image_features, takes_prompts
 from .regularisers import kd_loss, mse_bias_loss
 from .templates import DEFAULT_TEMPLATE, IMAGENET_TEMPLATES, IMAGENET_TEMPLATES_SELECT, prompt_for, resolve_template
 from .text import TextEncoder, TokenizedPrompts, tokenize, tokenize_prompts
@@ -43,6 +43,6 @@ __all__ = [
     "autocast",
     "convert_model", "input_dtype", "make_grad_scaler", "resolve_precision", "DEFAULT_TEMPLATE",
     "IMAGENET_TEMPLATES", "IMAGENET_TEMPLATES_SELECT", "prompt_for", "resolve_template", "TextEncoder",
-    "PromptedImageEncoder",
+    "PromptedImageEncoder", "frozen_image_features", "takes_prompts",
     "TokenizedPrompts", "tokenize", "tokenize_prompts",
 ]

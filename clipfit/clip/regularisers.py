@@ -7,17 +7,20 @@ from collections.abc import Mapping
 import torch
 import torch.nn.functional as F
 
+from .precision import at_least_fp32
+
 __all__ = ["kd_loss", "mse_bias_loss"]
 
 
 def kd_loss(text_features: torch.Tensor, zero_shot_features: torch.Tensor) -> torch.Tensor:
-    """CLIPFit's distillation term: 1 - mean over classes of cos(w_k, w_k^zs). Computed in fp32."""
+    """CLIPFit's distillation term (KgCoOp's too): 1 - mean over classes of cos(w_k, w_k^zs). Computed in fp32 (or
+    float64)."""
     if text_features.shape != zero_shot_features.shape:
         raise ValueError(
             f"kd_loss: current text features {tuple(text_features.shape)} and zero-shot features "
             f"{tuple(zero_shot_features.shape)} differ in shape; compute both over the same class prompts"
         )
-    cos = F.cosine_similarity(text_features.float(), zero_shot_features.float(), dim=-1)
+    cos = F.cosine_similarity(at_least_fp32(text_features), at_least_fp32(zero_shot_features), dim=-1)
     return 1.0 - cos.mean()
 
 

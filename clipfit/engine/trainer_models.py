@@ -16,9 +16,9 @@ from ..core.checkpoints import (
     pointed_checkpoint,
     save_checkpoint,
 )
+from ..core.prograd import backward_projected
 from ..errors import UserInputError
 from .config_checks import check_same_settings, note_unverified_resume, training_settings
-from .prograd import project_conflicting
 from .utils.tools import tolist_if_not
 
 
@@ -168,25 +168,9 @@ class RegisteredModels:
 
     def prograd_backward_and_update(self, loss_a: torch.Tensor, loss_b: torch.Tensor, lambda_: float = 1,
                                     names=None) -> None:
-        """The `Dassl.ProGrad.pytorch` fork's method (see clipfit/engine/prograd.py): step on `loss_a`'s
-        gradients, projected away from `loss_b`'s where they conflict.
-
-        As in the fork, the gradients are cleared with the optimizers' `zero_grad` (a parameter outside every
-        optimizer keeps `loss_b`'s gradient and adds `loss_a`'s to it). Unlike the fork, each model's
-        parameters pair with that model's own `loss_b` gradients (the fork pairs every model with the first
-        model's list; the same for one model, as ProGrad registers), a parameter that `loss_b` does not reach
-        keeps its `loss_a` gradient as it is (the fork fails there), and a model without optimizer is skipped."""
-        self.model_zero_grad(names)
+        """The `Dassl.ProGrad.pytorch` fork's method (see clipfit/core/prograd.py): step on `loss_a`'s gradients,
+        projected away from `loss_b`'s where they conflict (a model without optimizer takes no step)."""
         names = self.get_model_names(names)
-        self.detect_anomaly(loss_b)
-        loss_b.backward(retain_graph=True)
-        general = {name: [None if p.grad is None else p.grad.clone() for p in self._models[name].parameters()]
-                   for name in names}
-        self.model_zero_grad(names)
-        self.detect_anomaly(loss_a)
-        loss_a.backward()
-        for name in names:
-            for param, general_grad in zip(self._models[name].parameters(), general[name]):
-                if param.grad is not None and general_grad is not None:
-                    param.grad = project_conflicting(param.grad, general_grad, lambda_)
+        backward_projected(loss_a, loss_b, [self._models[name] for name in names], lambda_,
+                           lambda: self.model_zero_grad(names), self.detect_anomaly)
         self.model_update(names)

@@ -34,7 +34,8 @@ def test_merge_order_dataset_then_trainer_then_flags_then_opts(tmp_path):
 
 def test_coop_defaults():
     cfg = setup_cfg(_args())
-    assert (cfg.TRAINER.COOP.N_CTX, cfg.TRAINER.COOP.CSC, cfg.TRAINER.COOP.CTX_INIT) == (16, False, "")
+    # CTX_INIT None: no type, so KgCoOp's and ProGrad's configs may write True and CoOp's a phrase
+    assert (cfg.TRAINER.COOP.N_CTX, cfg.TRAINER.COOP.CSC, cfg.TRAINER.COOP.CTX_INIT) == (16, False, None)
     assert (cfg.TRAINER.COOP.PREC, cfg.TRAINER.COOP.CLASS_TOKEN_POSITION) == ("fp16", "end")
     assert (cfg.TRAINER.COCOOP.N_CTX, cfg.TRAINER.COCOOP.CTX_INIT, cfg.TRAINER.COCOOP.PREC) == (16, "", "fp16")
     assert cfg.DATASET.SUBSAMPLE_CLASSES == "all"
@@ -79,13 +80,17 @@ def test_config_nodes_come_from_the_registered_classes():
 
     import_plugins()
     names = [cls.__name__ for cls in config_extenders()]
-    # one per function: ClipFit and ZeroshotCLIP2 inherit theirs; every dataset inherits CoOpDataset's
-    assert sorted(names[:7]) == ["CLIPFit", "CoCoOp", "CoOp", "IVLP", "MaPLe", "PromptSRC", "ZeroshotCLIP"]
-    assert len(names) == 8 and config_extenders()[7].extend_cfg.__func__ is CoOpDataset.extend_cfg.__func__
+    # one per function, bases first: ClipFit and ZeroshotCLIP2 inherit theirs; every dataset inherits CoOpDataset's
+    trainers, dataset = names[:9], config_extenders()[9]
+    assert sorted(trainers) == ["CLIPFit", "CoCoOp", "CoOp", "IVLP", "KgCoOp", "MaPLe", "ProGrad", "PromptSRC",
+                                "ZeroshotCLIP"]
+    assert trainers.index("CoOp") < min(trainers.index("KgCoOp"), trainers.index("ProGrad"))
+    assert len(names) == 10 and dataset.extend_cfg.__func__ is CoOpDataset.extend_cfg.__func__
     cfg = setup_cfg(_args())
     assert (cfg.MODEL.BACKBONE.WEIGHTS, cfg.MODEL.BACKBONE.TAG) == ("", "")
     assert (cfg.TRAINER.CLIPFIT.LAMBDA, cfg.TRAINER.CLIPFIT.REG, cfg.TRAINER.CLIPFIT.PRESET) == (8.0, "kd", "clipfit")
     assert (cfg.TRAINER.COOP.W1, cfg.TRAINER.COOP.W2, cfg.TRAINER.COOP.COMPILE_MODE) == (1.0, 1.0, "default")
+    assert cfg.TRAINER.COOP.W == 1.0 and dict(cfg.LOSS) == {"NAME": "prograd", "T": 1.0, "LAMBDA": 1.0}  # the authors'
 
 
 def test_get_cfg_before_any_registration_says_what_to_do():

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from clipfit.engine.prograd import project_conflicting
+from clipfit.core.prograd import project_conflicting
 from clipfit.engine.trainer_models import LossNotFinite, RegisteredModels
 
 

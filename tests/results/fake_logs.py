@@ -52,7 +52,9 @@ Checkpoint saved to {output_dir}/prompt_learner/model.pth.tar-2
 # The registered names (DATASET.NAME) of the stems the tests use: a dump the report compares with the real config.
 DATASET_NAMES = {"oxford_pets": "OxfordPets", "dtd": "DescribableTextures", "imagenet": "ImageNet",
                  "caltech101": "Caltech101", "eurosat": "EuroSAT", "ucf101": "UCF101", "imagenetv2": "ImageNetV2",
-                 "imagenet_a": "ImageNetA", "demo_shapes": "DemoShapes"}
+                 "imagenet_a": "ImageNetA", "demo_shapes": "DemoShapes", "fgvc_aircraft": "FGVCAircraft",
+                 "food101": "Food101", "oxford_flowers": "OxfordFlowers", "stanford_cars": "StanfordCars",
+                 "sun397": "SUN397"}
 
 
 def result_block(accuracy: float, total: int = 1000) -> str:

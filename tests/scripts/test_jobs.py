@@ -137,11 +137,11 @@ def test_trainer_tables_come_from_the_registered_classes():
     from clipfit.app import trainers_catalog
 
     # ClipFit, the authors' alias, has no recipe or scripts of its own
-    assert trainers_catalog.names() == ("CLIPFit", "CoOp", "CoCoOp", "IVLP", "MaPLe", "PromptSRC",
-                                        "ZeroshotCLIP", "ZeroshotCLIP2")
+    assert trainers_catalog.names() == ("CLIPFit", "CoOp", "CoCoOp", "IVLP", "KgCoOp", "MaPLe", "ProGrad",
+                                        "PromptSRC", "ZeroshotCLIP", "ZeroshotCLIP2")
     assert {f: t.name for f, t in trainers_catalog.scripted().items()} == {
-        "clipfit": "CLIPFit", "coop": "CoOp", "cocoop": "CoCoOp", "independent-vlp": "IVLP", "maple": "MaPLe",
-        "promptsrc": "PromptSRC", "zsclip": "ZeroshotCLIP"}
+        "clipfit": "CLIPFit", "coop": "CoOp", "cocoop": "CoCoOp", "independent-vlp": "IVLP", "kgcoop": "KgCoOp",
+        "maple": "MaPLe", "prograd": "ProGrad", "promptsrc": "PromptSRC", "zsclip": "ZeroshotCLIP"}
     zero_shot = [n for n in trainers_catalog.names() if trainers_catalog.is_zero_shot(n)]
     assert zero_shot == ["ZeroshotCLIP", "ZeroshotCLIP2"]
     assert trainers_catalog.script_for("CoOp", "xd_test") == "scripts/coop/xd_test.sh"

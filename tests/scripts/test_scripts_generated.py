@@ -10,7 +10,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 def test_committed_scripts_are_the_generators_output(capsys):
     scripts = generated()
-    folders = ["clipfit", "cocoop", "coop", "independent-vlp", "maple", "promptsrc", "zsclip"]
+    folders = ["clipfit", "cocoop", "coop", "independent-vlp", "kgcoop", "maple", "prograd", "promptsrc", "zsclip"]
     assert sorted({path.split(os.sep)[1] for path in scripts}) == folders
     assert len(scripts) == len(folders) * len(PROTOCOLS)
     assert differences(scripts, REPO) == [], "run `clipfit scripts` and commit the result"
@@ -53,4 +53,4 @@ def test_unknown_trainer_is_an_input_error(capsys):
     assert cli_main(["scripts", "--trainers", "ClipFit", "--dry-run"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: no scripts for trainer(s) ClipFit")
-    assert "CLIPFit, CoOp, CoCoOp, IVLP, MaPLe, PromptSRC, ZeroshotCLIP" in err
+    assert "CLIPFit, CoOp, CoCoOp, IVLP, KgCoOp, MaPLe, ProGrad, PromptSRC, ZeroshotCLIP" in err

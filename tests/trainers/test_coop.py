@@ -96,6 +96,23 @@ def test_shared_context_prefix_runs_once_with_the_full_prompts_features_and_grad
     assert full[1].abs().sum() > 0
 
 
+@pytest.mark.numeric
+def test_vit_image_features_run_the_last_block_for_the_class_token_and_rn_towers_as_they_are():
+    """float64: CoOp's frozen image features are CLIP's (to rounding: the pooled path's kernels differ)."""
+    from clipfit.clip import PromptedImageEncoder, load_clip
+
+    vit = CoOpModel(tiny_clip(), NAMES, n_ctx=4).double()
+    image = torch.randn(2, 3, 224, 224, dtype=torch.float64)
+    assert vit.image_features.__func__ is PromptedImageEncoder.class_token_features
+    assert vit.image_features.__self__.visual is vit.clip.visual
+    with torch.no_grad():
+        torch.testing.assert_close(vit.encode_image(image), vit.clip.encode_image(image), rtol=1e-12, atol=1e-12)
+    rn = CoOpModel(load_clip("tiny-rn"), NAMES, n_ctx=4)
+    assert rn.image_features is rn.clip.visual
+    with torch.no_grad():
+        assert torch.equal(rn.encode_image(image.float()), rn.clip.encode_image(image.float()))
+
+
 def test_token_order_caps_a_name_longer_than_the_prompt():
     order = token_order([5], [9], n_ctx=2, length=6, position="front")
     # name capped to the 2 positions between the context and the EOT; the EOT stays at 5

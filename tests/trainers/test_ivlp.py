@@ -100,6 +100,7 @@ def test_every_precision_runs_a_step_on_the_cpu_with_the_authors_dtypes(mode):
 
 
 def test_train_checkpoint_holds_the_prompts_and_eval_only_reload_reproduces_logits(data_root, tmp_path):
+    # one epoch without the config's warm-up epoch (a run that is all warm-up is refused)
     opts = ("TRAINER.IVLP.PROMPT_DEPTH_TEXT", "2", "TRAINER.IVLP.PROMPT_DEPTH_VISION", "2", "OPTIM.MAX_EPOCH", "1",
             "OPTIM.WARMUP_EPOCH", "0")
     trainer = make_trainer(data_root, tmp_path / "a", "IVLP", CONFIG, opts=opts)

@@ -44,7 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="rerun finished runs (by default they are skipped)")
     parser.add_argument("--trainers", nargs="+", metavar="TRAINER", default=list(METHODS),
                         help=f"the methods to run (default: {' '.join(METHODS)}); any with scripts and a "
-                             f"configs/trainers/<its folder>/{DEMO_CFG}.yaml, e.g. CoCoOp IVLP MaPLe PromptSRC")
+                             f"configs/trainers/<its folder>/{DEMO_CFG}.yaml, e.g. CoCoOp KgCoOp ProGrad IVLP MaPLe "
+                             f"PromptSRC")
 
 
 def _run_step(script: str, dataset: str, seed: int, env: dict, log_path: str) -> tuple[int, float]:

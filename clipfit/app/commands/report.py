@@ -18,8 +18,8 @@ demo's runs (<root>/demo) and runs whose backbone is not their config's; the rep
 Each run's result is its newest complete log (log.txt or a re-run's log.txt-<timestamp>); a newer crashed
 log does not hide it. Cells are mean ± population std over seeds (n); HM = HM(mean base, mean new); the
 11-dataset average is HM(mean of base means, mean of new means), marked `avg of k/11` when datasets lack.
-Published numbers (CLIP, CoOp, CLIPFit per dataset; CoCoOp, KgCoOp, MaPLe, PromptSRC averages) are shown
-as `paper:` rows with our delta (ZeroshotCLIP is compared with CLIP).
+Published numbers (CLIP, CoOp, CLIPFit, MaPLe, PromptSRC per dataset; CoCoOp, KgCoOp, ProGrad averages) are
+shown as `paper:` rows with our delta (ZeroshotCLIP is compared with CLIP).
 
 Writes leaderboard.md (also printed), leaderboard.csv (one row per setting/dataset/method/metric),
 leaderboard.png and, with few-shot runs, few_shot.png.

@@ -15,7 +15,9 @@ Sources and known discrepancies:
 - CoCoOp, KgCoOp and ProGrad have 11-dataset averages only: CoCoOp's and KgCoOp's from the MaPLe and
   PromptSRC papers, ProGrad's as the KgCoOp paper prints it (its authors' README, htyao89/KgCoOp, prints the
   same KgCoOp and ProGrad rows). Neither KgCoOp's nor ProGrad's README (BeierZhu/Prompt-align) prints the
-  per-dataset numbers, so their dataset rows get no Δ, their 11-dataset average does.
+  per-dataset numbers, and the per-dataset tables of their papers could not be read from a source at hand
+  (the stored copies give their opening text only), so their dataset rows get no Δ, their 11-dataset average
+  does.
 """
 from __future__ import annotations
 
