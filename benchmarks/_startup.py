@@ -12,9 +12,9 @@ import time
 
 def main(launched: float, backbone: str, root: str) -> None:
     marks = {"interpreter": time.time() - launched}
-    from clipfit.app.commands.train import _env_report_in_background
+    from clipfit.app.commands.train import env_report_in_background
 
-    env_report = _env_report_in_background()
+    env_report = env_report_in_background()
     import torch  # noqa: F401
 
     marks["import_torch"] = time.time() - launched

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _prologue  # noqa: E402, F401  (the checkout importable)
 
 from clipfit.clip import autocast, build_random_clip, input_dtype, make_grad_scaler  # noqa: E402
 from clipfit.clip.shared_prefix import worth_sharing  # noqa: E402
-from clipfit.torch_compile import compile_step  # noqa: E402
+from clipfit.clip.torch_compile import compile_step  # noqa: E402
 
 TEMPLATE = "a photo of a {}, a type of pet."
 _WORDS = (

@@ -7,6 +7,7 @@ import statistics
 import time
 from collections.abc import Callable
 
+import _prologue
 import torch
 
 # --share-prefix: which text paths a case is timed with (TextEncoder.share_prefix on / off).
@@ -14,8 +15,8 @@ SHARE_PREFIX = {"on": [True], "off": [False], "both": [True, False]}
 
 
 def new_parser(doc: str) -> argparse.ArgumentParser:
-    """A script's parser, its module docstring as the help text, with --device and --backbone (random weights)."""
-    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    """The prologue's parser (`_prologue.new_parser`) with --device and --backbone (random weights)."""
+    parser = _prologue.new_parser(doc)
     add_device_arg(parser)
     parser.add_argument("--backbone", default="ViT-B/16", help="backbone name (random weights); 'tiny' for a smoke run")
     return parser

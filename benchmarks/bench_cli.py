@@ -9,8 +9,6 @@ by the median of `import torch` from the same rounds (the target of `clipfit --h
 """
 from __future__ import annotations
 
-import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -19,9 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _prologue  # noqa: E402
 import _timing  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = _prologue.REPO
 BASELINE = "python -c 'import torch'"
 # what the record calls the command -> (the interpreter's arguments, its exit status)
 COMMANDS = {
@@ -36,9 +35,7 @@ TARGETS = {"clipfit --help": 0.2}  # at most this fraction of the baseline
 
 
 def _env() -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("CLIPFIT_PLUGINS", "CLIPFIT_ENGINE")}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
-    return env
+    return {k: v for k, v in _prologue.child_env().items() if k not in ("CLIPFIT_PLUGINS", "CLIPFIT_ENGINE")}
 
 
 def seconds(name: str) -> float:
@@ -79,7 +76,7 @@ def records(times: dict[str, list[float]]) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _prologue.new_parser(__doc__)
     parser.add_argument("--repeats", type=int, default=7, help="timed rounds (default 7)")
     args = parser.parse_args(argv)
     if args.repeats < 1:

@@ -46,7 +46,7 @@ from clipfit.clip import (  # noqa: E402
     select_trainable,
     tokenize_prompts,
 )
-from clipfit.torch_compile import compile_step  # noqa: E402
+from clipfit.clip.torch_compile import compile_step  # noqa: E402
 from trainers.clipfit import CLIPFitModel  # noqa: E402
 
 

@@ -38,14 +38,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _prologue  # noqa: E402  (the checkout importable)
 import _timing  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+REPO = _prologue.REPO
 
-from clipfit.engine.config import get_cfg_default  # noqa: E402
+from clipfit.engine.config_defaults import get_cfg_default  # noqa: E402
 from clipfit.engine.data.base_dataset import Datum  # noqa: E402
-from clipfit.engine.data.eval_cache import EvalCache, _ForeignCacheFiles, split_test_transform  # noqa: E402
+from clipfit.engine.data.eval_cache import EvalCache, ForeignCacheFiles, split_test_transform  # noqa: E402
 from clipfit.engine.data.loaders import build_data_loader, build_train_loader, cached_eval_loader  # noqa: E402
 from clipfit.engine.data.transforms import build_transform  # noqa: E402
 from clipfit.testing.fixtures import DATASET_DIRS, make_dataset_fixture, photo_jpeg_bytes  # noqa: E402
@@ -143,7 +143,7 @@ def eval_cases(items, workers: int, batch: int, device, warmup: int, repeats: in
     tfm = build_transform(cfg, is_train=False)
     pil_part = split_test_transform(tfm)[0]
     os.makedirs(cache_dir, exist_ok=True)
-    files = _ForeignCacheFiles(SimpleNamespace(dataset_dir=cache_dir), [d.impath for d in items])
+    files = ForeignCacheFiles(SimpleNamespace(dataset_dir=cache_dir), [d.impath for d in items])
     start = time.perf_counter()
     cache = EvalCache.open(files, "test", items, pil_part, workers)
     build_s = time.perf_counter() - start
@@ -160,11 +160,6 @@ def eval_cases(items, workers: int, batch: int, device, warmup: int, repeats: in
 
 
 STARTUP_PHASES = ("import_torch", "import_open_clip", "import_plugins", "env_report", "build_trainer", "first_step")
-
-
-def _child_env() -> dict:
-    path = os.environ.get("PYTHONPATH", "")
-    return dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(REPO), path) if p))
 
 
 def startup_case(backbone: str, repeats: int, device: torch.device) -> list[dict]:
@@ -185,7 +180,7 @@ def _startup_runs(backbone: str, repeats: int, root: str) -> tuple[list[dict], l
     for _ in range(repeats):
         launched = time.time()
         proc = subprocess.run([sys.executable, str(Path(__file__).with_name("_startup.py")), str(launched), backbone,
-                               root], capture_output=True, text=True, env=_child_env(), cwd=str(REPO))
+                               root], capture_output=True, text=True, env=_prologue.child_env(), cwd=str(REPO))
         line = next((x for x in proc.stdout.splitlines() if x.startswith("STARTUP ")), None)
         if line is None:
             raise RuntimeError(f"the startup child failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
@@ -194,7 +189,7 @@ def _startup_runs(backbone: str, repeats: int, root: str) -> tuple[list[dict], l
         # importing the runner and the trainer catalog, then exiting.
         start = time.time()
         subprocess.run([sys.executable, "-c", "from clipfit.app import runner, trainers_catalog; "
-                        "trainers_catalog.catalog()"], check=True, env=_child_env(), cwd=str(REPO))
+                        "trainers_catalog.catalog()"], check=True, env=_prologue.child_env(), cwd=str(REPO))
         runner.append(time.time() - start)
     return runs, runner
 
@@ -221,7 +216,7 @@ def parse_workers(text: str) -> list[int]:
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _prologue.new_parser(__doc__)
     _timing.add_device_arg(parser)
     parser.add_argument("--workers", type=parse_workers, default="0,2,cores",
                         help="comma-separated worker counts (`cores`: all)")

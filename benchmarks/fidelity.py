@@ -36,7 +36,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _steps  # noqa: E402, F401  (puts the checkout on sys.path)
+import _prologue  # noqa: E402  (the checkout importable)
 from _fidelity import adapters  # noqa: E402
 from _fidelity._run import run  # noqa: E402
 
@@ -45,7 +45,7 @@ TARGETS = {"max_rel_diff": 1e-5, "train_step_speedup": 1.5, "eval_speedup": 2.0}
 
 def parse_args(argv=None) -> argparse.Namespace:
     known = adapters()
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _prologue.new_parser(__doc__)
     parser.add_argument("--method", required=True, choices=sorted(known), help="the method (its adapter)")
     parser.add_argument("--authors", required=True, help="a checkout of the authors' repository")
     parser.add_argument("--dassl", default=None, help="a real Dassl checkout to run them on (default: this engine)")

@@ -11,11 +11,14 @@ The targets were set on one H200 with ViT-B/16; on another card compare with car
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _prologue  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,7 @@ def table(results: list[dict[str, object]]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> list[dict[str, object]]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _prologue.new_parser(__doc__)
     parser.add_argument("files", nargs="*", help="files of JSON lines (default: stdin)")
     args = parser.parse_args(argv)
     lines: list[str] = []

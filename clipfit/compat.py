@@ -1,17 +1,32 @@
 """The one switch between the built-in engine and a real Dassl installation.
 
+Public: trainers and datasets, ours and plugin authors', import every Dassl name from here.
+
 `CLIPFIT_ENGINE=builtin` (default) re-exports `clipfit.engine`; `CLIPFIT_ENGINE=dassl` re-exports the
 same names from an importable `dassl` package. Trainers and datasets import Dassl names only from here,
 so everything they register lands in one engine's registries. The two are never mixed; a real Dassl that
 breaks on current PyTorch is fixed first, narrowly (`dassl_adapters`).
+
+Why the engine is chosen once, at import: a trainer or dataset class registers itself in the registry it
+imported (`@TRAINER_REGISTRY.register()`) and subclasses the `TrainerX` / `DatasetBase` it imported, both
+when its module is first imported. A switch made later would leave the classes registered in, and built on,
+the other engine. So `ENGINE` is read from the environment when this module is first imported, and a real
+Dassl is loaded (and fixed) whole then.
+
+How the names get here: the built-in engine's are imported on first use (module `__getattr__`, see
+`core/lazy_exports.py`), so that `import datasets` (what `clipfit --help`, `data check` and `report` read)
+does not wait for torch; that is also why the commands import heavy modules inside their functions. A static
+reader (IDE, type checker, a person) follows the explicit imports under `TYPE_CHECKING` below to each
+name's definition in the built-in engine.
 """
 from __future__ import annotations
 
 import importlib
 import os
+from typing import TYPE_CHECKING
 
+from .core.lazy_exports import lazy_exports
 from .errors import UserInputError
-from .lazy_exports import lazy_exports
 
 ENGINE_ENV = "CLIPFIT_ENGINE"
 ENGINES = ("builtin", "dassl")
@@ -59,6 +74,40 @@ _DASSL_SOURCES = {
 }
 __all__ = sorted(_DASSL_SOURCES) + ["ENGINE"]
 
+if TYPE_CHECKING:  # the same names, for static readers only (tests/engine/test_compat_switch.py keeps them equal)
+    from .engine.config_defaults import get_cfg_default  # noqa: F401
+    from .engine.data.base_dataset import DatasetBase, Datum, build_dataset  # noqa: F401
+    from .engine.data.data_manager import DataManager, DatasetWrapper, build_data_loader  # noqa: F401
+    from .engine.data.transforms import INTERPOLATION_MODES, build_transform  # noqa: F401
+    from .engine.evaluation import build_evaluator  # noqa: F401
+    from .engine.meters import AverageMeter, MetricMeter  # noqa: F401
+    from .engine.metrics import compute_accuracy  # noqa: F401
+    from .engine.optim import build_lr_scheduler, build_optimizer  # noqa: F401
+    from .engine.registry import (  # noqa: F401
+        DATASET_REGISTRY,
+        EVALUATOR_REGISTRY,
+        TRAINER_REGISTRY,
+        Registry,
+        check_availability,
+    )
+    from .engine.trainer import SimpleTrainer, TrainerBase, TrainerX, build_trainer  # noqa: F401
+    from .engine.utils import (  # noqa: F401
+        check_isfile,
+        collect_env_info,
+        count_num_param,
+        listdir_nohidden,
+        load_checkpoint,
+        load_pretrained_weights,
+        mkdir_if_missing,
+        read_image,
+        read_json,
+        resume_from_checkpoint,
+        save_checkpoint,
+        set_random_seed,
+        setup_logger,
+        write_json,
+    )
+
 
 class EngineUnavailable(UserInputError, ImportError):
     """CLIPFIT_ENGINE names an engine that cannot be used here."""
@@ -88,15 +137,14 @@ def _load_dassl() -> dict:
                 f"(expected Dassl.pytorch >= 0.6). Unset {ENGINE_ENV} to use the built-in engine."
             )
         names[name] = getattr(module, name)
-    from .dassl_adapters import adapt_dassl
+    from .core.dassl_adapters import adapt_dassl
 
     adapt_dassl()
     # a fix may have rebound a function in Dassl's modules: re-export what they hold now
     return {name: getattr(importlib.import_module(module_name), name) for name, module_name in _DASSL_SOURCES.items()}
 
 
-# The built-in engine's names are imported on first use: the datasets take only the registry and their base
-# classes, which need no torch (clipfit/engine/__init__.py). A real Dassl is loaded whole, below.
+# The built-in engine's names are imported on first use (see the module docstring); a real Dassl whole, below.
 __getattr__ = lazy_exports(__name__, {".engine": tuple(_DASSL_SOURCES)})[0]
 
 

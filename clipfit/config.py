@@ -1,7 +1,9 @@
 """The project's config tree: the engine's (Dassl's) defaults plus the nodes the registered classes add.
 
-Each trainer or dataset class that reads keys of its own declares them in a classmethod
-`extend_cfg(cfg)` (CLIPFit: TRAINER.CLIPFIT, CoOp: TRAINER.COOP, the CLIP trainer base:
+Public: plugin authors call `get_cfg()` (and the hints beside it) from their own entry points.
+
+Each trainer or dataset class that reads keys of its own declares them in a classmethod `extend_cfg(cfg)`
+that calls `super().extend_cfg(cfg)` first (CLIPFit: TRAINER.CLIPFIT, CoOp: TRAINER.COOP, the CLIP trainer base:
 MODEL.BACKBONE.WEIGHTS/TAG, the dataset base: DATASET.SUBSAMPLE_CLASSES). `get_cfg()` applies every one
 found on the registered classes, so a plugin's keys join the tree with no edit here. This module reads the
 registries only: whoever calls `get_cfg()` imports the plugins first (`clipfit.app.plugins.import_plugins`,
@@ -17,30 +19,26 @@ from yacs.config import CfgNode as CN
 from .compat import DATASET_REGISTRY, TRAINER_REGISTRY, get_cfg_default
 
 
-def _own_extend_cfg(klass: type) -> Callable | None:
-    """The function behind `extend_cfg` when `klass` itself defines it (not inherited), else None.
-
-    A classmethod (or staticmethod) yields its function; a method borrowed from another class
-    (`extend_cfg = CoOp.extend_cfg`) yields the same function, so a node two classes share is added once."""
-    attr = vars(klass).get("extend_cfg")
-    return getattr(attr, "__func__", attr) if attr is not None else None
-
-
 def config_extenders() -> list[type]:
-    """The classes whose own `extend_cfg` applies: of the registered trainers, then datasets, each function once.
+    """The registered trainer, then dataset classes whose `extend_cfg` applies, one per function.
 
-    A class contributes the `extend_cfg` of every class of its MRO that defines one, bases first, so each
-    one adds only its own node (no super() calls) and subclasses such as aliases add nothing twice.
+    As Dassl's users expect, each `extend_cfg` adds its own node after `super().extend_cfg(cfg)` (the base
+    classes' keys: ClipTrainer's MODEL.BACKBONE.WEIGHTS, CoOpDataset's DATASET.SUBSAMPLE_CLASSES), so one call
+    per registered class builds its whole tree; classes sharing the function (an alias that inherits it)
+    are called once. A base class runs once per registered subclass (an extend_cfg only sets defaults), and
+    bases run before their subclasses: a subclass that adds keys to its base's node keeps them, provided the
+    base keeps a node that is already there when a sibling's chain runs it again (CoOp's TRAINER.COOP).
     Classes without one (Dassl's own trainers, the engine's toy ones) are skipped."""
-    found: dict[Callable, type] = {}
+    chosen = []
     for registry in (TRAINER_REGISTRY, DATASET_REGISTRY):
+        found: dict[Callable, type] = {}
         for name in registry.registered_names():
             obj = registry.get(name)
-            for klass in reversed(getattr(obj, "__mro__", ())):
-                func = _own_extend_cfg(klass)
-                if func is not None and func not in found:
-                    found[func] = klass
-    return list(found.values())
+            attr = getattr(obj, "extend_cfg", None)
+            if attr is not None:
+                found.setdefault(getattr(attr, "__func__", attr), obj)
+        chosen += sorted(found.values(), key=lambda klass: len(getattr(klass, "__mro__", ())))  # stable: bases first
+    return chosen
 
 
 def get_cfg() -> CN:
@@ -55,7 +53,7 @@ def get_cfg() -> CN:
         )
     cfg = get_cfg_default()
     for klass in extenders:
-        klass.extend_cfg(cfg)  # its own definition: found in its namespace
+        klass.extend_cfg(cfg)
     return cfg
 
 

@@ -1,5 +1,7 @@
 """Errors caused by user input, and the one place the commands turn them into a message and an exit code.
 
+Public: plugin authors raise these (UserInputError and its kinds) from their trainers and datasets.
+
 A user error prints one clean message (what is wrong, where, what to do) and exits non-zero; its traceback
 is shown only with CLIPFIT_DEBUG=1. Any other exception is an internal error and keeps its traceback.
 """
@@ -159,4 +161,19 @@ class InvalidValue(UserInputError, ValueError):
 
 
 class UnsupportedOption(UserInputError, NotImplementedError):
-    """A Dassl option the built-in engine does not implement; the message says what to use instead."""
+    """A Dassl option the built-in engine does not implement; the message says what to use instead
+    (`real_dassl_advice`)."""
+
+
+# What to do about a Dassl feature the built-in engine lacks. Under `clipfit with-dassl` the engine *is*
+# `dassl` (clipfit/dassl_shim sets SERVED_MARK on the package it serves), so CLIPFIT_ENGINE=dassl would change
+# nothing there: the way out is a real Dassl without the shim.
+REAL_DASSL_ADVICE = "install Dassl.pytorch and run without `clipfit with-dassl`"
+ENGINE_SWITCH_ADVICE = "run with CLIPFIT_ENGINE=dassl and a real Dassl (Dassl.pytorch) installed"
+SERVED_MARK = "served_by_clipfit"
+
+
+def real_dassl_advice() -> str:
+    """How to get a Dassl feature the built-in engine does not have, in the way this process runs."""
+    served = getattr(sys.modules.get("dassl"), SERVED_MARK, False)
+    return REAL_DASSL_ADVICE if served else ENGINE_SWITCH_ADVICE

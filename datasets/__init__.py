@@ -1,9 +1,8 @@
 """The 15 few-shot CLIP benchmarks under CoOp's registered names, and the demo's synthetic dataset.
 
 Importing this package registers every dataset in the active engine's DATASET_REGISTRY. Each dataset
-module (`oxford_pets`, ...) holds one dataset's layout; the shared flow is in `datasets.base`, its
-helpers in `split_files`, `random_splits`, `subsample`, `class_folders` and `notices`, the file handling
-in `errors`, `listing`, `readers`, `cached_paths` and `storage`. Layouts and downloads: DATASETS.md.
+module (`oxford_pets`, ...) holds one dataset's layout; the shared flow and its helpers are in the private
+subpackage `datasets._shared` (`base`, `split_files`, ...). Layouts and downloads: DATASETS.md.
 """
 from __future__ import annotations
 
@@ -25,8 +24,8 @@ from datasets import (  # noqa: F401  (imported to register)
     sun397,
     ucf101,
 )
-from datasets.base import BENCHMARK_ROLES, CoOpDataset, FewShotDataset, SplitDataset, TestOnlyDataset  # noqa: F401
-from datasets.errors import (  # noqa: F401
+from datasets._shared.base import BENCHMARK_ROLES, CoOpDataset, FewShotDataset, SplitDataset, TestOnlyDataset  # noqa: F401
+from datasets._shared.errors import (  # noqa: F401
     CorruptDatasetFile,
     DatasetError,
     DatasetNotFound,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from clipfit.compat import DATASET_REGISTRY
 
-from .base import SplitDataset, read_and_split_data
+from ._shared.base import SplitDataset, read_and_split_data
 
 
 @DATASET_REGISTRY.register()

@@ -5,11 +5,11 @@ import os
 
 from clipfit.compat import DATASET_REGISTRY
 
-from .base import SplitDataset
-from .errors import CorruptDatasetFile
-from .listing import make_datum
-from .published_files import PublishedFile
-from .readers import text_lines
+from ._shared.base import SplitDataset
+from ._shared.errors import CorruptDatasetFile
+from ._shared.listing import make_datum
+from ._shared.published_files import PublishedFile
+from ._shared.readers import text_lines
 
 
 @DATASET_REGISTRY.register()

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from clipfit.compat import DATASET_REGISTRY
 
-from .base import SplitDataset
-from .published_files import PublishedFile
-from .random_splits import read_and_split_data
+from ._shared.base import SplitDataset
+from ._shared.published_files import PublishedFile
+from ._shared.random_splits import read_and_split_data
 
 
 @DATASET_REGISTRY.register()

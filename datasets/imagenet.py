@@ -7,15 +7,15 @@ from __future__ import annotations
 import os
 
 from clipfit.compat import DATASET_REGISTRY
-from clipfit.datum_pickle import save_datum_pickle
 
-from .base import FewShotDataset
-from .cached_paths import resolve_cached_paths
-from .class_folders import classname_lookup, read_class_folders
-from .errors import CorruptDatasetFile, docs_ref
-from .listing import list_names
-from .published_files import PublishedFile
-from .readers import load_datum_cache
+from ._shared.base import FewShotDataset
+from ._shared.cached_paths import resolve_cached_paths
+from ._shared.class_folders import classname_lookup, read_class_folders
+from ._shared.datum_pickle import save_datum_pickle
+from ._shared.errors import CorruptDatasetFile, docs_ref
+from ._shared.listing import list_names
+from ._shared.published_files import PublishedFile
+from ._shared.readers import load_datum_cache
 
 # ILSVRC-2012 is distributed under the ImageNet terms of access: the user downloads it, clipfit takes it from there.
 _LICENSED = ("image-net.org, after logging in and accepting the terms of access "

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from clipfit.compat import DATASET_REGISTRY
 
-from .base import TestOnlyDataset
+from ._shared.base import TestOnlyDataset
+from ._shared.published_files import PublishedFile
 from .imagenet import CLASSNAMES_FILE
-from .published_files import PublishedFile
 
 
 @DATASET_REGISTRY.register()

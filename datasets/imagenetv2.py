@@ -5,11 +5,11 @@ import os
 
 from clipfit.compat import DATASET_REGISTRY
 
-from .base import TestOnlyDataset
-from .class_folders import read_class_folders, read_classnames
-from .errors import CorruptDatasetFile, docs_ref
+from ._shared.base import TestOnlyDataset
+from ._shared.class_folders import read_class_folders, read_classnames
+from ._shared.errors import CorruptDatasetFile, docs_ref
+from ._shared.published_files import PublishedFile
 from .imagenet import CLASSNAMES_FILE
-from .published_files import PublishedFile
 
 NUM_FOLDERS = 1000
 

@@ -6,11 +6,11 @@ from collections import defaultdict
 
 from clipfit.compat import DATASET_REGISTRY
 
-from .base import SplitDataset
-from .errors import CorruptDatasetFile, docs_ref
-from .published_files import PublishedFile
-from .random_splits import split_by_ratio
-from .readers import read_json_file
+from ._shared.base import SplitDataset
+from ._shared.errors import CorruptDatasetFile, docs_ref
+from ._shared.published_files import PublishedFile
+from ._shared.random_splits import split_by_ratio
+from ._shared.readers import read_json_file
 
 
 @DATASET_REGISTRY.register()

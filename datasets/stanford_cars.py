@@ -6,10 +6,10 @@ import os
 
 from clipfit.compat import DATASET_REGISTRY
 
-from .base import SplitDataset
-from .listing import make_datum
-from .published_files import PublishedFile
-from .random_splits import split_trainval
+from ._shared.base import SplitDataset
+from ._shared.listing import make_datum
+from ._shared.published_files import PublishedFile
+from ._shared.random_splits import split_trainval
 
 
 @DATASET_REGISTRY.register()

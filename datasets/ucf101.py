@@ -6,12 +6,12 @@ import re
 
 from clipfit.compat import DATASET_REGISTRY
 
-from .base import SplitDataset
-from .errors import CorruptDatasetFile
-from .listing import make_datum
-from .published_files import PublishedFile
-from .random_splits import split_trainval
-from .readers import text_lines
+from ._shared.base import SplitDataset
+from ._shared.errors import CorruptDatasetFile
+from ._shared.listing import make_datum
+from ._shared.published_files import PublishedFile
+from ._shared.random_splits import split_trainval
+from ._shared.readers import text_lines
 
 
 @DATASET_REGISTRY.register()

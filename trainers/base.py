@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import os
 import os.path as osp
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from yacs.config import CfgNode as CN
 
-from clipfit.checkpoint_files import check_trained_checkpoint, checkpoint_writer, model_file
 from clipfit.clip import (
     PRECISIONS,
     TextFeatureCache,
@@ -24,13 +23,13 @@ from clipfit.clip import (
     autocast,
     convert_model,
     cosine_logits,
-    get_clip_info,
     input_dtype,
     load_trained_state_dict,
     make_grad_scaler,
     resolve_precision,
     resolve_template,
 )
+from clipfit.clip.torch_compile import check_compile_mode, compile_step
 from clipfit.compat import (
     TrainerX,
     build_lr_scheduler,
@@ -39,11 +38,12 @@ from clipfit.compat import (
     load_checkpoint,
     load_pretrained_weights,
 )
+from clipfit.core.checkpoints import check_trained_checkpoint, checkpoint_writer, model_file
+from clipfit.core.recipes import Recipe
 from clipfit.errors import UserInputError
-from clipfit.lr_schedule import describe_lr_schedule, epoch_lrs
-from clipfit.torch_compile import check_compile_mode, compile_step
 
-from .backbone import check_backbone_weights, load_backbone
+from .clip_loader import check_backbone_weights, load_backbone
+from .run_summary import run_summary_lines
 
 REGISTERED_NAME = "prompt_learner"
 
@@ -113,8 +113,9 @@ class ClipMethod(nn.Module):
 
 
 class ClipTrainer(TrainerX):
-    """Base of the CLIP trainers. Subclasses set CONFIG_NODE, add that node in `extend_cfg` and implement
-    `build_method`; a benchmark method also carries RECIPE, SCRIPT_FOLDER and ZERO_SHOT (`clipfit.recipes`)."""
+    """Base of the CLIP trainers. Subclasses set CONFIG_NODE, add that node in `extend_cfg` (calling
+    `super().extend_cfg(cfg)` first) and implement `build_method`; a benchmark method also carries RECIPE,
+    SCRIPT_FOLDER and ZERO_SHOT (`clipfit.core.recipes`)."""
 
     CONFIG_NODE = ""
     # The method's prompt templates where they differ from the datasets' own (CoOp's), by DATASET.NAME.
@@ -122,10 +123,16 @@ class ClipTrainer(TrainerX):
     # Keys (prefixes) of the authors' checkpoints that hold no trained tensor (fixed embeddings): not loaded.
     UNTRAINED_CHECKPOINT_KEYS: tuple[str, ...] = ("token_prefix", "token_suffix")
     MODEL_NAME = REGISTERED_NAME  # the registered (and checkpoint folder) name of the trained module
+    # Read from the class itself, never inherited (`clipfit.app.trainers_catalog`): a subclass is another method
+    # (or an alias) and gets the scripts and recipe of its own only by setting them. ZERO_SHOT is inherited.
+    RECIPE: Recipe | None = None  # the published recipe behind the scripts
+    SCRIPT_FOLDER: str | None = None  # its scripts/<folder>/
+    ZERO_SHOT = False  # it only evaluates
 
     @classmethod
     def extend_cfg(cls, cfg: CN) -> None:
-        """The CLIP backbone weights, read by every CLIP trainer. MODEL.BACKBONE.PRETRAINED False = random init."""
+        """The CLIP backbone weights, read by every CLIP trainer. MODEL.BACKBONE.PRETRAINED False = random init.
+        The root of the trainers' chain: Dassl's TrainerX has no extend_cfg (`clipfit.config.get_cfg`)."""
         cfg.MODEL.BACKBONE.WEIGHTS = ""  # explicit file: an OpenAI TorchScript .pt or a state dict
         cfg.MODEL.BACKBONE.TAG = ""  # open_clip pretrained tag, e.g. laion2b_s34b_b88k (default: openai)
 
@@ -188,34 +195,7 @@ class ClipTrainer(TrainerX):
         return sum(p.numel() for p in self.model.parameters() if p.requires_grad)
 
     def print_run_summary(self, classnames: list[str]) -> None:
-        cfg, info = self.cfg, get_clip_info(self.model.clip)
-        weights = info.weights_path or info.pretrained or info.weights
-        lines = [
-            "** Run summary **",
-            f"  method: {cfg.TRAINER.NAME} on {cfg.DATASET.NAME} ({len(classnames)} classes, "
-            f"subsample {cfg.DATASET.SUBSAMPLE_CLASSES}, {self.shots_description()})",
-            f"  backbone: {info.name} ({info.arch}, weights: {weights}), precision {self.precision} on {self.device}",
-            f"  trainable parameters: {self.num_trainable():,}",
-            f"  schedule: {cfg.OPTIM.MAX_EPOCH} epochs x {len(self.train_loader_x)} batches of "
-            f"{cfg.DATALOADER.TRAIN_X.BATCH_SIZE}, {cfg.OPTIM.NAME} lr {cfg.OPTIM.LR} ({cfg.OPTIM.LR_SCHEDULER})",
-            f"  output: {cfg.OUTPUT_DIR}",
-        ]
-        if self.trained_module() is not None:  # what the scheduler will set, stepped on a copy of it
-            lrs = describe_lr_schedule(epoch_lrs(self.sched, cfg.OPTIM.MAX_EPOCH), cfg.OPTIM.WARMUP_EPOCH)
-            lines.insert(-1, f"  lr per epoch: {lrs}")
-        print("\n".join(lines))
-
-    def shots_description(self) -> str:
-        """What NUM_SHOTS means for this run: Dassl's "all images" below 1, and the classes that have fewer."""
-        shots = self.cfg.DATASET.NUM_SHOTS
-        if shots < 1:
-            return f"all training images (DATASET.NUM_SHOTS {shots}: no few-shot sampling)"
-        counts = Counter(item.label for item in self.dm.dataset.train_x)
-        short = sorted(n for n in counts.values() if n < shots)
-        if not short:
-            return f"{shots} shots"
-        return (f"{shots} shots; NOTE: {len(short)} of {len(counts)} classes have fewer training images "
-                f"({short[0]} to {short[-1]}), and all of theirs are used")
+        print("\n".join(run_summary_lines(self, classnames)))
 
     def before_train(self) -> None:
         if self.num_trainable() == 0:

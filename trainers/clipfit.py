@@ -20,8 +20,8 @@ from clipfit.clip import (
     tokenize_prompts,
 )
 from clipfit.compat import TRAINER_REGISTRY
+from clipfit.core.recipes import Recipe, RunSpec
 from clipfit.errors import UserInputError
-from clipfit.recipes import Recipe, RunSpec
 
 from .base import ClipMethod, ClipTrainer, TrainedOnlyState, method_node
 
@@ -64,16 +64,20 @@ class CLIPFitModel(TrainedOnlyState, ClipMethod):
 
 
 class CLIPFitRecipe(Recipe):
-    """Published recipe: 10 epochs for ImageNet/Food101 else 100; lambda 8 (few-shot: 8 DTD/SUN397, else 2)."""
+    """Published recipe: 10 epochs for ImageNet/Food101 else 100; lambda as the config file says (8), except
+    few-shot runs outside DTD/SUN397, which the authors ran with 2. LAMBDA (env) replaces either."""
 
     knobs = ("LAMBDA",)
+    FEW_SHOT_LAMBDA = "2.0"  # the one published value that differs from the config files'
 
     def cfg(self, run: RunSpec) -> str:
         return "vit_b16_ep10" if run.dataset in ("imagenet", "food101") else "vit_b16_ep100"
 
     def opts(self, run: RunSpec) -> list[str]:
-        few_shot = run.protocol == "few_shot" and run.dataset not in ("dtd", "sun397")
-        return ["TRAINER.CLIPFIT.LAMBDA", run.knob("LAMBDA", "2.0" if few_shot else "8.0")]
+        lam = run.knob("LAMBDA")
+        if not lam and run.protocol == "few_shot" and run.dataset not in ("dtd", "sun397"):
+            lam = self.FEW_SHOT_LAMBDA
+        return ["TRAINER.CLIPFIT.LAMBDA", lam] if lam else []
 
 
 @TRAINER_REGISTRY.register()
@@ -86,6 +90,7 @@ class CLIPFit(ClipTrainer):
 
     @classmethod
     def extend_cfg(cls, cfg) -> None:
+        super().extend_cfg(cfg)
         node = method_node()  # PREC: fp16 (authors' runs), amp, bf16 or fp32
         node.PRESET = "clipfit"  # clipfit, bitfit, layernorm, text_bias, full or none
         node.TEXT_PATTERNS = ()  # globs replacing the preset's text-tower selection

@@ -25,10 +25,11 @@ from torch.utils.checkpoint import checkpoint
 
 from clipfit.clip import TextEncoder, at_least_fp32, autocast, input_dtype
 from clipfit.compat import TRAINER_REGISTRY
-from clipfit.recipes import FixedRecipe
+from clipfit.core.recipes import FixedRecipe
 
 from .base import ClipTrainer, method_node
-from .coop import ContextPrompts, FrozenClipMethod, context_vectors
+from .context_prompts import ContextPrompts, context_vectors
+from .coop import FrozenClipMethod
 
 GiB = 2**30
 
@@ -152,6 +153,7 @@ class CoCoOp(ClipTrainer):
 
     @classmethod
     def extend_cfg(cls, cfg) -> None:
+        super().extend_cfg(cfg)
         node = method_node()
         node.N_CTX = 16
         node.CTX_INIT = ""

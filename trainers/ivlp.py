@@ -21,8 +21,8 @@ import torch.nn as nn
 
 from clipfit.clip import TextEncoder
 from clipfit.compat import TRAINER_REGISTRY
+from clipfit.core.recipes import Recipe, RunSpec
 from clipfit.errors import UserInputError
-from clipfit.recipes import Recipe, RunSpec
 
 from .base import method_node
 from .vl_prompts import ClassPrompts, PromptedClip, VLPromptTrainer, check_depth, initial_text_context, normal_prompts
@@ -101,6 +101,7 @@ class IVLP(VLPromptTrainer):
 
     @classmethod
     def extend_cfg(cls, cfg) -> None:
+        super().extend_cfg(cfg)
         node = method_node()
         add_vl_prompt_keys(node, n_ctx=2, depth=9)
         cfg.TRAINER.IVLP = node

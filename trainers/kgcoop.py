@@ -37,8 +37,8 @@ from clipfit.clip import (
     tokenize_prompts,
 )
 from clipfit.compat import TRAINER_REGISTRY
+from clipfit.core.recipes import FixedRecipe, RunSpec
 from clipfit.errors import UserInputError
-from clipfit.recipes import FixedRecipe, RunSpec
 
 from .coop import CoOp, CoOpModel
 
@@ -72,14 +72,14 @@ class KgCoOpModel(CoOpModel):
 
 
 class KgCoOpRecipe(FixedRecipe):
-    """The authors' scripts, every setting: vit_b16_ep100_ctxv1 (CTX_INIT True: "a photo of a"), N_CTX 4, generic
-    context at the end, W 8.0 (knob WEIGHT, their scripts' second argument)."""
+    """The authors' scripts, every setting: vit_b16_ep100_ctxv1 (CTX_INIT True: "a photo of a", N_CTX 4, a
+    generic context at the end, W 8.0: their scripts' values, written in the config files); the knob WEIGHT
+    (their scripts' second argument) replaces W."""
 
     knobs = ("WEIGHT",)
 
     def opts(self, run: RunSpec) -> list[str]:
-        return ["TRAINER.COOP.N_CTX", "4", "TRAINER.COOP.CSC", "False", "TRAINER.COOP.CLASS_TOKEN_POSITION", "end",
-                "TRAINER.COOP.W", run.knob("WEIGHT", "8.0")]
+        return ["TRAINER.COOP.W", run.knob("WEIGHT")] if run.knob("WEIGHT") else []
 
 
 @TRAINER_REGISTRY.register()
@@ -96,6 +96,7 @@ class KgCoOp(CoOp):
     @classmethod
     def extend_cfg(cls, cfg) -> None:
         """Adds the authors' W (the weight of the hand-crafted-feature distance) to CoOp's TRAINER.COOP."""
+        super().extend_cfg(cfg)
         cfg.TRAINER.COOP.W = 1.0
 
     def check_cfg(self, cfg) -> None:

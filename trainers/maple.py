@@ -24,7 +24,7 @@ import torch.nn as nn
 
 from clipfit.clip import TextEncoder
 from clipfit.compat import TRAINER_REGISTRY
-from clipfit.recipes import Recipe, RunSpec
+from clipfit.core.recipes import Recipe, RunSpec
 
 from .base import method_node
 from .vl_prompts import ClassPrompts, PromptedClip, VLPromptTrainer, check_depth, initial_text_context, normal_prompts
@@ -92,6 +92,7 @@ class MaPLe(VLPromptTrainer):
 
     @classmethod
     def extend_cfg(cls, cfg) -> None:
+        super().extend_cfg(cfg)
         node = method_node()
         node.N_CTX = 2  # prompt tokens per tower
         node.CTX_INIT = "a photo of a"  # initial words of the text context (used with N_CTX <= 4)

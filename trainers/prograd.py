@@ -5,7 +5,7 @@ CoOp's learned context; each step back-propagates two losses of the same forward
 direction), -sum_k p_k^zs(T) log p_k(T) * T^2 averaged over the batch, with p(T) the softmax of logits / T
 (the authors' code: a cross-entropy with soft targets, which has the KL divergence's gradient). Where the
 two gradients of a parameter conflict (negative cosine), the cross-entropy's is projected off the general
-one (times LOSS.LAMBDA), `clipfit.prograd`; the optimizer steps on the result.
+one (times LOSS.LAMBDA), `clipfit.core.prograd`; the optimizer steps on the result.
 
 Zero-shot CLIP is the loaded CLIP on the dataset's hand-crafted prompt (the authors' own templates, below):
 its class text features are encoded once from the fp32 weights and its image features are the student's
@@ -31,9 +31,9 @@ from yacs.config import CfgNode as CN
 
 from clipfit.clip import TextEncoder, at_least_fp32, cosine_logits, tokenize
 from clipfit.compat import TRAINER_REGISTRY, compute_accuracy
+from clipfit.core.prograd import backward_projected
+from clipfit.core.recipes import RunSpec
 from clipfit.errors import UserInputError
-from clipfit.prograd import backward_projected
-from clipfit.recipes import RunSpec
 
 from .coop import CoOp, CoOpModel, CoOpRecipe
 from .kgcoop import hand_crafted_features
@@ -105,8 +105,11 @@ class ProGradRecipe(CoOpRecipe):
         return super().cfg(run)
 
     def opts(self, run: RunSpec) -> list[str]:
+        """CoOp's knobs; LOSS.LAMBDA from its knob, else 0.8 where the authors soften the projection (else the
+        config's 1.0 holds)."""
         softer = run.protocol == "few_shot" and run.shots >= 8 and run.dataset in SOFTER_PROJECTION
-        return [*super().opts(run), "LOSS.LAMBDA", run.knob("LAMBDA", "0.8" if softer else "1.0")]
+        lam = run.knob("LAMBDA") or ("0.8" if softer else "")
+        return [*super().opts(run), *(["LOSS.LAMBDA", lam] if lam else [])]
 
 
 @TRAINER_REGISTRY.register()
@@ -127,6 +130,7 @@ class ProGrad(CoOp):
     @classmethod
     def extend_cfg(cls, cfg) -> None:
         """The authors' LOSS node (their configs set NAME and T, their scripts LAMBDA)."""
+        super().extend_cfg(cfg)
         node = CN()
         node.NAME = "prograd"  # the only loss of their trainer
         node.T = 1.0  # temperature of the distillation

@@ -22,8 +22,8 @@ import torch.nn.functional as F
 
 from clipfit.clip import IMAGENET_TEMPLATES, TextEncoder, at_least_fp32, cosine_logits, prompt_for, tokenize_prompts
 from clipfit.compat import TRAINER_REGISTRY
+from clipfit.core.recipes import Recipe, RunSpec
 from clipfit.errors import UserInputError
-from clipfit.recipes import Recipe, RunSpec
 
 from .base import method_node
 from .gpa import GaussianPromptAggregation, gaussian_weights
@@ -107,6 +107,7 @@ class PromptSRC(VLPromptTrainer):
 
     @classmethod
     def extend_cfg(cls, cfg) -> None:
+        super().extend_cfg(cfg)
         node = method_node()
         add_vl_prompt_keys(node, n_ctx=4, depth=9)
         node.TEXT_LOSS_WEIGHT = 25.0  # weight of L1(text features, frozen text teacher)

@@ -19,7 +19,7 @@ from clipfit.clip import PromptedImageEncoder, TextEncoder, tokenize
 from clipfit.errors import UserInputError
 
 from .base import ClipMethod, ClipTrainer
-from .coop import ContextPrompts
+from .context_prompts import ContextPrompts
 
 PROMPT_STD = 0.02  # every randomly initialised prompt of these methods: N(0, 0.02^2)
 

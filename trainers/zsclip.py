@@ -23,10 +23,10 @@ from clipfit.clip import (
     tokenize_prompts,
 )
 from clipfit.compat import TRAINER_REGISTRY
-from clipfit.recipes import FixedRecipe
+from clipfit.core.recipes import FixedRecipe
 
 from .base import ClipMethod, ClipTrainer
-from .coop import CoOp
+from .coop import add_coop_keys
 
 
 def ensemble_text_features(encoder: TextEncoder, classnames: Sequence[str], templates: Sequence[str],
@@ -59,10 +59,14 @@ class ZeroShotModel(ClipMethod):
 @TRAINER_REGISTRY.register()
 class ZeroshotCLIP(ClipTrainer):
     CONFIG_NODE = "COOP"
-    extend_cfg = CoOp.extend_cfg  # the one TRAINER.COOP definition: CoOp's scripts pass CoOp's configs
     RECIPE = FixedRecipe("CoOp", "vit_b16")
     SCRIPT_FOLDER = "zsclip"  # ZeroshotCLIP2 runs through them too: TRAINER=ZeroshotCLIP2
     ZERO_SHOT = True
+
+    @classmethod
+    def extend_cfg(cls, cfg) -> None:
+        super().extend_cfg(cfg)
+        add_coop_keys(cfg)  # the one TRAINER.COOP definition: CoOp's scripts pass CoOp's configs
 
     def templates(self) -> list[str]:
         return [self.dataset_template()]

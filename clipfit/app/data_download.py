@@ -80,10 +80,10 @@ def _fetch(url: str, quiet: bool = True, timeout: float = 60.0) -> bytes:
 
 def download_split(split_file: str, dest: str, url_template: str | None = None, quiet: bool = True) -> None:
     """Download one split file to `dest`; raise `DownloadFailed` (and write nothing) unless it is valid."""
-    from datasets.errors import DatasetError
-    from datasets.split_files import parse_split
+    from datasets._shared.errors import DatasetError
+    from datasets._shared.split_files import parse_split
 
-    from ..files import atomic_write
+    from ..core.atomic_files import atomic_write
 
     url = split_url(split_file, url_template)
     data = _fetch(url, quiet=quiet)
@@ -108,8 +108,8 @@ def download_missing_splits(
     from .data_check import selected_datasets
 
     classes = selected_datasets(names)  # (this imports the project's `datasets` from its checkout)
-    from datasets.errors import docs_ref
-    from datasets.storage import DatasetFiles
+    from datasets._shared.errors import docs_ref
+    from datasets._shared.storage import DatasetFiles
 
     results = []
     for name, cls in classes.items():

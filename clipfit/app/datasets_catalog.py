@@ -51,7 +51,7 @@ def catalog() -> dict[str, DatasetFacts]:
 
 
 def stems(role: str | None = None) -> tuple[str, ...]:
-    """The dataset stems, or those with `role` (of datasets.base.BENCHMARK_ROLES) among their benchmarks."""
+    """The dataset stems, or those with `role` (of datasets._shared.base.BENCHMARK_ROLES) among their benchmarks."""
     return tuple(stem for stem, f in catalog().items() if role is None or role in f.benchmarks)
 
 

@@ -1,7 +1,7 @@
 """The benchmark jobs behind `scripts/<method>/*.sh` and `clipfit sweep`.
 
 A job is (trainer, protocol, dataset, seed, shots). Its trainer's recipe (`RECIPE` on the trainer class,
-see `clipfit.recipes` and `clipfit.app.trainers_catalog`) picks the config file and the extra options per
+see `clipfit.core.recipes` and `clipfit.app.trainers_catalog`) picks the config file and the extra options per
 dataset; its output folder follows CoOp's conventions, so the report and `parse_test_res.py` find it.
 Protocols:
 
@@ -24,8 +24,8 @@ import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from ..core.recipes import Recipe, RunSpec
 from ..errors import UserInputError
-from ..recipes import Recipe, RunSpec
 from . import datasets_catalog, trainers_catalog
 from .plugins import PROJECT_ROOT
 
@@ -163,7 +163,7 @@ class Job:
     def max_epoch(self) -> int:
         """The last epoch the training run saves, read from the config and the options as train.py would."""
         from ..config import get_cfg
-        from ..config_files import load_config_file
+        from ..core.config_files import load_config_file
         from .plugins import import_plugins
 
         import_plugins()

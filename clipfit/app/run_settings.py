@@ -106,7 +106,7 @@ def label_options(job: Job) -> tuple[tuple[str, str], ...]:
 
 def write_job_record(job: Job) -> None:
     """The record of a finished job in its run folder: the job and its `label_options`, for the report."""
-    from ..files import write_json
+    from ..core.atomic_files import write_json
     from .runner import absolute_path
 
     record = {"job": job.describe(), "knobs": dict(job.knobs), "opts": list(job.extra_opts),
@@ -144,7 +144,7 @@ def _read_record(run_dir: str) -> tuple[tuple[str, str], ...] | None:
 def _config_file_backbone(config_file: str) -> str | None:
     """The backbone the run's --config-file names, as its log prints it (str of the value); None when the file
     is gone or names none (then nothing is compared). Relative paths are the checkout's (the scripts' cwd)."""
-    from ..config_files import load_config_file
+    from ..core.config_files import load_config_file
 
     path = config_file if os.path.isabs(config_file) else os.path.join(PROJECT_ROOT, config_file)
     try:

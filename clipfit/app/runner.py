@@ -57,7 +57,7 @@ def stale_evaluation(job: Job) -> str | None:
 def data_root_problem(data_root: str) -> str | None:
     """Why the jobs cannot read the data root `data_root`, said as `absolute_path` resolves it; None when it
     is a folder."""
-    from ..user_paths import folder_problem
+    from ..core.user_paths import folder_problem
 
     return folder_problem(data_root, "data root", PROJECT_ROOT, "the repository root, where the scripts run")
 
@@ -92,8 +92,8 @@ def training_command(train: Job) -> str:
 
 
 def move_aside(directory: str) -> str:
-    from ..run_lock import refuse_if_in_use
     from .results.run_folders import moved_aside_path
+    from .run_lock import refuse_if_in_use
 
     refuse_if_in_use(directory, "FORCE=1")
     target = moved_aside_path(directory)
@@ -105,7 +105,7 @@ def move_back_if_untouched(directory: str, moved: str) -> str:
     """After a FORCE=1 rerun failed: the previous run goes back to `directory` when the new one wrote nothing
     there (it stopped on its arguments or its config), so a typo never hides a finished result. Returns the
     line that says where the previous run is now."""
-    from ..run_lock import LOCK_NAME
+    from .run_lock import LOCK_NAME
 
     try:
         written = [n for n in os.listdir(directory) if n != LOCK_NAME]

@@ -53,7 +53,7 @@ def check_trainer_given(args) -> None:
 
 
 def _may_set_trainer(path: str) -> bool:
-    from ..config_files import ConfigFileError, load_config_file
+    from ..core.config_files import ConfigFileError, load_config_file
 
     if not path:
         return False

@@ -1,6 +1,6 @@
 """The benchmark methods the application knows, derived from the registered trainer classes.
 
-A trainer class states its facts itself (`clipfit.recipes`): `RECIPE` (config folder, config file per
+A trainer class states its facts itself (`clipfit.core.recipes`): `RECIPE` (config folder, config file per
 setting, options, folder variant, env knobs), `SCRIPT_FOLDER` (its scripts/<folder>/) and `ZERO_SHOT` (it
 only evaluates). The scripts, `clipfit scripts`, `clipfit sweep` and `clipfit demo` take their tables from
 here, so a trainer registered from a plugin module (CLIPFIT_PLUGINS) shows up everywhere with no other edit.
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..core.recipes import Recipe
 from ..errors import UserInputError
-from ..recipes import Recipe
 from .plugins import import_plugins
 
 

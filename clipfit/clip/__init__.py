@@ -3,7 +3,7 @@ parameter selection, precision modes, the cosine classifier with its evaluation 
 regularisers and trained-parameter checkpoints. Knows nothing about the engine."""
 from __future__ import annotations
 
-from .backbones import (
+from .architectures import (
     BACKBONES,
     BackboneSpec,
     build_random_clip,

@@ -25,7 +25,7 @@ from open_clip.pretrained import get_pretrained_cfg, list_pretrained_tags_by_mod
 from open_clip.transformer import QuickGELU
 
 from ..errors import InvalidValue
-from .backbones import BackboneSpec, build_architecture, native_image_size, resolve_backbone
+from .architectures import BackboneSpec, build_architecture, native_image_size, resolve_backbone
 from .weight_files import (
     CONFIG_KEY,
     ClipWeightsNotFound,

@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 from open_clip.constants import HF_SAFE_WEIGHTS_NAME, HF_WEIGHTS_NAME
 from open_clip.pretrained import download_pretrained, get_pretrained_cfg, list_pretrained_tags_by_model
 
-from .backbones import BackboneSpec
+from .architectures import BackboneSpec
 from .weight_files import CONFIG_KEY, OPENAI_CACHE
 
 __all__ = ["OFFLINE_ENV_VARS", "Lookup", "locate", "not_found_message", "openai_cache_dir"]

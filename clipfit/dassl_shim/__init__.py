@@ -25,14 +25,16 @@ import sys
 import types
 from functools import cache
 
+from ..errors import REAL_DASSL_ADVICE, SERVED_MARK
+
 SITE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "site")
 DASSL_VERSION = "0.6.3"  # the Dassl release whose public API the engine has
 
 _ENGINE = "clipfit.engine"
 # Dassl module path -> engine module holding (at least) the public names Dassl defines there.
 DASSL_MODULES = {
-    "dassl.config": "config",
-    "dassl.config.defaults": "config",
+    "dassl.config": "config_defaults",
+    "dassl.config.defaults": "config_defaults",
     "dassl.data": "data.data_manager",
     "dassl.data.data_manager": "data.data_manager",
     "dassl.data.samplers": "data.samplers",
@@ -76,25 +78,11 @@ DASSL_MODULES = {
 # Dassl's module for Datum: pickles that third-party dataset code writes itself name this path.
 DATUM_MODULE = "dassl.data.datasets.base_dataset"
 
-# What to do about a Dassl feature the built-in engine lacks. Under the shim the engine *is* `dassl`, so
-# CLIPFIT_ENGINE=dassl would change nothing there: the way out is a real Dassl without the shim.
-REAL_DASSL_ADVICE = "install Dassl.pytorch and run without `clipfit with-dassl`"
-ENGINE_SWITCH_ADVICE = "run with CLIPFIT_ENGINE=dassl and a real Dassl (Dassl.pytorch) installed"
 NOT_PROVIDED = (
     "clipfit's built-in engine serves `dassl` here (clipfit with-dassl) with Dassl's public API, but not "
     "Dassl's domain-adaptation/generalization/semi-supervised trainer and dataset zoos, its model ops or its "
     f"other backbones; {REAL_DASSL_ADVICE} to use those"
 )
-
-
-def served_as_dassl() -> bool:
-    """Whether `dassl` in this process is the built-in engine (`clipfit with-dassl`, or site/ on the path)."""
-    return any(isinstance(f, _Finder) for f in sys.meta_path)
-
-
-def real_dassl_advice() -> str:
-    """How to get a Dassl feature the built-in engine does not have, in the way this process runs."""
-    return REAL_DASSL_ADVICE if served_as_dassl() else ENGINE_SWITCH_ADVICE
 
 
 _MISSING = object()
@@ -210,6 +198,7 @@ def shadow_notice(real: str) -> str:
 def install(package: types.ModuleType) -> None:
     """Make `package` (the `dassl` module of `site/`) the front of the engine; say so if it shadows a Dassl."""
     package.__version__ = DASSL_VERSION
+    setattr(package, SERVED_MARK, True)  # what clipfit.errors.real_dassl_advice reads, without importing the shim
     package.__path__ = []  # submodules come from the finder only
     if not any(isinstance(f, _Finder) for f in sys.meta_path):
         sys.meta_path.insert(0, _Finder())

@@ -5,11 +5,11 @@ Import these names through `clipfit.compat`, which can swap in a real Dassl inst
 imported from its module on first use: the registries and the dataset base classes need no torch, so
 `import datasets` (what `clipfit data check` and `clipfit report` read) does not wait for it.
 """
-from ..lazy_exports import lazy_exports
+from ..core.lazy_exports import lazy_exports
 
 # engine module -> the public names it holds
 _MODULES = {
-    ".config": ("clean_cfg", "get_cfg_default"),
+    ".config_defaults": ("clean_cfg", "get_cfg_default"),
     ".data.base_dataset": ("DatasetBase", "Datum", "build_dataset"),
     ".data.data_manager": ("DataManager", "DatasetWrapper", "build_data_loader"),
     ".data.samplers": ("build_sampler",),

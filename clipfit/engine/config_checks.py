@@ -5,7 +5,7 @@ import ast
 import os
 
 from ..errors import UserInputError
-from .config import config_value as value_of
+from .config_defaults import config_value as value_of
 
 # DATALOADER.TRAIN_U.BATCH_SIZE is checked where a train_u set exists (check_positive, DataManager).
 _POSITIVE = ("DATALOADER.TRAIN_X.BATCH_SIZE", "DATALOADER.TEST.BATCH_SIZE")

@@ -10,8 +10,9 @@ import torch
 import torch.nn as nn
 from tqdm import tqdm
 
+from ..core.checkpoints import load_pretrained_weights
+from ..core.lr_schedule import check_lr_schedule, epoch_lrs
 from ..errors import InvalidValue
-from ..lr_schedule import check_lr_schedule, epoch_lrs
 from .config_checks import check_epochs, check_resume_folder, check_run_config, note_zero_lr
 from .data.data_manager import DataManager
 from .data.device_batches import run_device
@@ -22,9 +23,8 @@ from .optim import build_lr_scheduler, build_optimizer
 from .registry import TRAINER_REGISTRY, build_from_registry
 from .summary_writer import make_summary_writer
 from .trainer_models import RegisteredModels
-from .utils.checkpoint import load_pretrained_weights
 from .utils.env import count_num_param
-from .utils.files import mkdir_if_missing
+from .utils.tools import mkdir_if_missing
 
 
 class TrainerBase(RegisteredModels):

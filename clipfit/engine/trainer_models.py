@@ -7,19 +7,19 @@ from collections import OrderedDict
 
 import torch
 
-from ..checkpoint_files import model_file
-from ..errors import UserInputError
-from ..prograd import backward_projected
-from .config_checks import check_same_settings, note_unverified_resume, training_settings
-from .utils.checkpoint import (
+from ..core.checkpoints import (
     apply_checkpoint,
+    capture_rng_state,
     load_trained_checkpoint,
+    model_file,
     pick_resume_checkpoint,
     pointed_checkpoint,
     save_checkpoint,
 )
-from .utils.files import tolist_if_not
-from .utils.rng import capture_rng_state
+from ..core.prograd import backward_projected
+from ..errors import UserInputError
+from .config_checks import check_same_settings, note_unverified_resume, training_settings
+from .utils.tools import tolist_if_not
 
 
 class LossNotFinite(UserInputError, FloatingPointError):
@@ -168,7 +168,7 @@ class RegisteredModels:
 
     def prograd_backward_and_update(self, loss_a: torch.Tensor, loss_b: torch.Tensor, lambda_: float = 1,
                                     names=None) -> None:
-        """The `Dassl.ProGrad.pytorch` fork's method (see clipfit/prograd.py): step on `loss_a`'s gradients,
+        """The `Dassl.ProGrad.pytorch` fork's method (see clipfit/core/prograd.py): step on `loss_a`'s gradients,
         projected away from `loss_b`'s where they conflict (a model without optimizer takes no step)."""
         names = self.get_model_names(names)
         backward_projected(loss_a, loss_b, [self._models[name] for name in names], lambda_,

@@ -133,7 +133,7 @@ def make_demo_dataset(
             draw_demo_image(classname, size, rng).save(os.path.join(folder, name), format="JPEG", quality=90)
             part = "train" if i <= n_train else "val" if i <= n_train + n_val else "test"
             split[part].append([f"{classname}/{name}", label, classname])
-    from ..files import write_json
+    from ..core.atomic_files import write_json
 
     write_json(split, os.path.join(dataset_dir, DEMO_SPLIT_FILE))
     return DemoDataset(

@@ -423,7 +423,7 @@ def make_dataset_fixture(root: str, name: str, with_split_json: bool = False,
     os.makedirs(dataset_dir, exist_ok=True)
     _BUILDERS[name](_Writer(dataset_dir, photo_size, quality))
     if with_split_json and name in SPLIT_FILES:
-        from ..files import write_json
+        from ..core.atomic_files import write_json
 
         write_json(fixture_split_json(name), os.path.join(dataset_dir, SPLIT_FILES[name]))
     return dataset_dir

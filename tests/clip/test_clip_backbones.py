@@ -9,7 +9,7 @@ from open_clip.pretrained import get_pretrained_cfg
 from open_clip.transformer import QuickGELU, VisionTransformer
 
 from clipfit.clip import BACKBONES, load_clip, resolve_backbone
-from clipfit.clip.backbones import build_architecture
+from clipfit.clip.architectures import build_architecture
 
 OPENAI_NAMES = {
     "ViT-B/16": ("ViT-B-16-quickgelu", "ViT-B-16.pt"),

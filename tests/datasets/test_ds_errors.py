@@ -9,13 +9,13 @@ import stat
 
 import pytest
 
-import datasets.base
-import datasets.listing
-import datasets.storage
-from clipfit.datum_pickle import save_datum_pickle
-from datasets.errors import CorruptDatasetFile, DatasetNotFound, MissingImages, StaleCache
-from datasets.listing import find_missing, make_datum
-from datasets.storage import fallback_dir
+import datasets._shared.base as dataset_base
+import datasets._shared.listing as listing
+import datasets._shared.storage as storage
+from datasets._shared.datum_pickle import save_datum_pickle
+from datasets._shared.errors import CorruptDatasetFile, DatasetNotFound, MissingImages, StaleCache
+from datasets._shared.listing import find_missing, make_datum
+from datasets._shared.storage import fallback_dir
 
 
 def test_missing_dataset_folder_names_path_and_docs(tmp_path, build):
@@ -247,7 +247,7 @@ def test_cache_from_another_split_is_warned(fresh, build, capsys):
 def test_read_only_folder_writes_to_cache_and_reads_back(fresh, build, monkeypatch, private_cache, capsys):
     root = fresh("OxfordPets")
     dataset_dir = os.path.join(root, "oxford_pets")
-    monkeypatch.setattr(datasets.storage, "is_writable", lambda folder: False)
+    monkeypatch.setattr(storage, "is_writable", lambda folder: False)
     first = build(root, "OxfordPets", shots=2)
     out = capsys.readouterr().out
     fallback = fallback_dir(dataset_dir)
@@ -266,14 +266,14 @@ def test_read_only_folder_writes_to_cache_and_reads_back(fresh, build, monkeypat
 def test_permission_error_on_write_falls_back(fresh, build, monkeypatch, capsys):
     root = fresh("OxfordPets", with_json=True)
     dataset_dir = os.path.join(root, "oxford_pets")
-    real_save = datasets.base.save_datum_pickle
+    real_save = dataset_base.save_datum_pickle
 
     def save(obj, path):
         if path.startswith(dataset_dir):
             raise PermissionError(errno.EACCES, "Permission denied", path)
         real_save(obj, path)
 
-    monkeypatch.setattr(datasets.base, "save_datum_pickle", save)
+    monkeypatch.setattr(dataset_base, "save_datum_pickle", save)
     build(root, "OxfordPets", shots=1)
     out = capsys.readouterr().out
     assert "cannot write there (Permission denied)" in out
@@ -282,7 +282,7 @@ def test_permission_error_on_write_falls_back(fresh, build, monkeypatch, capsys)
 
 def test_read_only_imagenet_preprocessed(fresh, build, monkeypatch, capsys):
     root = fresh("ImageNet")
-    monkeypatch.setattr(datasets.storage, "is_writable", lambda folder: False)
+    monkeypatch.setattr(storage, "is_writable", lambda folder: False)
     build(root, "ImageNet")
     assert "preprocessed.pkl" in capsys.readouterr().out
     assert not os.path.exists(os.path.join(root, "imagenet", "preprocessed.pkl"))
@@ -310,7 +310,7 @@ def test_other_os_errors_are_not_hidden(fresh, build, monkeypatch):
     def save(obj, path):
         raise OSError(errno.ENOSPC, "No space left on device", path)
 
-    monkeypatch.setattr(datasets.base, "save_datum_pickle", save)
+    monkeypatch.setattr(dataset_base, "save_datum_pickle", save)
     with pytest.raises(OSError, match="No space"):
         build(root, "OxfordPets", shots=1)
 
@@ -357,7 +357,7 @@ def test_find_missing_lists_big_folders_instead_of_stat(tmp_path, monkeypatch):
     paths = [str(folder / f"{i}.jpg") for i in range(42)] + [str(folder / "sub.jpg")]
     calls = []
     real = os.path.isfile
-    monkeypatch.setattr(datasets.listing.os.path, "isfile", lambda p: calls.append(p) or real(p))
+    monkeypatch.setattr(listing.os.path, "isfile", lambda p: calls.append(p) or real(p))
     missing = find_missing(paths)
     assert missing == [str(folder / "40.jpg"), str(folder / "41.jpg"), str(folder / "sub.jpg")]
     assert calls == []

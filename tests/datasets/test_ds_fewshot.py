@@ -9,9 +9,9 @@ import pytest
 
 from clipfit.compat import Datum, build_dataset
 from clipfit.engine.utils.env import set_random_seed
-from datasets.base import subsample_classes
-from datasets.listing import make_datum
-from datasets.readers import load_datum_cache
+from datasets._shared.base import subsample_classes
+from datasets._shared.listing import make_datum
+from datasets._shared.readers import load_datum_cache
 
 
 def reference_fewshot(items: list, k: int) -> list:

@@ -192,7 +192,7 @@ def test_imagenet_fewshot_pickle_has_train_only(fresh, build):
     root = fresh("ImageNet")
     ds = build(root, "ImageNet", shots=2)
     assert len(ds.train_x) == 6 and len(ds.test) == 6 and ds.val is ds.test
-    from clipfit.datum_pickle import DatumUnpickler
+    from datasets._shared.datum_pickle import DatumUnpickler
 
     with open(os.path.join(root, "imagenet", "split_fewshot", "shot_2-seed_1.pkl"), "rb") as f:
         data = DatumUnpickler(f, Datum).load()

@@ -18,7 +18,7 @@ from clipfit.compat import DATASET_REGISTRY
 from clipfit.errors import UserInputError
 from clipfit.testing.archives import tar_bytes, zip_bytes
 from clipfit.testing.fixtures import FIXTURE_NAMES
-from datasets.published_files import PublishedFile
+from datasets._shared.published_files import PublishedFile
 
 BODY = bytes(range(256)) * 40
 

@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from clipfit.files import atomic_open, atomic_write, current_umask
+from clipfit.core.atomic_files import atomic_open, atomic_write, current_umask
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # A stand-in `dassl` package with Dassl's module paths (its own registries, distinct from the engine's).
 FAKE_DASSL = {
     "dassl/__init__.py": "",
-    "dassl/config/__init__.py": "from clipfit.engine.config import get_cfg_default\n",
+    "dassl/config/__init__.py": "from clipfit.engine.config_defaults import get_cfg_default\n",
     "dassl/engine/__init__.py": textwrap.dedent("""\
         from clipfit.engine.registry import Registry
         from clipfit.engine.trainer import SimpleTrainer, TrainerX
@@ -106,3 +106,19 @@ def test_dassl_engine_config_comes_from_the_registered_classes(tmp_path):
         """)
     proc = _python(code, env)
     assert proc.stdout.split() == ["8.0", "16", "fp16", "all", "True"], proc.stderr
+
+
+def test_a_static_reader_follows_every_compat_name_to_its_definition():
+    """compat's names are bound at run time; the imports under TYPE_CHECKING say where each one is defined
+    (issue 22): they must name every exported name, and the very object the built-in engine exports."""
+    import ast
+    import importlib
+
+    import clipfit.compat as compat
+
+    tree = ast.parse(open(compat.__file__).read())
+    guarded = next(n for n in tree.body if isinstance(n, ast.If) and getattr(n.test, "id", "") == "TYPE_CHECKING")
+    static = {alias.name: f"clipfit.{node.module}" for node in guarded.body for alias in node.names}
+    assert set(static) == set(compat.__all__) - {"ENGINE"}
+    for name, module in static.items():
+        assert getattr(importlib.import_module(module), name) is getattr(compat, name), name

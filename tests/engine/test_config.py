@@ -76,12 +76,16 @@ def test_missing_config_file():
 def test_config_nodes_come_from_the_registered_classes():
     from clipfit.app.plugins import import_plugins
     from clipfit.config import config_extenders
+    from datasets import CoOpDataset
 
     import_plugins()
     names = [cls.__name__ for cls in config_extenders()]
-    # bases first; CoOp's node once although ZeroshotCLIP shares it and ClipFit/ZeroshotCLIP2 inherit theirs
-    assert names == ["ClipTrainer", "CLIPFit", "CoOp", "CoCoOp", "IVLP", "KgCoOp", "MaPLe", "ProGrad", "PromptSRC",
-                     "CoOpDataset"]
+    # one per function, bases first: ClipFit and ZeroshotCLIP2 inherit theirs; every dataset inherits CoOpDataset's
+    trainers, dataset = names[:9], config_extenders()[9]
+    assert sorted(trainers) == ["CLIPFit", "CoCoOp", "CoOp", "IVLP", "KgCoOp", "MaPLe", "ProGrad", "PromptSRC",
+                                "ZeroshotCLIP"]
+    assert trainers.index("CoOp") < min(trainers.index("KgCoOp"), trainers.index("ProGrad"))
+    assert len(names) == 10 and dataset.extend_cfg.__func__ is CoOpDataset.extend_cfg.__func__
     cfg = setup_cfg(_args())
     assert (cfg.MODEL.BACKBONE.WEIGHTS, cfg.MODEL.BACKBONE.TAG) == ("", "")
     assert (cfg.TRAINER.CLIPFIT.LAMBDA, cfg.TRAINER.CLIPFIT.REG, cfg.TRAINER.CLIPFIT.PRESET) == (8.0, "kd", "clipfit")
@@ -148,7 +152,7 @@ def test_result_and_training_settings_leave_out_where_and_how_fast():
 def _foreign_tree():
     """A tree a repository builds itself (Koorye/SkipTuning does): Dassl's keys without TRAIN_U and without
     the engine's own keys."""
-    from clipfit.engine.config import ENGINE_KEYS, get_cfg_default
+    from clipfit.engine.config_defaults import ENGINE_KEYS, get_cfg_default
 
     cfg = get_cfg_default()
     for key in ENGINE_KEYS:
@@ -159,8 +163,8 @@ def _foreign_tree():
 
 
 def test_engine_only_keys_take_their_default_in_a_tree_without_them():
-    from clipfit.engine.config import config_value, engine_option
     from clipfit.engine.config_checks import check_run_config
+    from clipfit.engine.config_defaults import config_value, engine_option
 
     cfg = _foreign_tree()
     assert [engine_option(cfg, k) for k in ("INPUT.GPU_AUGMENT", "DATALOADER.CACHE_EVAL", "DATALOADER.CACHE_TRAIN",
@@ -210,3 +214,35 @@ def test_train_u_is_read_only_with_a_train_u_set(tmp_path):
     with pytest.raises(UserInputError, match=r"^the config has no DATALOADER.TRAIN_U.SAME_AS_X, which the engine "
                        r"needs \(as Dassl does\); .* DATALOADER.TRAIN_U.SAME_AS_X = True\)$"):
         DataManager(cfg)  # unlabeled data needs the node, in Dassl too
+
+
+def test_extend_cfg_chains_with_super_and_a_subclass_keeps_the_keys_it_adds_to_its_base_node(monkeypatch):
+    """A subclass registered before its base (a plugin may be) still keeps the key it adds to the base's node."""
+    from yacs.config import CfgNode as CN
+
+    import clipfit.config as config
+    from clipfit.engine.registry import Registry
+
+    class Base:
+        @classmethod
+        def extend_cfg(cls, cfg) -> None:
+            cfg.TRAINER.BASE = CN()
+            cfg.TRAINER.BASE.N = 1
+
+    class Child(Base):
+        @classmethod
+        def extend_cfg(cls, cfg) -> None:
+            super().extend_cfg(cfg)
+            cfg.TRAINER.BASE.W = 8.0
+
+    class Alias(Child):
+        pass
+
+    trainers = Registry("TRAINER")
+    for klass in (Child, Alias, Base):  # the subclass first
+        trainers.register(klass)
+    monkeypatch.setattr(config, "TRAINER_REGISTRY", trainers)
+    monkeypatch.setattr(config, "DATASET_REGISTRY", Registry("DATASET"))
+    assert config.config_extenders() == [Base, Child]  # the alias shares Child's function
+    node = config.get_cfg().TRAINER.BASE
+    assert (node.N, node.W) == (1, 8.0)

@@ -10,9 +10,9 @@ import pytest
 import torch
 from test_compat_switch import FAKE_DASSL
 
-from clipfit import dassl_adapters
+from clipfit.core import dassl_adapters
+from clipfit.core.checkpoints import load_checkpoint as engine_load_checkpoint
 from clipfit.engine.optim import lr_scheduler as engine_lr_scheduler
-from clipfit.engine.utils.checkpoint import load_checkpoint as engine_load_checkpoint
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

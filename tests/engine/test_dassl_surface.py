@@ -12,7 +12,7 @@ import torch.nn as nn
 from torchvision.transforms import ToTensor
 
 from clipfit.engine import SimpleNet, build_data_loader, get_cfg_default
-from clipfit.engine.config import clean_cfg
+from clipfit.engine.config_defaults import clean_cfg
 from clipfit.engine.data.samplers import RandomClassSampler, RandomDomainSampler, SeqDomainSampler, build_sampler
 from clipfit.engine.metrics import compute_distance_matrix
 from clipfit.engine.modeling import BACKBONE_REGISTRY, build_backbone, build_head, build_network

@@ -207,12 +207,12 @@ def test_a_foreign_dataset_keeps_one_file_per_subset_beside_its_few_shot_caches(
 
 
 def test_read_only_dataset_folder_puts_the_cache_in_the_user_cache(root, private_cache, monkeypatch, capsys):
-    import datasets.storage
+    import datasets._shared.storage as storage
 
     manager(root)  # the few-shot cache first, where a writable folder has it
     for name in cache_files(root):
         os.remove(os.path.join(root, "oxford_pets", "split_fewshot", name))
-    monkeypatch.setattr(datasets.storage, "is_writable", lambda folder: False)
+    monkeypatch.setattr(storage, "is_writable", lambda folder: False)
     capsys.readouterr()
     manager(root)
     out = capsys.readouterr().out
@@ -287,6 +287,21 @@ def test_a_trainers_own_dataset_wrapper_gets_the_plain_loaders(root, capsys):
     assert "train cache: off: the trainer has its own dataset wrapper" in out
     assert "eval cache: off: a custom test transform or dataset wrapper" in out
     assert isinstance(dm.train_loader_x.dataset, OwnWrapper) and isinstance(dm.test_loader.dataset, OwnWrapper)
+    assert "Loaders: train: files; eval: files\n" in out
+    assert "decoded" not in vars(dm.train_loader_x.dataset)  # nothing is set on the trainer's own wrapper
+
+
+def test_the_run_prints_the_loader_plan_with_what_was_cached(root, capsys):
+    """One line per run names how the images are read, from the plan and the built caches."""
+    dm = manager(root)
+    images = dm.train_loader_x.dataset.decoded
+    out = capsys.readouterr().out
+    # 12 few-shot training images (4 shots x 3 classes) decoded, 6 test images cached at 224 x 224 x 3 bytes each
+    assert len(images.impaths) == 12 and dm.loader_plan.eval_images == 6
+    assert (f"Loaders: train: decoded (12 images, {images.nbytes / 2**20:,.1f} MiB), normalised on cpu; "
+            f"eval: cache (6 images, {6 * 224 * 224 * 3 / 2**20:,.1f} MiB)\n") in out
+    manager(root, DATALOADER__CACHE_EVAL=False, DATALOADER__CACHE_TRAIN=False)
+    assert "Loaders: train: files; eval: files\n" in capsys.readouterr().out
 
 
 def _dassl_loader(loader, dataset=None):

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from clipfit.engine.config import get_cfg_default
+from clipfit.engine.config_defaults import get_cfg_default
 from clipfit.engine.data.device_batches import ToFloatNormalized
 from clipfit.engine.data.gpu_augment import GpuAugment
 

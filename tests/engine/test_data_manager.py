@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from clipfit.engine.config import get_cfg_default
+from clipfit.engine.config_defaults import get_cfg_default
 from clipfit.engine.data.base_dataset import DatasetBase, Datum
 from clipfit.engine.data.data_manager import DatasetWrapper, build_data_loader, dataset_summary_rows, format_table
 

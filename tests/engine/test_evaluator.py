@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from clipfit.compat import compute_accuracy
-from clipfit.engine.config import get_cfg_default
+from clipfit.engine.config_defaults import get_cfg_default
 from clipfit.engine.evaluation import Classification, macro_f1
 
 

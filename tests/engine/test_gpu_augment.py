@@ -7,7 +7,7 @@ import torch
 from torchvision.transforms import InterpolationMode, RandomResizedCrop
 from torchvision.transforms.v2 import functional as TF
 
-from clipfit.engine.config import get_cfg_default
+from clipfit.engine.config_defaults import get_cfg_default
 from clipfit.engine.data.gpu_augment import GpuAugment, resized_crop, sample_crop_params
 
 SCALE, RATIO = (0.08, 1.0), (3 / 4, 4 / 3)

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from clipfit.compat import build_lr_scheduler, build_optimizer
-from clipfit.engine.config import get_cfg_default
+from clipfit.engine.config_defaults import get_cfg_default
 
 
 def _optim_cfg(max_epoch=10, warmup=1, **overrides):

@@ -7,8 +7,8 @@ import types
 
 import pytest
 
-from clipfit.datum_pickle import DatumUnpickler, dumps_datums, save_datum_pickle
 from clipfit.engine.data.base_dataset import Datum
+from datasets._shared.datum_pickle import DatumUnpickler, dumps_datums, save_datum_pickle
 
 
 def loads_datums(data):
@@ -109,7 +109,7 @@ def test_datum_requires_existing_file(tmp_path):
 
 
 def test_fast_and_portable_picklers_agree(image_file):
-    from clipfit.datum_pickle import _DasslPathPickler
+    from datasets._shared.datum_pickle import _DasslPathPickler
 
     obj = {"train": [Datum(image_file, i % 3, 0, f"c{i % 3}") for i in range(50)], "val": []}
     fast = dumps_datums(obj)
@@ -122,7 +122,7 @@ def test_fast_and_portable_picklers_agree(image_file):
 
 
 def test_the_neutral_module_names_the_engine_datum_by_its_real_path():
-    """clipfit.datum_pickle imports no engine, so it names the engine's Datum by path: keep them equal."""
-    from clipfit.datum_pickle import ENGINE_DATUM_PATH
+    """datasets._shared.datum_pickle imports no engine, so it names the engine's Datum by path: keep them equal."""
+    from datasets._shared.datum_pickle import ENGINE_DATUM_PATH
 
     assert (Datum.__module__, Datum.__qualname__) == ENGINE_DATUM_PATH

@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn as nn
 
+from clipfit.core.prograd import project_conflicting
 from clipfit.engine.trainer_models import LossNotFinite, RegisteredModels
-from clipfit.prograd import project_conflicting
 
 
 def t(*values):

@@ -13,8 +13,8 @@ import os
 from yacs.config import CfgNode as CN
 
 from clipfit.compat import DATASET_REGISTRY, TRAINER_REGISTRY
-from clipfit.recipes import Recipe, RunSpec
-from datasets.base import SplitDataset, read_and_split_data
+from clipfit.core.recipes import Recipe, RunSpec
+from datasets import SplitDataset
 from trainers.clipfit import CLIPFit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -32,7 +32,7 @@ class ToyShapes(SplitDataset):
     benchmarks = ("base2new", "few_shot", "xd_target")
 
     def read_native(self):
-        return read_and_split_data(self.image_dir)
+        return self.read_and_split_data(self.image_dir)  # CoOp's helper, a static method of every dataset
 
 
 class ShapesRecipe(Recipe):
@@ -52,6 +52,7 @@ class ShapesFit(CLIPFit):
 
     @classmethod
     def extend_cfg(cls, cfg) -> None:
+        super().extend_cfg(cfg)
         cfg.TRAINER.SHAPESFIT = CN()
         cfg.TRAINER.SHAPESFIT.BANNER = ""
 

@@ -105,7 +105,7 @@ def _optimizer_and_scheduler(**optim):
     {"LR_SCHEDULER": "single_step", "STEPSIZE": (3,), "WARMUP_EPOCH": 1, "WARMUP_RECOUNT": False},
 ])
 def test_the_lrs_read_from_a_copy_are_the_ones_the_run_then_uses(optim):
-    from clipfit.lr_schedule import epoch_lrs
+    from clipfit.core.lr_schedule import epoch_lrs
 
     optim_cfg, optimizer, scheduler = _optimizer_and_scheduler(**optim)
     predicted = epoch_lrs(scheduler, optim_cfg.MAX_EPOCH)
@@ -124,6 +124,10 @@ def test_the_run_summary_prints_the_lr_of_every_epoch(data_root, tmp_path, capsy
     assert code == 0, err
     # tiny_demo: sgd lr 0.1, cosine over 3 epochs after 1 constant warm-up epoch at 1e-5
     assert "  lr per epoch: epoch 1 (warm-up): 1e-05; epochs 2-3: 0.1, 0.075\n" in out
+    # the loader plan, as DataManager printed it: the decoded training set, the test images from the cache
+    plan = next(line for line in out.splitlines() if line.startswith("Loaders: "))
+    assert plan.startswith("Loaders: train: decoded (") and "; eval: cache (" in plan
+    assert f"  loaders: {plan[len('Loaders: '):]}\n" in out
 
 
 def test_warm_up_through_every_epoch_is_refused(data_root, tmp_path, capsys):
@@ -152,7 +156,7 @@ def test_a_negative_gamma_is_refused_naming_the_key(data_root, tmp_path, capsys)
     ({"LR_SCHEDULER": "multi_step", "STEPSIZE": (2, 4), "GAMMA": -0.5}, "OPTIM.GAMMA (-0.5)"),
 ])
 def test_every_key_that_makes_the_lr_negative_is_named(optim, keys):
-    from clipfit.lr_schedule import check_lr_schedule, epoch_lrs
+    from clipfit.core.lr_schedule import check_lr_schedule, epoch_lrs
 
     optim_cfg, _, scheduler = _optimizer_and_scheduler(**optim)
     with pytest.raises(UserInputError, match=r"the lr schedule is negative .* Caused by " + keys.replace(
@@ -161,7 +165,7 @@ def test_every_key_that_makes_the_lr_negative_is_named(optim, keys):
 
 
 def test_more_warm_up_epochs_than_epochs_are_refused_too():
-    from clipfit.lr_schedule import check_lr_schedule, epoch_lrs
+    from clipfit.core.lr_schedule import check_lr_schedule, epoch_lrs
 
     optim_cfg, _, scheduler = _optimizer_and_scheduler(MAX_EPOCH=2, WARMUP_EPOCH=3, WARMUP_TYPE="constant",
                                                        WARMUP_CONS_LR=1e-5)
@@ -171,7 +175,7 @@ def test_more_warm_up_epochs_than_epochs_are_refused_too():
 
 
 def test_a_gamma_the_schedule_never_applies_is_not_refused():
-    from clipfit.lr_schedule import check_lr_schedule, epoch_lrs
+    from clipfit.core.lr_schedule import check_lr_schedule, epoch_lrs
 
     optim_cfg, _, scheduler = _optimizer_and_scheduler(GAMMA=-0.5)  # cosine: GAMMA is not read
     check_lr_schedule(optim_cfg, epoch_lrs(scheduler, optim_cfg.MAX_EPOCH))

@@ -124,9 +124,9 @@ def _fewshot_cache(root, tmp_path, capsys):
 
 @pytest.mark.parametrize("kind", ["a test image", "another label"])
 def test_a_fewshot_cache_that_disagrees_with_the_split_is_refused(root, tmp_path, capsys, kind):
-    from clipfit.datum_pickle import save_datum_pickle
-    from datasets.listing import make_datum
-    from datasets.readers import load_datum_cache
+    from datasets._shared.datum_pickle import save_datum_pickle
+    from datasets._shared.listing import make_datum
+    from datasets._shared.readers import load_datum_cache
 
     path = _fewshot_cache(root, tmp_path, capsys)
     data = load_datum_cache(str(path), ("train", "val"), "")
@@ -181,8 +181,8 @@ def test_one_class_has_no_new_classes(root, tmp_path, capsys):
 
 
 def test_new_classes_without_test_images_say_so():
-    from datasets.listing import make_datum
-    from datasets.subsample import subsample_classes
+    from datasets._shared.listing import make_datum
+    from datasets._shared.subsample import subsample_classes
 
     train = [make_datum("a.jpg", 0, "cat"), make_datum("b.jpg", 1, "dog")]
     with pytest.raises(UserInputError, match=r"the new classes \(labels 1..1\) have no test image"):
@@ -193,7 +193,7 @@ def test_the_engine_checks_the_class_table_of_any_dataset(root, monkeypatch):
     """A third-party dataset class (no split file of ours): its lists are checked where the loaders are built."""
     from clipfit.config import get_cfg
     from clipfit.engine.data import data_manager
-    from datasets.listing import make_datum
+    from datasets._shared.listing import make_datum
 
     train_x = [make_datum("a.jpg", 0, "cat"), make_datum("b.jpg", 1, "dog")]
     test = [*train_x, make_datum("c.jpg", 2, "owl")]
@@ -258,7 +258,7 @@ def test_a_bad_training_image_is_named(root, tmp_path, capsys, kind, words):
 
 @pytest.mark.parametrize("mode", ["L", "P", "LA", "RGBA", "CMYK", "1"])
 def test_eight_bit_modes_are_converted_as_dassl_converts_them(tmp_path, mode):
-    from clipfit.engine.utils.files import read_image
+    from clipfit.engine.utils.images import read_image
 
     rng = np.random.default_rng(0)
     path = tmp_path / f"image.{'jpg' if mode in ('L', 'CMYK') else 'png'}"

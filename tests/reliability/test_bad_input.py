@@ -18,8 +18,8 @@ import pytest
 import torch
 
 from clipfit.app.commands import train as train_command
+from clipfit.core.atomic_files import host_name
 from clipfit.errors import USER_ERROR_EXIT, UserInputError, report_errors
-from clipfit.files import host_name
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "tests", "results"))
@@ -98,8 +98,8 @@ def test_demo_force_leaves_moved_aside_runs_out_of_its_leaderboard(tmp_path, cap
 
 
 def test_force_refuses_to_move_a_run_in_use(tmp_path):
+    from clipfit.app.run_lock import acquire
     from clipfit.app.runner import move_aside
-    from clipfit.run_lock import acquire
 
     folder = tmp_path / "seed1"
     acquire(str(folder))  # this process: a live run
@@ -256,7 +256,7 @@ def _lock(folder, pid, hold=False):
     """A lock file naming `pid`; with `hold`, also held as a live run holds it (the caller closes the fd)."""
     import fcntl
 
-    from clipfit.run_lock import lock_path
+    from clipfit.app.run_lock import lock_path
 
     os.makedirs(folder, exist_ok=True)
     fd = os.open(lock_path(str(folder)), os.O_RDWR | os.O_CREAT)
@@ -281,7 +281,7 @@ def test_a_second_run_into_a_folder_in_use_refuses_naming_the_other(data_root, t
 
 
 def test_a_stale_lock_is_taken_over_with_a_notice(data_root, tmp_path, capsys):
-    from clipfit.run_lock import lock_path
+    from clipfit.app.run_lock import lock_path
 
     out = tmp_path / "out"
     _lock(out, DEAD_PID)
@@ -397,7 +397,7 @@ def test_an_output_dir_that_is_a_file(data_root, tmp_path, capsys):
 
 
 def test_a_read_only_output_folder(data_root, tmp_path, capsys, monkeypatch):
-    import clipfit.run_lock as run_lock
+    import clipfit.app.run_lock as run_lock
 
     def denied(*args, **kwargs):  # tests may run as root, for whom chmod does not deny anything
         raise PermissionError(13, "Permission denied")
@@ -408,7 +408,7 @@ def test_a_read_only_output_folder(data_root, tmp_path, capsys, monkeypatch):
 
 
 def test_an_unwritable_cache_fallback(data_root, tmp_path, capsys, monkeypatch):
-    import datasets.storage as storage
+    import datasets._shared.storage as storage
 
     root = tmp_path / "data"
     shutil.copytree(data_root, root)
@@ -468,8 +468,8 @@ def test_ctrl_c_prints_one_line_saying_how_to_resume(data_root, tmp_path, capsys
 
 
 def test_temp_files_of_interrupted_writes_are_removed(data_root, tmp_path, capsys):
-    from clipfit.files import atomic_write
-    from datasets.storage import DatasetFiles
+    from clipfit.core.atomic_files import atomic_write
+    from datasets._shared.storage import DatasetFiles
 
     out = tmp_path / "out"
     (out / "prompt_learner").mkdir(parents=True)
@@ -518,7 +518,7 @@ def test_internal_errors_keep_their_traceback_and_the_run_log_has_it_too(tmp_pat
 
 
 def test_a_worker_raised_user_error_is_shown_without_the_worker_traceback(capsys):
-    from clipfit.engine.utils.files import ImageUnreadable
+    from clipfit.engine.utils.images import ImageUnreadable
 
     def in_worker():
         raise ImageUnreadable("Caught ImageUnreadable in DataLoader worker process 0.\nOriginal Traceback (most "

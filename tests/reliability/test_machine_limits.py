@@ -22,7 +22,7 @@ from clipfit.errors import USER_ERROR_EXIT, report_errors  # noqa: E402
 def refuse_writes(monkeypatch, code: int, names: tuple[str, ...], under: str = "/"):
     """Atomic writes of files named in `names` below the folder `under` fail with `code` once their content
     is written, as a full disk or `ulimit -f` makes them fail (torch.save then raises a RuntimeError over it)."""
-    import clipfit.files as files
+    import clipfit.core.atomic_files as files
 
     real = os.fdopen
 
@@ -74,8 +74,8 @@ def test_torch_save_into_an_atomic_write_names_the_file_for_every_machine_limit(
 
     import torch
 
+    from clipfit.core.atomic_files import atomic_write
     from clipfit.errors import WriteFailed
-    from clipfit.files import atomic_write
 
     path = tmp_path / "model.pth.tar-1"
     refuse_writes(monkeypatch, code, (path.name,))
@@ -112,8 +112,8 @@ def test_a_full_dataset_folder_and_cache_folder_name_the_file(data_root, tmp_pat
 
 @pytest.mark.parametrize("where", ["makedirs", "lock"])
 def test_a_read_only_file_system_under_the_output(data_root, tmp_path, capsys, monkeypatch, where):
-    import clipfit.files as files
-    import clipfit.run_lock as run_lock
+    import clipfit.app.run_lock as run_lock
+    import clipfit.core.atomic_files as files
 
     def read_only(path, *args, **kwargs):
         raise OSError(errno.EROFS, "Read-only file system", path)

@@ -8,8 +8,8 @@ import threading
 import time
 
 from clipfit.app import runner
+from clipfit.app.run_lock import LOCK_NAME
 from clipfit.errors import Terminated
-from clipfit.run_lock import LOCK_NAME
 from clipfit.testing.demo import make_demo_dataset
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -16,7 +16,7 @@ def test_clipfit_base2new_recipe(dataset, cfg, epochs):
     assert train.output_dir == f"output/base2new/train_base/{dataset}/shots_16/CLIPFit/{cfg}/seed1"
     cmd = train.command()
     assert _opt(cmd, "--config-file") == f"configs/trainers/CLIPFit/{cfg}.yaml"
-    assert _opt(cmd, "TRAINER.CLIPFIT.LAMBDA") == "8.0"
+    assert "TRAINER.CLIPFIT.LAMBDA" not in cmd  # the config file's lambda holds
     assert _opt(cmd, "DATASET.SUBSAMPLE_CLASSES") == "base" and _opt(cmd, "DATASET.NUM_SHOTS") == "16"
     test = Job("CLIPFit", "base2new_test", dataset, 1, output_root="output", data_root="data")
     cmd = test.command()
@@ -25,16 +25,32 @@ def test_clipfit_base2new_recipe(dataset, cfg, epochs):
     assert "--eval-only" in cmd and _opt(cmd, "DATASET.SUBSAMPLE_CLASSES") == "new"
 
 
-@pytest.mark.parametrize("dataset,lam", [("dtd", "8.0"), ("sun397", "8.0"), ("oxford_pets", "2.0")])
+@pytest.mark.parametrize("dataset,lam", [("dtd", None), ("sun397", None), ("oxford_pets", "2.0")])
 def test_clipfit_few_shot_lambda(dataset, lam):
     job = Job("CLIPFit", "few_shot", dataset, 2, shots=4)
-    assert _opt(job.command(), "TRAINER.CLIPFIT.LAMBDA") == lam
+    cmd = job.command()
+    assert (_opt(cmd, "TRAINER.CLIPFIT.LAMBDA") if "TRAINER.CLIPFIT.LAMBDA" in cmd else None) == lam
     assert job.output_dir.endswith(f"{dataset}/CLIPFit/vit_b16_ep100_4shots/seed2")
 
 
 def test_coop_folders_follow_coop():
     job = Job("CoOp", "few_shot", "oxford_pets", 1, shots=1, output_root="output")
     assert job.output_dir == "output/oxford_pets/CoOp/vit_b16_ep50_1shots/nctx16_cscFalse_ctpend/seed1"
+    assert not {"TRAINER.COOP.N_CTX", "TRAINER.COOP.CSC", "TRAINER.COOP.CLASS_TOKEN_POSITION"} & set(job.command())
+    set_ctx = Job("CoOp", "few_shot", "oxford_pets", 1, shots=1, output_root="output", knobs=(("NCTX", "4"),))
+    assert set_ctx.output_dir.endswith("/nctx4_cscFalse_ctpend/seed1")
+    assert _opt(set_ctx.command(), "TRAINER.COOP.N_CTX") == "4" and "TRAINER.COOP.CSC" not in set_ctx.command()
+
+
+def test_coop_folder_defaults_are_the_configs():
+    """The folder names CoOp's unset knobs by the config's defaults: the two must not drift apart."""
+    from clipfit.app.plugins import import_plugins
+    from clipfit.config import get_cfg
+    from trainers.coop import CoOpRecipe
+
+    import_plugins()
+    node = get_cfg().TRAINER.COOP
+    assert CoOpRecipe.DEFAULTS == {"NCTX": str(node.N_CTX), "CSC": str(node.CSC), "CTP": node.CLASS_TOKEN_POSITION}
     assert Job("CoOp", "base2new_train", "imagenet", 1).cfg == "vit_b16_ep50_ctxv1"
     assert Job("CoOp", "base2new_train", "dtd", 1).cfg == "vit_b16_ctxv1"
 

@@ -148,3 +148,21 @@ def test_report_command_names_the_flag_and_stops_when_everything_is_left_out(tmp
     assert err.startswith(f"error: no runs to report under {only_toy}: left out 1 run folder: 1 with another "
                           "backbone than their config's") and "`clipfit report --all-runs` includes them." in err
     assert main(["report", "--output-dir", str(only_toy), "--no-figures", "--all-runs", "--quiet"]) == 0
+
+
+def test_a_value_edited_in_the_trainer_yaml_is_the_one_the_run_prints(tmp_path):
+    """The scripts pass a key only when its knob is set, so the config file's value takes effect (issue 22)."""
+    from clipfit.app.results.logs import scan_log
+
+    with open(os.path.join(absolute_path("configs/trainers/CLIPFit"), "vit_b16_ep100.yaml")) as f:
+        published = f.read()
+    assert "    LAMBDA: 8.0\n" in published
+    (tmp_path / "edited.yaml").write_text(published.replace("    LAMBDA: 8.0\n", "    LAMBDA: 3.5\n"))
+    edited = str(tmp_path / "edited")  # CFG takes a stem; an absolute one names a file outside configs/
+
+    def printed_lambda(job: Job) -> str:
+        finished(job)
+        return scan_log(os.path.join(absolute_path(job.output_dir), "log.txt")).config["TRAINER.CLIPFIT.LAMBDA"]
+
+    assert printed_lambda(clipfit_job(tmp_path / "a", cfg_override=edited)) == "3.5"
+    assert printed_lambda(clipfit_job(tmp_path / "b", cfg_override=edited, knobs=(("LAMBDA", "4.0"),))) == "4.0"

@@ -7,7 +7,8 @@ from _helpers_baselines import make_trainer, tiny_clip, train_then_reload, vitb1
 from clipfit.clip import TextEncoder, compute_text_features, tokenize_prompts
 from clipfit.clip.text import get_tokenizer
 from clipfit.errors import UserInputError
-from trainers.coop import CoOpModel, token_order
+from trainers.context_prompts import token_order
+from trainers.coop import CoOpModel
 
 CONFIG = "configs/trainers/CoOp/vit_b16_ep50.yaml"
 NAMES = ["red_circle", "blue", "brown checkerboard pattern", "a_b_c_d"]

@@ -100,8 +100,8 @@ def prepare(root: str, datasets: list[str] | None, from_dir: str | None = None, 
 def check(root: str, names: list[str] | None = None, download_splits: bool = False, images: bool = False) -> int:
     """Print the table; exit status 1 when a requested dataset, or one whose folder exists, is not ready,
     when no dataset folder is there at all (a wrong --root), or when a download failed."""
+    from ...core.user_paths import folder_problem
     from ...errors import UserInputError
-    from ...user_paths import folder_problem
     from ..data_check import READY, check_root, format_reports, nothing_found, selected_datasets, summary_line
 
     problem = folder_problem(root, "--root")

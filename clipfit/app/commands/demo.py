@@ -77,7 +77,7 @@ def _check_trainers(trainers: list[str]) -> None:
 
 
 def run(args) -> int:
-    from ...files import make_output_folder
+    from ...core.atomic_files import make_output_folder
     from ...testing.demo import make_demo_dataset
     from ..datasets_catalog import stem_of
     from ..results import build_report, find_result

@@ -109,7 +109,7 @@ def differences(scripts: dict[str, str], root: str) -> list[tuple[str, str]]:
 
 
 def write_scripts(scripts: dict[str, str], root: str) -> None:
-    from ...files import atomic_open
+    from ...core.atomic_files import atomic_open
 
     for path, text in scripts.items():
         full = os.path.join(root, path)

@@ -91,7 +91,7 @@ def _unknown_key(cfg, message: str, check: str, is_node: bool = False) -> str:
 
 def _is_node_in_file(path: str, key: str) -> bool:
     """Whether `key` holds a mapping in the YAML file `path` (a whole node the config tree lacks)."""
-    from ...config_files import load_config_file
+    from ...core.config_files import load_config_file
 
     node = load_config_file(path)
     for part in key.split("."):
@@ -101,7 +101,7 @@ def _is_node_in_file(path: str, key: str) -> bool:
 
 def _merge_file(cfg, path: str, flag: str) -> None:
     from ...config import floats_for_ints_in_node
-    from ...config_files import load_config_file
+    from ...core.config_files import load_config_file
 
     loaded = load_config_file(path, flag)  # duplicate, dotted and no keys are its errors
     try:
@@ -190,7 +190,7 @@ def _announce_seed(cfg) -> None:
 
 
 def _remove_stale_temp_files(output_dir: str) -> None:
-    from ...files import remove_stale_temp_files
+    from ...core.atomic_files import remove_stale_temp_files
 
     remove_stale_temp_files(output_dir)
     for entry in os.scandir(output_dir):
@@ -198,7 +198,7 @@ def _remove_stale_temp_files(output_dir: str) -> None:
             remove_stale_temp_files(entry.path)
 
 
-def _env_report_in_background():
+def env_report_in_background():
     """The environment report (Dassl's "System info", which starts pip, nvidia-smi, ...) gathered while
     the config, plugins and data are prepared; `.result()` waits for it."""
     from concurrent.futures import ThreadPoolExecutor
@@ -223,11 +223,11 @@ def _check_model_dir(args) -> None:
 
 
 def main(args) -> None:
-    from ...run_lock import locked
+    from ..run_lock import locked
 
     _check_model_dir(args)
     cfg = setup_cfg(args, require_trainer=True)
-    env_report = _env_report_in_background()
+    env_report = env_report_in_background()
     with locked(cfg.OUTPUT_DIR):
         _remove_stale_temp_files(cfg.OUTPUT_DIR)
         _run(args, cfg, env_report)

@@ -1,7 +1,7 @@
 """`clipfit data prepare`: from a dataset's published files to the layout its loader reads, checked.
 
 One engine for all datasets, driven by the facts each dataset class holds (`published_files`, see
-datasets/published_files.py): `fetch` gets each file (from `--from DIR`, an earlier download or the
+datasets/_shared/published_files.py): `fetch` gets each file (from `--from DIR`, an earlier download or the
 network, resuming) and verifies it, `unpack` extracts it into a staging folder inside the dataset folder and
 moves the declared parts into place (`imagenet` holds the two unpacking steps plain extraction cannot do),
 `dataset` runs those steps for one dataset, adds the official split file and checks the result, `run` does

@@ -73,7 +73,7 @@ def prepare_dataset(cls, root: str, sources: Sources) -> Outcome:
 
 
 def _prepare(cls, root: str, sources: Sources, outcome: Outcome) -> None:
-    from datasets.errors import docs_ref
+    from datasets._shared.errors import docs_ref
 
     from ..data_check import READY, format_reports, inspect_dataset
 
@@ -115,7 +115,7 @@ def _prepare(cls, root: str, sources: Sources, outcome: Outcome) -> None:
 
 
 def _write_marker(path: str, name: str, written: int, fetched: dict, outcome: Outcome) -> None:
-    from ...files import atomic_write
+    from ...core.atomic_files import atomic_write
 
     text = json.dumps({"dataset": name, "bytes": written or None,
                        "files": {file: f.verified for file, f in fetched.items()},
@@ -197,7 +197,7 @@ def _unpack(spec, fetched: dict, stage: str) -> int:
 
 
 def _split_in_place(cls, dataset_dir: str) -> bool:
-    from datasets.storage import DatasetFiles
+    from datasets._shared.storage import DatasetFiles
 
     return not cls.split_file or DatasetFiles(dataset_dir).find(cls.split_file) is not None
 
@@ -207,10 +207,10 @@ def _place_split_file(cls, dataset_dir: str, sources: Sources, outcome: Outcome)
     --download-splits` does); a failure is a note, as the loader can still make a (random) split."""
     if _split_in_place(cls, dataset_dir) or not cls.split_file_id:
         return
-    from datasets.readers import read_json_file
-    from datasets.split_files import parse_split
+    from datasets._shared.readers import read_json_file
+    from datasets._shared.split_files import parse_split
 
-    from ...files import atomic_write
+    from ...core.atomic_files import atomic_write
     from ..data_download import DownloadFailed, download_split
 
     dest = os.path.join(dataset_dir, cls.split_file)

@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ...checkpoint_files import DIGEST_LINE
+from ...core.checkpoints import DIGEST_LINE
 
 LOG_NAME = "log.txt"
 TRAINING_MARKERS = ("Finish training", "Finished training")

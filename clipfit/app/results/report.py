@@ -87,7 +87,7 @@ class Report:
     def write(self, out_dir: str | None = None, figures: bool = True) -> dict[str, str]:
         """Writes leaderboard.md, leaderboard.csv, leaderboard.png and (with few-shot runs) few_shot.png into
         out_dir (default: the output root). Returns {kind: path} of the files written."""
-        from ...files import make_output_folder
+        from ...core.atomic_files import make_output_folder
         from .plots import plot_few_shot, plot_leaderboard
 
         out_dir = out_dir or self.root

@@ -14,7 +14,7 @@ run them (the same `clipfit.app.jobs.Job` commands and output folders, through `
     plan = Plan.build(Grid(("CLIPFit",), ("base2new",), (1, 2, 3)).jobs())
     summary = run_sweep(plan, make_log_dir("./output"))
 """
-from ...lazy_exports import lazy_exports
+from ...core.lazy_exports import lazy_exports
 
 # imported on first use: `clipfit sweep --help` reads SETTINGS from grid.py without the executors' imports
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {

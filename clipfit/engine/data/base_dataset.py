@@ -4,7 +4,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 
-from ...files import check_isfile
+from ...core.atomic_files import check_isfile
 from ..registry import DATASET_REGISTRY, build_from_registry
 
 
@@ -47,6 +47,16 @@ class DatasetBase:
 
     dataset_dir = ""
     domains: list = []
+    # What the engine reads beyond Dassl's lists, declared here so that a dataset class sees the whole contract:
+    # the whole test split before base/new subsampling (the evaluation cache holds it once, so the base and the
+    # new runs read one file); None when `test` is the whole split, as in Dassl's datasets.
+    full_test: list | None = None
+
+    def side_files(self):
+        """Where the engine keeps files derived from this dataset (the evaluation cache): an object with
+        `find(relpath) -> path | None` and `save(relpath, write, announce=None) -> path`. None (Dassl's
+        datasets): beside the few-shot caches under `dataset_dir` when writable, else the per-user cache."""
+        return None
 
     def __init__(self, train_x=None, train_u=None, val=None, test=None):
         self._train_x = train_x

@@ -2,14 +2,15 @@
 `DatasetWrapper` are importable from here as from Dassl's `dassl.data.data_manager`."""
 from __future__ import annotations
 
-from ...data_lists import class_table_problem, label_pairs
+from ...core.data_lists import class_table_problem, label_pairs
 from ...errors import UserInputError, clean_message
-from ..config import config_value, engine_option
 from ..config_checks import check_positive
-from ..utils.files import ImageUnreadable
+from ..config_defaults import config_value
+from ..utils.images import ImageUnreadable
 from .base_dataset import build_dataset
 from .device_batches import run_device
-from .eval_cache import EvalCache, side_files, split_test_transform
+from .eval_cache import EvalCache, side_files
+from .loader_plan import LoaderPlan, plan_loaders
 from .loaders import build_data_loader, build_train_loader, cached_eval_loader
 from .transforms import build_transform
 from .wrapper import DatasetWrapper
@@ -48,7 +49,7 @@ def format_table(rows: list[list]) -> str:
 
 
 def check_class_table(cfg, dataset) -> None:
-    """The class table of the lists a dataset class built (`clipfit.data_lists`): a wrong one otherwise trains
+    """The class table of the lists a dataset class built (`clipfit.core.data_lists`): a wrong one otherwise trains
     and tests silently wrong, or fails deep in the loss (`IndexError: Target 3 is out of bounds`)."""
     parts = {"train": dataset.train_x, "val": dataset.val, "test": dataset.test}  # train_x is the "train" part
     problem = class_table_problem({k: map(label_pairs, v) for k, v in parts.items() if v})
@@ -89,24 +90,29 @@ class DataManager:
         train_x_cfg = cfg.DATALOADER.TRAIN_X
         test_cfg = cfg.DATALOADER.TEST
         device = run_device(cfg)
-        train_loader_x = build_train_loader(cfg, dataset.train_x, tfm_train, device, train_x_cfg, dataset_wrapper)
+        plan = plan_loaders(cfg, tfm_train, tfm_test, custom_tfm_test is not None, dataset_wrapper)
+        train_loader_x = build_train_loader(cfg, dataset.train_x, tfm_train, device, train_x_cfg, dataset_wrapper,
+                                            plan)
         train_loader_u = None
         if dataset.train_u:  # only then does Dassl read TRAIN_U (a repository's own config tree may lack it)
             same = config_value(cfg, "DATALOADER.TRAIN_U.SAME_AS_X")
             check_positive(cfg, "DATALOADER.TRAIN_X.BATCH_SIZE" if same else "DATALOADER.TRAIN_U.BATCH_SIZE")
             train_loader_u = loader(dataset.train_u, train_x_cfg if same else cfg.DATALOADER.TRAIN_U, tfm_train, True)
-        custom = custom_tfm_test is not None or dataset_wrapper is not None
-        eval_cache = self._eval_cache(cfg, dataset, tfm_test, custom)
+        eval_cache = self._eval_cache(cfg, dataset, plan)
         val_loader = test_loader = None
         if eval_cache is not None:
             # The val loader is built always (Dassl's), but evaluated only in these two settings.
             if cfg.TEST.SPLIT == "val" or cfg.TEST.FINAL_MODEL == "best_val":
                 val_loader = cached_eval_loader(cfg, eval_cache, dataset.val, test_cfg, tfm_test, device, "val")
             test_loader = cached_eval_loader(cfg, eval_cache, dataset.test, test_cfg, tfm_test, device, "test")
+            if test_loader is not None:
+                plan.eval_images, plan.eval_bytes = len(eval_cache.index), eval_cache.nbytes
         if val_loader is None and dataset.val:
             val_loader = loader(dataset.val, test_cfg, tfm_test, False)
         if test_loader is None:
             test_loader = loader(dataset.test, test_cfg, tfm_test, False)
+        self.loader_plan = plan
+        print(f"Loaders: {plan.summary(device.type)}")
 
         self._num_classes = dataset.num_classes
         self._num_source_domains = len(cfg.DATASET.SOURCE_DOMAINS)
@@ -120,28 +126,20 @@ class DataManager:
             self.show_dataset_summary(cfg)
 
     @staticmethod
-    def _eval_cache(cfg, dataset, tfm_test, custom: bool):
-        """The EvalCache of the test split, or None (the reason printed) to read with PIL."""
-        if not engine_option(cfg, "DATALOADER.CACHE_EVAL"):
-            print("eval cache: off (DATALOADER.CACHE_EVAL False); test images are decoded at every evaluation")
+    def _eval_cache(cfg, dataset, plan: LoaderPlan):
+        """The EvalCache of the whole test split when the plan reads one, else None (the reason printed)."""
+        if not plan.cache_eval:
             return None
-        parts = None if custom or tfm_test is None else split_test_transform(tfm_test)
-        if parts is None:
-            print("eval cache: off: a custom test transform or dataset wrapper, or a test transform other than "
-                  "resize/crop + ToTensor + Normalize; test images are decoded at every evaluation")
-            return None
-        pil_part = parts[0]
-        items = getattr(dataset, "full_test", None) or dataset.test
+        items = dataset.full_test or dataset.test
         try:
-            cache = EvalCache.open(side_files(dataset, items), "test", items, pil_part, cfg.DATALOADER.NUM_WORKERS,
-                                   cfg.DATASET.NAME)
+            return EvalCache.open(side_files(dataset, items), "test", items, plan.eval_pil_part,
+                                  cfg.DATALOADER.NUM_WORKERS, cfg.DATASET.NAME)
         except ImageUnreadable:
             raise  # the PIL path could not read that image either: the message names it
         except (OSError, UserInputError) as e:
             # The cache only saves time: a full disk or no writable folder must not stop the run.
             print(f"eval cache: off: {clean_message(e)}; test images are decoded at every evaluation")
             return None
-        return cache
 
     @property
     def num_classes(self) -> int:

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..utils.files import image_size, read_image
+from ..utils.images import image_size, read_image
 
 
 def estimated_bytes(impaths: list[str], dataset: str = "") -> int:

@@ -25,8 +25,8 @@ import numpy as np
 import torch
 from torchvision.transforms import CenterCrop, Compose, Normalize, Resize
 
+from ...core.atomic_files import atomic_open, cache_root
 from ...errors import InvalidValue
-from ...files import atomic_open, cache_root
 from .decoded import DecodedFiles, decode_files
 from .device_batches import split_at_to_tensor
 
@@ -149,7 +149,7 @@ def read_cache(path: str, key: str, verify: bool = True) -> tuple[np.memmap, dic
     return images, {p: i for i, p in enumerate(impaths)}
 
 
-class _ForeignCacheFiles:
+class ForeignCacheFiles:
     """Where datasets without our side-files store (e.g. a third-party Dassl dataset class) keep the cache:
     beside their few-shot caches (`dataset_dir/split_fewshot`) when that folder is writable, else under
     `$CLIPFIT_CACHE` / `~/.cache/clipfit`. Such a dataset subsamples base/new classes itself, so the file
@@ -244,12 +244,11 @@ class EvalCache:
 
 
 def side_files(dataset, items: list):
-    """The dataset's side-files folder (beside its few-shot caches, or the per-user fallback when it is
-    read-only), else a folder under `$CLIPFIT_CACHE` / `~/.cache/clipfit`."""
-    files = getattr(dataset, "files", None)
-    if files is not None and hasattr(files, "find") and hasattr(files, "save"):
-        return files
-    return _ForeignCacheFiles(dataset, list(dict.fromkeys(d.impath for d in items)))
+    """The dataset's own side files (`DatasetBase.side_files`), else beside its few-shot caches or under
+    `$CLIPFIT_CACHE` / `~/.cache/clipfit` (`ForeignCacheFiles`)."""
+    hook = getattr(dataset, "side_files", None)  # a dataset class not built on DatasetBase may lack the hook
+    files = hook() if hook is not None else None
+    return files if files is not None else ForeignCacheFiles(dataset, list(dict.fromkeys(d.impath for d in items)))
 
 
 class CachedEvalLoader:

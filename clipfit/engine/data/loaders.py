@@ -6,12 +6,12 @@ import torch
 from torch.utils.data import default_collate
 from torchvision.transforms import Compose
 
-from ...errors import UnsupportedOption
-from ..config import engine_option
+from ..config_defaults import engine_option
 from .decoded import decode_train_set
 from .device_batches import DeviceItems, DeviceLoader, ToUint8HWC, device_normalizer, split_at_to_tensor
 from .eval_cache import CachedEvalLoader
 from .gpu_augment import GpuAugment
+from .loader_plan import LoaderPlan, plan_train
 from .samplers import build_sampler
 from .wrapper import DatasetWrapper
 
@@ -40,7 +40,8 @@ def build_data_loader(
     if dataset_wrapper is None:
         dataset_wrapper = DatasetWrapper
     wrapper = dataset_wrapper(cfg, data_source, transform=tfm, is_train=is_train)
-    wrapper.decoded = decoded
+    if decoded is not None:  # only ever for our wrapper (plan_train): a user's wrapper gets no attribute set
+        wrapper.decoded = decoded
     raw_uint8 = device_items and head is None
     # Dassl's rule: drop the last partial batch only when at least one full batch exists.
     loader = torch.utils.data.DataLoader(
@@ -64,32 +65,22 @@ def collate_images_as_list(samples: list[dict]) -> dict:
     return batch
 
 
-def build_train_loader(cfg, items: list, tfm, device: torch.device, loader_cfg=None, dataset_wrapper=None):
-    """train_x's loader: Dassl's, reading the decoded set (DATALOADER.CACHE_TRAIN) and augmenting on the device
-    (INPUT.GPU_AUGMENT) when they are on."""
+def build_train_loader(cfg, items: list, tfm, device: torch.device, loader_cfg=None, dataset_wrapper=None,
+                       plan: LoaderPlan | None = None):
+    """train_x's loader as `plan` says (`loader_plan.plan_train` when not given): Dassl's, reading the decoded set
+    (DATALOADER.CACHE_TRAIN) and normalising or augmenting on the device (INPUT.GPU_AUGMENT)."""
     loader_cfg = loader_cfg or cfg.DATALOADER.TRAIN_X
-    gpu_augment = GpuAugment(cfg, device) if engine_option(cfg, "INPUT.GPU_AUGMENT") else None
-    cache_train = engine_option(cfg, "DATALOADER.CACHE_TRAIN")
+    plan = plan or plan_train(cfg, tfm, dataset_wrapper)
+    gpu_augment = GpuAugment(cfg, device) if plan.train_on_device == "augmented" else None
     decoded = convert = head = None
-    # A trainer's own wrapper may read and transform images its own way: it gets Dassl's loader as it is.
-    own_wrapper = dataset_wrapper is not None and dataset_wrapper is not DatasetWrapper
-    if own_wrapper and (cache_train or gpu_augment is not None):
-        print("train cache: off: the trainer has its own dataset wrapper; images are decoded every epoch")
-        if gpu_augment is not None:
-            raise UnsupportedOption("INPUT.GPU_AUGMENT True does not work with a trainer's own dataset wrapper: "
-                                    "set INPUT.GPU_AUGMENT False")
-    elif cache_train and (tfm is not None or gpu_augment is not None):
+    if plan.decode_train:
         decoded = decode_train_set(items, engine_option(cfg, "DATALOADER.CACHE_TRAIN_MAX_GB"),
                                    cfg.DATALOADER.NUM_WORKERS, cfg.DATASET.NAME)
-        parts = split_at_to_tensor(tfm)
-        simple = cfg.DATALOADER.K_TRANSFORMS == 1 and not cfg.DATALOADER.RETURN_IMG0
-        if gpu_augment is None and parts is not None and simple:
-            # The random PIL steps stay in the loader, in their order; the loader hands over uint8
-            # and ToTensor/Normalize run batched on the device (the same values).
-            head = Compose([*parts[0].transforms, ToUint8HWC()])
-            convert = device_normalizer(parts[1], device)
-    elif not cache_train:
-        print("train cache: off (DATALOADER.CACHE_TRAIN False); images are decoded every epoch")
+        if decoded is not None:
+            plan.train_images, plan.train_bytes = len(decoded.impaths), decoded.nbytes
+    if plan.train_on_device == "normalised":
+        head = Compose([*plan.train_pil_part.transforms, ToUint8HWC()])
+        convert = device_normalizer(split_at_to_tensor(tfm)[1], device)
     loader = build_data_loader(
         cfg, sampler_type=loader_cfg.SAMPLER, data_source=items, batch_size=loader_cfg.BATCH_SIZE,
         n_domain=loader_cfg.get("N_DOMAIN", 0), n_ins=loader_cfg.get("N_INS", 2), tfm=tfm, is_train=True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from torch.utils.data import Dataset as TorchDataset
 from torchvision.transforms import Compose, Normalize, Resize, ToTensor
 
-from ..utils.files import read_image
+from ..utils.images import read_image
 from .transforms import INTERPOLATION_MODES
 
 

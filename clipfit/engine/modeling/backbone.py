@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 from torchvision.models.resnet import BasicBlock, Bottleneck, conv3x3  # noqa: F401  (Dassl's resnet names)
 
-from ...errors import UnsupportedOption
+from ...errors import UnsupportedOption, real_dassl_advice
 from ..registry import Registry, build_module
 
 BACKBONE_REGISTRY = Registry("BACKBONE")
@@ -38,8 +38,6 @@ class Backbone(nn.Module):
 
 def build_backbone(name: str, verbose: bool = True, **kwargs) -> nn.Module:
     if name in DASSL_ONLY_BACKBONES and name not in BACKBONE_REGISTRY:
-        from ...dassl_shim import real_dassl_advice
-
         raise UnsupportedOption(
             f"backbone {name!r} is one of Dassl's backbones, which clipfit's built-in engine does not serve "
             f"(it builds {', '.join(BACKBONE_REGISTRY.registered_names())}); {real_dassl_advice()}, or register "

@@ -7,7 +7,7 @@ import sys
 import time
 
 from ...errors import WriteFailed, disk_error
-from .files import mkdir_if_missing
+from .tools import mkdir_if_missing
 
 
 class Logger:

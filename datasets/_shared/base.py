@@ -17,14 +17,15 @@ import os
 from collections.abc import Iterable
 
 from clipfit.compat import DatasetBase
-from clipfit.datum_pickle import save_datum_pickle
-from clipfit.files import dump_json_text
-from clipfit.user_paths import folder_problem
+from clipfit.core.atomic_files import dump_json_text
+from clipfit.core.user_paths import folder_problem
 
 from .cached_paths import resolve_cached_paths
 from .class_folders import classname_lookup, read_class_folders, read_classnames
+from .datum_pickle import save_datum_pickle
 from .errors import CorruptDatasetFile, DatasetError, DatasetNotFound, docs_ref
 from .fewshot_checks import check_fewshot_cache, check_lists
+from .inspection import DatasetReport, Decoder, inspect_layout, split_state
 from .listing import absent, check_images_exist, list_names
 from .notices import not_comparable_notice
 from .random_splits import read_and_split_data, split_trainval
@@ -33,20 +34,9 @@ from .split_files import empty_parts, read_split, save_split, split_to_json, wri
 from .storage import DatasetFiles
 from .subsample import subsample_classes
 
-__all__ = [
-    "BENCHMARK_ROLES",
-    "CoOpDataset",
-    "FewShotDataset",
-    "SplitDataset",
-    "TestOnlyDataset",
-    # CoOp's helper names, importable from here as CoOp-style code does
-    "read_and_split_data",
-    "read_classnames",
-    "read_split",
-    "save_split",
-    "split_trainval",
-    "subsample_classes",
-]
+# with CoOp's helper names, importable from here as CoOp-style code does
+__all__ = ["BENCHMARK_ROLES", "CoOpDataset", "FewShotDataset", "SplitDataset", "TestOnlyDataset", "read_and_split_data",
+           "read_classnames", "read_split", "save_split", "split_trainval", "subsample_classes"]
 
 # What a dataset can be in the benchmarks (its `benchmarks` attribute): one of the 11 base-to-new and
 # few-shot datasets, the source or a target of cross-dataset transfer, a domain-generalization target.
@@ -92,7 +82,8 @@ class CoOpDataset(DatasetBase):
 
     @classmethod
     def extend_cfg(cls, cfg) -> None:
-        """The key every CoOp dataset reads (clipfit.config.get_cfg applies it)."""
+        """The key every CoOp dataset reads (clipfit.config.get_cfg applies it); the root of the datasets'
+        chain (Dassl's DatasetBase has no extend_cfg): a subclass calls super().extend_cfg(cfg) first."""
         cfg.DATASET.SUBSAMPLE_CLASSES = "all"  # all, base or new
 
     # CoOp's helpers, reachable as e.g. `OxfordPets.read_split(...)`
@@ -102,6 +93,16 @@ class CoOpDataset(DatasetBase):
     read_and_split_data = staticmethod(read_and_split_data)
     subsample_classes = staticmethod(subsample_classes)
     read_classnames = staticmethod(read_classnames)
+
+    @classmethod
+    def inspect(cls, root: str, decode: Decoder | None = None) -> DatasetReport:
+        """What is ready of this dataset under the data root `root`, and what to do (`clipfit data check`)."""
+        return inspect_layout(cls, root, decode)
+
+    @classmethod
+    def inspect_split(cls, files: DatasetFiles, found: str | None, report: DatasetReport) -> dict | None:
+        """The state of the lists `read_splits` reads, noted in `report`; the split file's entries if valid."""
+        return split_state(cls, files, found, report)
 
     @classmethod
     def anchor(cls) -> str:
@@ -131,6 +132,9 @@ class CoOpDataset(DatasetBase):
             ) from e
         super().__init__(train_x=train_x, val=val, test=test)
 
+    def side_files(self) -> DatasetFiles:
+        return self.files  # the engine's evaluation cache lies beside the split and few-shot files
+
     def build(self, cfg) -> tuple[list, list | None, list]:
         raise NotImplementedError
 
@@ -152,8 +156,7 @@ class CoOpDataset(DatasetBase):
         )
 
     def _check_layout(self, root: str, given: str) -> None:
-        missing = self.missing_folder(root, given=given)
-        if missing is not None:
+        if (missing := self.missing_folder(root, given=given)) is not None:
             raise missing
         self.require(self.required)
 
@@ -181,9 +184,7 @@ class FewShotDataset(CoOpDataset):
         self.split_fewshot_dir = os.path.join(self.dataset_dir, "split_fewshot")
         train, val, test = self.read_splits()
         check_lists(self, f"the lists read from {self.dataset_dir}", train, val, test)
-        # The whole test split, before base/new subsampling: the engine's evaluation cache holds all of
-        # it, so the base and the new runs (and every method and seed) read one file.
-        self.full_test = test
+        self.full_test = test  # before base/new subsampling (DatasetBase.full_test)
         num_shots = cfg.DATASET.NUM_SHOTS
         if num_shots >= 1:
             train, val = self.fewshot(train, val, num_shots, cfg.SEED, test)
@@ -191,8 +192,7 @@ class FewShotDataset(CoOpDataset):
         if val is None:
             train, test = subsample_classes(train, test, subsample=subsample)
             return train, test, test
-        train, val, test = subsample_classes(train, val, test, subsample=subsample)
-        return train, val, test
+        return tuple(subsample_classes(train, val, test, subsample=subsample))
 
     def require_images(self, train: list, val: list | None, test: list, source: str = "") -> None:
         """Never make (or write) lists with an empty part: they would be reused after the images come back.
@@ -229,11 +229,8 @@ class FewShotDataset(CoOpDataset):
         if val is not None:
             val = self.generate_fewshot_dataset(val, num_shots=min(num_shots, 4))
             data["val"] = val
-        self.files.save(
-            relpath,
-            lambda path: save_datum_pickle(data, path),
-            announce=lambda path: print(f"Saving preprocessed few-shot data to {path}"),
-        )
+        self.files.save(relpath, lambda path: save_datum_pickle(data, path),
+                        announce=lambda path: print(f"Saving preprocessed few-shot data to {path}"))
         return train, val
 
 
@@ -296,3 +293,7 @@ class TestOnlyDataset(CoOpDataset):
     def build(self, cfg):
         data = self.read_items()
         return data, None, data
+
+    @classmethod
+    def inspect_split(cls, files: DatasetFiles, found: str | None, report: DatasetReport) -> None:
+        report.split = "test only"  # one folder per class, no split file

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from clipfit.compat import Datum
-from clipfit.datum_pickle import DATUM_PATHS, DatumUnpickler
 
+from .datum_pickle import DATUM_PATHS, DatumUnpickler
 from .errors import CorruptDatasetFile
 
 

@@ -1,40 +1,13 @@
-"""File-system, JSON and image helpers with Dassl's names (`check_isfile`, `write_json`: from `clipfit.files`)."""
+"""The image reader every loader uses (Dassl's `read_image`), with errors that name the file and its dataset."""
 from __future__ import annotations
 
 import contextlib
-import errno
-import json
 import os
-import sys
-import time
 from collections.abc import Iterator
-from typing import Any
 
 from PIL import Image
 
 from ...errors import UserInputError
-from ...files import check_isfile, write_json
-
-__all__ = [
-    "mkdir_if_missing", "check_isfile", "listdir_nohidden", "read_image", "tolist_if_not", "read_json", "write_json",
-    "download_url",
-]
-
-
-def mkdir_if_missing(dirname: str) -> None:
-    if not os.path.exists(dirname):
-        try:
-            os.makedirs(dirname)
-        except OSError as e:
-            if e.errno != errno.EEXIST:
-                raise
-
-
-def listdir_nohidden(path: str, sort: bool = False) -> list[str]:
-    items = [f for f in os.listdir(path) if not f.startswith(".")]
-    if sort:
-        items.sort()
-    return items
 
 
 class ImageUnreadable(UserInputError, OSError):
@@ -97,32 +70,3 @@ def read_image(path: str, dataset: str = "") -> Image.Image:
                 "would clip every value above 255", "Convert it to 8 bits per channel (e.g. ImageMagick's `mogrify "
                 "-depth 8 FILE`), or replace it")
         return image.convert("RGB")
-
-
-def tolist_if_not(x: Any) -> list:
-    return x if isinstance(x, list) else [x]
-
-
-def read_json(fpath: str) -> Any:
-    with open(fpath, encoding="utf-8") as f:
-        return json.load(f)
-
-
-def download_url(url: str, dst: str) -> None:
-    """Dassl's download helper: fetch `url` into `dst`, printing the progress on one line."""
-    import urllib.request
-
-    print(f'* url="{url}"')
-    print(f'* destination="{dst}"')
-    start = time.time()
-
-    def progress(count: int, block_size: int, total_size: int) -> None:
-        done = count * block_size
-        seconds = max(time.time() - start, 1e-6)
-        percent = int(done * 100 / total_size) if total_size > 0 else 0
-        sys.stdout.write(f"\r...{percent}%, {done // 2**20} MB, {int(done / 1024 / seconds)} KB/s, "
-                         f"{int(seconds)} seconds passed")
-        sys.stdout.flush()
-
-    urllib.request.urlretrieve(url, dst, progress)
-    sys.stdout.write("\n")

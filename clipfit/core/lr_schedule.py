@@ -11,7 +11,7 @@ import warnings
 
 import torch
 
-from .errors import UserInputError
+from ..errors import UserInputError
 
 
 def epoch_lrs(scheduler, epochs: int) -> list[list[float]]:

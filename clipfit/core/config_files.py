@@ -10,7 +10,7 @@ from __future__ import annotations
 import yaml
 from yacs.config import CfgNode as CN
 
-from .errors import UserInputError
+from ..errors import UserInputError
 
 _MERGE_KEY = "<<"  # YAML's merge key (`<<: *anchor`): not a config key
 

@@ -5,7 +5,9 @@ A trainer class carries its published recipe as `RECIPE` (an instance of a `Reci
 (`clipfit.app.trainers_catalog`, `clipfit.app.jobs`) asks the recipe, for one job, which config file under
 configs/trainers/<config_dir>/ to use, which options to append and which extra folder level few-shot runs
 get. A recipe never reads the environment: the knobs it names in `knobs` (e.g. LAMBDA) are read once,
-when the job is built, and handed to it in `RunSpec.knobs`.
+when the job is built, and handed to it in `RunSpec.knobs`. `opts` passes a key only where the run differs
+from the config file (a knob the user set, a published per-setting value): every default lives in the YAML
+or the class's `extend_cfg`, once.
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 from annotations (no image in two parts), and a few-shot cache against the current split."""
 from __future__ import annotations
 
-from clipfit.data_lists import class_table_problem, label_pairs, overlap_problem
+from clipfit.core.data_lists import class_table_problem, label_pairs, overlap_problem
 
 from .errors import CorruptDatasetFile, docs_ref
 

@@ -1,7 +1,7 @@
 """Where a dataset's side files (split JSONs, few-shot caches, preprocessed.pkl) are read and written:
 the dataset folder, or a per-user cache folder when it is read-only.
 
-Nothing here knows a dataset layout; `datasets/base.py` holds CoOp's flow and the dataset files their
+Nothing here knows a dataset layout; `datasets/_shared/base.py` holds CoOp's flow and the dataset files their
 own layout.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from clipfit.files import CACHE_ENV, atomic_write, cache_root, remove_stale_temp_files
+from clipfit.core.atomic_files import CACHE_ENV, atomic_write, cache_root, remove_stale_temp_files
 
 from .errors import DatasetError
 

@@ -11,7 +11,7 @@ import io
 import pickle
 from typing import Any
 
-from .files import atomic_write
+from clipfit.core.atomic_files import atomic_write
 
 DASSL_DATUM_PATH = ("dassl.data.datasets.base_dataset", "Datum")
 ENGINE_DATUM_PATH = ("clipfit.engine.data.base_dataset", "Datum")  # the built-in engine's Datum

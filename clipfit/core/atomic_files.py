@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
-from .errors import UserInputError, WriteFailed, disk_error
+from ..errors import UserInputError, WriteFailed, disk_error
 
 __all__ = [
     "CACHE_ENV", "atomic_open", "atomic_write", "cache_root", "dump_json_text", "host_name", "process_alive",

@@ -65,7 +65,7 @@ def _load_checkpoint_breaks(load_checkpoint) -> bool:
 def _fix_load_checkpoint(original) -> None:
     """Rebind every reference to Dassl's loader (dassl.utils, its torchtools, the trainer module...) to the
     engine's, which has Dassl's behaviour and messages and loads trusted local files as a full pickle."""
-    from .engine.utils.checkpoint import load_checkpoint
+    from .checkpoints import load_checkpoint
 
     for name, module in list(sys.modules.items()):
         if (name == "dassl" or name.startswith("dassl.")) and getattr(module, "load_checkpoint", None) is original:

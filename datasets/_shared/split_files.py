@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from clipfit.data_lists import class_table_problem, overlap_problem
-from clipfit.files import atomic_write, dump_json_text
+from clipfit.core.atomic_files import atomic_write, dump_json_text
+from clipfit.core.data_lists import class_table_problem, overlap_problem
 
 from .errors import DOCS_FILE, CorruptDatasetFile, docs_ref
 from .listing import check_images_exist, make_datum
@@ -24,7 +24,7 @@ def _split_advice(anchor: str | None) -> str:
 
 def parse_split(data, source: str, advice: str = "") -> dict[str, list[tuple[str, int, str]]]:
     """Validate the content of a split JSON: {"train"|"val"|"test": [[relpath, label, classname], ...]}, no image
-    in two parts, and a valid class table (`clipfit.data_lists`)."""
+    in two parts, and a valid class table (`clipfit.core.data_lists`)."""
     if not isinstance(data, dict) or any(not isinstance(data.get(k), list) for k in SPLIT_KEYS):
         raise CorruptDatasetFile(
             f"{source} is not a split file: it must be a JSON object with lists 'train', 'val' and 'test'. {advice}"

@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 import torch
 
-from .errors import UserInputError
+from ..errors import UserInputError
 
 __all__ = ["COMPILE_MODES", "check_compile_mode", "compile_step"]
 

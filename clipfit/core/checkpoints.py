@@ -1,26 +1,129 @@
-"""Checkpoint save / load / resume in Dassl's layout, written atomically."""
+"""Checkpoint files in Dassl's layout, read and written in one place: which file of a run folder to load,
+saving (atomically, with the RNG state), loading, resuming, and the errors that name a file that cannot be used.
+
+Engine-neutral: the built-in engine saves, resumes and loads with these, the CLIP trainers load with them
+under either engine, and a real Dassl's broken loader is replaced by `load_checkpoint` (`dassl_adapters`).
+torch is imported by the functions that read or write a tensor file: the report reads DIGEST_LINE and the
+file names without it (`clipfit report` imports no torch).
+"""
 from __future__ import annotations
 
+import hashlib
 import os
+import random
+import re
 import shutil
 import warnings
 from collections import OrderedDict
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-import torch.nn as nn
+from ..errors import UserInputError
+from .atomic_files import atomic_write
 
-from ...checkpoint_files import (
-    CheckpointError,
-    CheckpointNotFound,
-    check_trained_checkpoint,
-    digest_line,
-    saved_epochs,
-)
-from ...files import atomic_write
-from .files import mkdir_if_missing
-from .rng import restore_rng_state
+if TYPE_CHECKING:
+    import torch.nn as nn
+
+_EPOCH_FILE = re.compile(r"^model\.pth\.tar-(\d+)$")
+# A log line naming a checkpoint file by its content: the report pairs an evaluation with the training run
+# only when the run saved the very file the evaluation loaded (a FORCE=1 retrain writes other files).
+DIGEST_LINE = re.compile(r"^Checkpoint sha256 ([0-9a-f]{64}): (saved|loaded) (.+)$")
+
+
+def digest_line(action: str, fpath: str) -> str:
+    """`Checkpoint sha256 <hex>: saved|loaded <path>` for the file at `fpath` (read whole, in chunks)."""
+    digest = hashlib.sha256()
+    with open(fpath, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return f"Checkpoint sha256 {digest.hexdigest()}: {action} {fpath}"
+
+
+class CheckpointError(UserInputError):
+    """A checkpoint file that cannot be used; the message names the file."""
+
+
+class CheckpointNotFound(CheckpointError, FileNotFoundError):
+    pass
+
+
+def saved_epochs(fdir: str) -> list[int]:
+    """The epochs of the `model.pth.tar-<epoch>` files in `fdir`, ascending."""
+    try:
+        names = os.listdir(fdir)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return sorted(int(m.group(1)) for m in map(_EPOCH_FILE.match, names) if m)
+
+
+def model_file(fdir: str, epoch: int | None) -> str:
+    """The file to evaluate: `model.pth.tar-<epoch>`, or without an epoch `model-best.pth.tar` when it exists,
+    else the newest epoch (the CLIP trainers never write a best model). Names the epochs present otherwise."""
+    epochs = saved_epochs(fdir)
+    present = (f"epochs present: {', '.join(map(str, epochs))}" if epochs
+               else f"{fdir} holds no checkpoint: is --model-dir the training run's output folder?")
+    if epoch is not None:
+        fpath = os.path.join(fdir, f"model.pth.tar-{epoch}")
+        if not os.path.exists(fpath):
+            raise CheckpointNotFound(f"No model at {fpath} ({present}; pass one as --load-epoch)")
+        return fpath
+    best = os.path.join(fdir, "model-best.pth.tar")
+    if os.path.exists(best):
+        return best
+    if not epochs:
+        raise CheckpointNotFound(f"No model in {fdir}: {present}")
+    print(f"No --load-epoch given: loading the newest epoch, {epochs[-1]} ({present})")
+    return os.path.join(fdir, f"model.pth.tar-{epochs[-1]}")
+
+
+def checkpoint_writer(checkpoint: dict, fpath: str) -> str | None:
+    """The trainer that wrote `fpath`: its stored settings say so (`run_config`); a checkpoint of an older
+    release or of Dassl has none, then its run folder's log.txt (train.py's argument dump `trainer: NAME`)."""
+    saved = (checkpoint.get("run_config") or {}).get("TRAINER.NAME")
+    if saved:
+        return saved.strip("'\"")  # stored as repr()
+    log = os.path.join(os.path.dirname(os.path.dirname(fpath)), "log.txt")
+    try:
+        with open(log, encoding="utf-8", errors="replace") as f:
+            for _, line in zip(range(400), f):  # the dump is near the top; a long log is not read whole
+                if line.startswith("trainer: ") and line.strip() != "trainer:":
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def check_trained_checkpoint(checkpoint, fpath: str) -> dict:
+    """`checkpoint` when it is a training checkpoint (a dict with `state_dict`), else a CheckpointError."""
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        what = f"keys {sorted(checkpoint)[:8]}" if isinstance(checkpoint, dict) else f"a {type(checkpoint).__name__}"
+        raise CheckpointError(
+            f"{fpath} is not a training checkpoint: it holds {what}, no `state_dict`. Point at a folder written "
+            "by train.py (<output>/<model name>/model.pth.tar-<epoch>)"
+        )
+    return checkpoint
+
+
+def capture_rng_state() -> dict:
+    """Every RNG a training epoch draws from (Python, numpy, torch, CUDA), so a resumed run matches."""
+    import numpy as np
+    import torch
+
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng_state(state: dict) -> None:
+    import numpy as np
+    import torch
+
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 def strip_module_prefix(state_dict: dict) -> OrderedDict:
@@ -35,7 +138,9 @@ def save_checkpoint(
     model_name: str = "",
 ) -> str:
     """Save `state` to `save_dir/<model_name or model.pth.tar-EPOCH>` and update the `checkpoint` pointer."""
-    mkdir_if_missing(save_dir)
+    import torch
+
+    os.makedirs(save_dir, exist_ok=True)
     if remove_module_from_keys:
         state["state_dict"] = strip_module_prefix(state["state_dict"])
     if not model_name:
@@ -54,6 +159,8 @@ def save_checkpoint(
 
 def load_checkpoint(fpath: str | None) -> Any:
     """Load a trusted local checkpoint (full pickle, so warm-up scheduler states load on torch >= 2.6)."""
+    import torch
+
     if fpath is None:
         raise ValueError("File path is None")
     fpath = os.path.abspath(os.path.expanduser(fpath))

@@ -9,8 +9,8 @@ projection as `project_conflicting` computes; then the optimizers step.
 
 This module holds that procedure without the optimizer step, on plain modules, so that the engine
 (`RegisteredModels.prograd_backward_and_update`) and the native ProGrad trainer (trainers/prograd.py, which
-also runs on a real Dassl, whose trainers lack the fork's method) share one implementation. It sits outside
-`clipfit.engine` because trainers take nothing from the engine directly (only Dassl names, via
+also runs on a real Dassl, whose trainers lack the fork's method) share one implementation. It is in
+`clipfit/core` because both use it and trainers take nothing from the engine directly (only Dassl names, via
 `clipfit.compat`).
 """
 from __future__ import annotations

@@ -16,8 +16,8 @@ import sys
 import time
 from collections.abc import Iterator
 
-from .errors import UserInputError, disk_error
-from .files import host_name, make_output_folder
+from ..core.atomic_files import host_name, make_output_folder
+from ..errors import UserInputError, disk_error
 
 LOCK_NAME = ".clipfit-run.lock"
 

@@ -1,43 +1,18 @@
-"""Dassl's default configuration tree (yacs), key for key, so `print(cfg)` matches a Dassl log."""
-from __future__ import annotations
+"""Dassl's default configuration tree (yacs), key for key, so `print(cfg)` matches a Dassl log.
 
-import os
+One comment per group says what it is for; the keys are Dassl's names and defaults (specs/dassl-compat.md).
+The nodes below TRAINER.NAME (MCD ... FIXMATCH) are Dassl's domain-adaptation, domain-generalisation and
+semi-supervised trainers' keys: no clipfit code reads them, they exist so that configs and scripts written
+for Dassl merge without an unknown-key error and a printed config reads as Dassl's. The keys marked
+`clipfit:` are the engine's own additions (ENGINE_KEYS).
+"""
+from __future__ import annotations
 
 from yacs.config import CfgNode as CN
 
-from ..config_files import read_config_text
+from .config_node import ConfigNode
 
-
-class ConfigNode(CN):
-    """yacs's CfgNode whose `merge_from_file` / `load_cfg` read YAML with clipfit's loader: a key set twice
-    or a dotted key in a file is an error naming the file and line, not a key dropped or misread (other
-    repositories' train.py files merge their configs this way)."""
-
-    @classmethod
-    def _load_cfg_from_file(cls, file_obj):
-        name = str(getattr(file_obj, "name", ""))
-        if os.path.splitext(name)[1] in ("", ".yaml", ".yml"):  # what yacs reads as YAML
-            return cls._read(file_obj.read(), name)
-        return super()._load_cfg_from_file(file_obj)
-
-    @classmethod
-    def _load_cfg_from_yaml_str(cls, str_obj):
-        return cls._read(str_obj, "config text")
-
-    @classmethod
-    def _read(cls, text: str, source: str):
-        data = read_config_text(text, source, allow_empty=True)  # yacs merges an empty file: said, not refused
-        if not data:
-            print(f"Note: {source} is empty: it sets no config key")
-        return cls(data)
-
-    @classmethod
-    def _decode_cfg_value(cls, value):
-        # A merged node stays a plain CfgNode, the type of every node below the root (and of the ones the
-        # plugins' extend_cfg add): yacs requires a replacement to have the type of what it replaces.
-        return CN._decode_cfg_value(value)
-
-
+# Run: output folder, checkpoint folder to resume from, seed (negative: none), device, verbosity.
 _C = ConfigNode()
 _C.VERSION = 1
 _C.OUTPUT_DIR = "./output"
@@ -46,6 +21,7 @@ _C.SEED = -1
 _C.USE_CUDA = True
 _C.VERBOSE = True
 
+# Input images: size, resize interpolation, the transform list and the parameters of each transform.
 _C.INPUT = CN()
 _C.INPUT.SIZE = (224, 224)
 _C.INPUT.INTERPOLATION = "bilinear"
@@ -72,6 +48,7 @@ _C.INPUT.GB_K = 21
 # (not bit-identical to the PIL path, hence off)
 _C.INPUT.GPU_AUGMENT = False
 
+# Dataset: data root, registered name, domains (DA/DG), labelled count and shots, validation share.
 _C.DATASET = CN()
 _C.DATASET.ROOT = ""
 _C.DATASET.NAME = ""
@@ -85,6 +62,8 @@ _C.DATASET.CIFAR_C_TYPE = ""
 _C.DATASET.CIFAR_C_LEVEL = 1
 _C.DATASET.ALL_AS_UNLABELED = False
 
+# Loaders: workers, augmented views per image, and one sampler/batch node per list (labelled, unlabelled,
+# test); TRAIN_U.SAME_AS_X reuses the labelled settings.
 _C.DATALOADER = CN()
 _C.DATALOADER.NUM_WORKERS = 4
 _C.DATALOADER.K_TRANSFORMS = 1
@@ -109,6 +88,7 @@ _C.DATALOADER.TEST = CN()
 _C.DATALOADER.TEST.SAMPLER = "SequentialSampler"
 _C.DATALOADER.TEST.BATCH_SIZE = 32
 
+# Model: initial weights file, the backbone (registered name, pretrained) and an optional MLP head.
 _C.MODEL = CN()
 _C.MODEL.INIT_WEIGHTS = ""
 _C.MODEL.BACKBONE = CN()
@@ -121,6 +101,7 @@ _C.MODEL.HEAD.ACTIVATION = "relu"
 _C.MODEL.HEAD.BN = True
 _C.MODEL.HEAD.DROPOUT = 0.0
 
+# Optimiser (name, lr, decay, per-optimiser settings, staged lr for new layers), lr schedule, warm-up.
 _C.OPTIM = CN()
 _C.OPTIM.NAME = "adam"
 _C.OPTIM.LR = 0.0003
@@ -144,11 +125,13 @@ _C.OPTIM.WARMUP_CONS_LR = 1e-5
 _C.OPTIM.WARMUP_MIN_LR = 1e-5
 _C.OPTIM.WARMUP_RECOUNT = True
 
+# Training loop: checkpoint every N epochs (0: last only), print every N batches, what an epoch counts.
 _C.TRAIN = CN()
 _C.TRAIN.CHECKPOINT_FREQ = 0
 _C.TRAIN.PRINT_FREQ = 10
 _C.TRAIN.COUNT_ITER = "train_x"
 
+# Evaluation: evaluator, per-class result, confusion matrix, skip, split, and which model the final test uses.
 _C.TEST = CN()
 _C.TEST.EVALUATOR = "Classification"
 _C.TEST.PER_CLASS_RESULT = False
@@ -157,9 +140,11 @@ _C.TEST.NO_TEST = False
 _C.TEST.SPLIT = "test"
 _C.TEST.FINAL_MODEL = "last_step"
 
+# Trainer: its registered name; each trainer class adds its own node (extend_cfg, clipfit.config).
 _C.TRAINER = CN()
 _C.TRAINER.NAME = ""
 
+# Dassl's DA/DG/SSL trainers' nodes, kept for Dassl compatibility only (see the module docstring).
 _C.TRAINER.MCD = CN()
 _C.TRAINER.MCD.N_STEP_F = 4
 _C.TRAINER.MME = CN()
