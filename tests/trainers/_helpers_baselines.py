@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from clipfit.app.plugins import import_plugins
@@ -105,3 +106,17 @@ def train_then_reload(data_root, out_dir, trainer, config, epochs, opts=()):
     assert "Loading weights to prompt_learner from" in reloaded and f"(epoch = {epochs})" in reloaded
     assert accuracy(reloaded) == accuracy(trained)
     return trained
+
+
+def interrupt_training(trainer, monkeypatch, epoch: int = 2) -> None:
+    """Train until Ctrl-C arrives in the first batch of (0-based) `epoch`, as a user stopping a run would."""
+    original = trainer.forward_backward
+
+    def crash(batch):
+        if trainer.epoch == epoch:
+            raise KeyboardInterrupt
+        return original(batch)
+
+    monkeypatch.setattr(trainer, "forward_backward", crash)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.train()

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from _clipfit_helpers import REPO, make_trainer
-from _helpers_baselines import assert_same_update
+from _helpers_baselines import assert_same_update, interrupt_training
 
 from clipfit.clip import TrainedStateMismatch
 from clipfit.errors import UserInputError
@@ -237,16 +237,7 @@ def test_interrupted_training_resumes_from_the_rolling_checkpoint(data_root, tmp
     out = tmp_path / "run"
     opts = ("OPTIM.MAX_EPOCH", "3")
     trainer = make_trainer(data_root, out, opts=opts)
-    original = trainer.forward_backward
-
-    def crash_in_third_epoch(batch):
-        if trainer.epoch == 2:
-            raise KeyboardInterrupt
-        return original(batch)
-
-    monkeypatch.setattr(trainer, "forward_backward", crash_in_third_epoch)
-    with pytest.raises(KeyboardInterrupt):
-        trainer.train()
+    interrupt_training(trainer, monkeypatch)  # Ctrl-C in the third epoch
     assert sorted(os.listdir(out / "prompt_learner")) == ["checkpoint", "model.pth.tar-2"]
 
     resumed = make_trainer(data_root, out, opts=opts)

@@ -5,7 +5,7 @@ import os
 import pytest
 import torch
 import torch.nn.functional as F
-from _helpers_baselines import make_trainer, tiny_clip, train_then_reload, vitb16, write_demo
+from _helpers_baselines import interrupt_training, make_trainer, tiny_clip, train_then_reload, vitb16, write_demo
 from _prompt_reference import NAMES, hand_crafted_features, images, labels, reference_text_features, step_in_precision
 
 from clipfit.clip import tokenize
@@ -172,16 +172,7 @@ def test_checkpoints_hold_ctx_only_and_the_authors_and_coops_load(data_root, tmp
 def test_interrupted_training_resumes_to_the_uninterrupted_result(data_root, tmp_path, monkeypatch):
     opts = ("OPTIM.MAX_EPOCH", "3", "OPTIM.LR", "0.5")
     trainer = make_trainer(data_root, tmp_path / "run", "ProGrad", CONFIG, opts=opts)
-    original = trainer.forward_backward
-
-    def crash_in_third_epoch(batch):
-        if trainer.epoch == 2:
-            raise KeyboardInterrupt
-        return original(batch)
-
-    monkeypatch.setattr(trainer, "forward_backward", crash_in_third_epoch)
-    with pytest.raises(KeyboardInterrupt):
-        trainer.train()
+    interrupt_training(trainer, monkeypatch)  # Ctrl-C in the third epoch
     assert "model.pth.tar-2" in os.listdir(tmp_path / "run" / "prompt_learner")
     resumed = make_trainer(data_root, tmp_path / "run", "ProGrad", CONFIG, opts=opts)
     resumed.train()
