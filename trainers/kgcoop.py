@@ -30,28 +30,24 @@ import torch.nn.functional as F
 from clipfit.clip import (
     TextEncoder,
     at_least_fp32,
-    compute_text_features,
     cosine_logits,
     kd_loss,
-    prompt_for,
-    tokenize_prompts,
 )
 from clipfit.compat import TRAINER_REGISTRY
 from clipfit.core.recipes import FixedRecipe, RunSpec
 from clipfit.errors import UserInputError
 
 from .coop import CoOp, CoOpModel
+from .zsclip import ensemble_text_features
 
 AUTHORS_CTX_INIT = "a photo of a"  # what their `CTX_INIT: True` starts from
 
 
 def hand_crafted_features(clip: nn.Module, classnames: Sequence[str], template: str) -> torch.Tensor:
-    """CLIP's normalised text features [n_cls, dim] of the template for every class name, without gradient."""
-    encoder = TextEncoder(clip)
-    prompts = tokenize_prompts([prompt_for(template, name) for name in classnames],
-                               device=encoder.token_embedding.weight.device, names=classnames)
+    """CLIP's normalised text features [n_cls, dim] of the template for every class name, without gradient:
+    zero-shot CLIP's classifier for one template."""
     with torch.no_grad():
-        return compute_text_features(encoder, prompts)
+        return ensemble_text_features(TextEncoder(clip), classnames, [template])
 
 
 class KgCoOpModel(CoOpModel):

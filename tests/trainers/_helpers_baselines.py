@@ -120,3 +120,20 @@ def interrupt_training(trainer, monkeypatch, epoch: int = 2) -> None:
     monkeypatch.setattr(trainer, "forward_backward", crash)
     with pytest.raises(KeyboardInterrupt):
         trainer.train()
+
+
+def assert_ctx_checkpoints_cross_load(trainer, data_root, tmp_path, theirs: dict, coop_opts=()) -> None:
+    """`trainer` (saved at epoch 1 in tmp_path/a) loads the authors' checkpoint `theirs` (its "ctx" wins) and
+    CoOp's, and CoOp loads the trainer's: CoOp's family shares one prompt learner."""
+    folder = tmp_path / "authors" / "prompt_learner"
+    folder.mkdir(parents=True)
+    torch.save({"state_dict": theirs, "epoch": 100, "optimizer": None, "scheduler": None}, folder / "model.pth.tar-100")
+    trainer.load_model(str(tmp_path / "authors"), epoch=100)
+    assert torch.equal(trainer.model.prompt_learner.ctx.detach(), theirs["ctx"])
+    coop = make_trainer(data_root, tmp_path / "coop", "CoOp", "configs/trainers/CoOp/vit_b16_ep50.yaml", opts=coop_opts)
+    coop.save_model(0, str(tmp_path / "coop"))
+    trainer.load_model(str(tmp_path / "coop"), epoch=1)
+    assert torch.equal(trainer.model.prompt_learner.ctx, coop.model.prompt_learner.ctx)
+    coop.load_model(str(tmp_path / "a"), epoch=1)
+    saved = torch.load(tmp_path / "a" / "prompt_learner" / "model.pth.tar-1", weights_only=False)
+    assert torch.equal(coop.model.prompt_learner.ctx.detach(), saved["state_dict"]["ctx"])

@@ -5,7 +5,15 @@ import os
 import pytest
 import torch
 import torch.nn.functional as F
-from _helpers_baselines import interrupt_training, make_trainer, tiny_clip, train_then_reload, vitb16, write_demo
+from _helpers_baselines import (
+    assert_ctx_checkpoints_cross_load,
+    interrupt_training,
+    make_trainer,
+    tiny_clip,
+    train_then_reload,
+    vitb16,
+    write_demo,
+)
 from _prompt_reference import NAMES, hand_crafted_features, images, labels, reference_text_features, step_in_precision
 
 from clipfit.clip import tokenize
@@ -154,19 +162,8 @@ def test_checkpoints_hold_ctx_only_and_the_authors_and_coops_load(data_root, tmp
     trainer.save_model(0, str(tmp_path / "a"))
     saved = torch.load(tmp_path / "a" / "prompt_learner" / "model.pth.tar-1", weights_only=False)
     assert list(saved["state_dict"]) == ["ctx"] and saved["state_dict"]["ctx"].shape == (16, 64)
-    ctx = torch.randn(16, 64)
-    theirs = {"ctx": ctx, "token_prefix": torch.zeros(2, 1, 64), "token_suffix": torch.zeros(2, 60, 64)}
-    folder = tmp_path / "authors" / "prompt_learner"
-    folder.mkdir(parents=True)
-    torch.save({"state_dict": theirs, "epoch": 100, "optimizer": None, "scheduler": None}, folder / "model.pth.tar-100")
-    trainer.load_model(str(tmp_path / "authors"), epoch=100)
-    assert torch.equal(trainer.model.prompt_learner.ctx.detach(), ctx)
-    coop = make_trainer(data_root, tmp_path / "coop", "CoOp", "configs/trainers/CoOp/vit_b16_ep50.yaml")
-    coop.save_model(0, str(tmp_path / "coop"))
-    trainer.load_model(str(tmp_path / "coop"), epoch=1)
-    assert torch.equal(trainer.model.prompt_learner.ctx, coop.model.prompt_learner.ctx)
-    coop.load_model(str(tmp_path / "a"), epoch=1)
-    assert torch.equal(coop.model.prompt_learner.ctx.detach(), saved["state_dict"]["ctx"])
+    theirs = {"ctx": torch.randn(16, 64), "token_prefix": torch.zeros(2, 1, 64), "token_suffix": torch.zeros(2, 60, 64)}
+    assert_ctx_checkpoints_cross_load(trainer, data_root, tmp_path, theirs)
 
 
 def test_interrupted_training_resumes_to_the_uninterrupted_result(data_root, tmp_path, monkeypatch):
