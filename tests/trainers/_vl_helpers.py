@@ -57,9 +57,9 @@ def grads(module) -> dict[str, torch.Tensor]:
     return {n: p.grad.detach().clone() for n, p in module.named_parameters() if p.grad is not None}
 
 
-def step_in_precision(build, mode: str):
+def run_in_precision(build, mode: str):
     """Build a method on the tiny CLIP in `mode`'s weight layout (fp16: half weights, fp32 LayerNorms) and run one
-    loss and backward under its autocast on the CPU; returns (model, loss, grads of the prompt learner)."""
+    loss and backward under its autocast on the CPU; returns (model, loss, the loss's extras)."""
     from clipfit.clip import load_clip
 
     torch.manual_seed(0)
@@ -67,6 +67,12 @@ def step_in_precision(build, mode: str):
     model = build(clip)
     image = images(2).to(torch.float16 if mode == "fp16" else torch.float32)
     with autocast(mode, "cpu"):
-        loss, logits, _ = model.loss(image, labels(2))
+        loss, _, extras = model.loss(image, labels(2))
     loss.backward()
+    return model, loss, extras
+
+
+def step_in_precision(build, mode: str):
+    """run_in_precision's model and loss, and the gradients of the prompt learner."""
+    model, loss, _ = run_in_precision(build, mode)
     return model, loss, grads(model.prompt_learner)
