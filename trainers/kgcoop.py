@@ -31,6 +31,7 @@ from clipfit.clip import (
     TextEncoder,
     at_least_fp32,
     cosine_logits,
+    ensemble_text_features,
     kd_loss,
 )
 from clipfit.compat import TRAINER_REGISTRY
@@ -38,7 +39,6 @@ from clipfit.core.recipes import FixedRecipe, RunSpec
 from clipfit.errors import UserInputError
 
 from .coop import CoOp, CoOpModel
-from .zsclip import ensemble_text_features
 
 AUTHORS_CTX_INIT = "a photo of a"  # what their `CTX_INIT: True` starts from
 

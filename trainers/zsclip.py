@@ -8,40 +8,21 @@ The precision is `TRAINER.COOP.PREC`, as in CoOp's scripts, which pass CoOp's co
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from clipfit.clip import (
     IMAGENET_TEMPLATES_SELECT,
     TextEncoder,
     autocast,
-    compute_text_features,
+    ensemble_text_features,
     prompt_for,
-    tokenize_prompts,
 )
 from clipfit.compat import TRAINER_REGISTRY
 from clipfit.core.recipes import FixedRecipe
 
 from .base import ClipMethod, ClipTrainer
 from .coop import add_coop_keys
-
-
-def ensemble_text_features(encoder: TextEncoder, classnames: Sequence[str], templates: Sequence[str],
-                           chunk_size: int = 1000) -> torch.Tensor:
-    """Class text features [n_cls, dim]: the mean of the L2-normalised features of every template,
-    renormalised (one template: its normalised features). Runs under the caller's grad/autocast mode."""
-    device = encoder.token_embedding.weight.device
-    total = None
-    for template in templates:
-        prompts = tokenize_prompts([prompt_for(template, name) for name in classnames], device=device, names=classnames)
-        features = compute_text_features(encoder, prompts, chunk_size=chunk_size)
-        total = features if total is None else total + features
-    if len(templates) == 1:
-        return total
-    return F.normalize(total / len(templates), dim=-1)
 
 
 class ZeroShotModel(ClipMethod):

@@ -12,7 +12,7 @@ from .architectures import (
     register_backbone,
     resolve_backbone,
 )
-from .classifier import compute_text_features, cosine_logits
+from .classifier import compute_text_features, cosine_logits, ensemble_text_features
 from .feature_cache import TextFeatureCache
 from .loading import ClipInfo, find_weights, get_clip_info, load_clip
 from .params import PRESETS, Selection, select_trainable
@@ -36,7 +36,7 @@ from .weight_lookup import openai_cache_dir
 __all__ = [
     "BACKBONES", "BackboneSpec", "build_random_clip", "build_tiny_clip", "list_backbones", "register_backbone",
     "resolve_backbone", "TextFeatureCache", "TrainedStateMismatch", "compute_text_features",
-    "cosine_logits", "kd_loss", "load_trained_state_dict", "mse_bias_loss", "CONFIG_KEY",
+    "cosine_logits", "ensemble_text_features", "kd_loss", "load_trained_state_dict", "mse_bias_loss", "CONFIG_KEY",
     "ClipInfo", "ClipWeightsMismatch", "ClipWeightsNotFound", "ClipWeightsUnreadable", "find_weights", "get_clip_info",
     "load_clip",
     "openai_cache_dir", "read_state_dict", "PRESETS", "Selection", "select_trainable", "PRECISIONS", "at_least_fp32",

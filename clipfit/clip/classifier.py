@@ -1,12 +1,15 @@
 """CLIP as a classifier: class text features and the cosine logits of images against them."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 
-from .text import TextEncoder, TokenizedPrompts
+from .templates import prompt_for
+from .text import TextEncoder, TokenizedPrompts, tokenize_prompts
 
-__all__ = ["cosine_logits", "compute_text_features"]
+__all__ = ["cosine_logits", "compute_text_features", "ensemble_text_features"]
 
 
 def cosine_logits(
@@ -42,3 +45,18 @@ def compute_text_features(
     else:
         features = encoder.encode(prompts)
     return F.normalize(features, dim=-1)
+
+
+def ensemble_text_features(encoder: TextEncoder, classnames: Sequence[str], templates: Sequence[str],
+                           chunk_size: int = 1000) -> torch.Tensor:
+    """Class text features [n_cls, dim]: the mean of the L2-normalised features of every template,
+    renormalised (one template: its normalised features). Runs under the caller's grad/autocast mode."""
+    device = encoder.token_embedding.weight.device
+    total = None
+    for template in templates:
+        prompts = tokenize_prompts([prompt_for(template, name) for name in classnames], device=device, names=classnames)
+        features = compute_text_features(encoder, prompts, chunk_size=chunk_size)
+        total = features if total is None else total + features
+    if len(templates) == 1:
+        return total
+    return F.normalize(total / len(templates), dim=-1)

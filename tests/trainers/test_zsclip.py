@@ -7,11 +7,10 @@ import torch
 import torch.nn.functional as F
 from _helpers_baselines import FAST_OPTS, accuracy, make_trainer, run_train_py, write_demo
 
-from clipfit.clip import IMAGENET_TEMPLATES_SELECT, TextEncoder, tokenize
+from clipfit.clip import IMAGENET_TEMPLATES_SELECT, TextEncoder, ensemble_text_features, tokenize
 from clipfit.compat import DATASET_REGISTRY
 from clipfit.errors import UserInputError
 from clipfit.testing.fixtures import make_dataset_fixture
-from trainers.zsclip import ensemble_text_features
 
 CONFIG = "configs/trainers/CoOp/vit_b16.yaml"
 DTD = "configs/datasets/dtd.yaml"
